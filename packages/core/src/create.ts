@@ -1,0 +1,126 @@
+import 'reflect-metadata';
+import { container as globalContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { invalidConfig } from './errors.js';
+import { NetModeEmitter } from './events.js';
+import { ExecaRunner } from './exec/execa-runner.js';
+import type { CommandRunner } from './exec/runner.js';
+import { Ipam } from './ipam/ipam.js';
+import type { AddressPool } from './ipam/pools.js';
+import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
+import { validateNetnsRef } from './manager/connect-options.js';
+import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
+import { readHostRoutes } from './netns/host-routes.js';
+import { SandboxService } from './netns/sandbox-service.js';
+import { FileStateStore } from './store/file-store.js';
+import type { StateStore } from './store/state-store.js';
+import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, SANDBOXES, STATE_STORE } from './tokens.js';
+
+/**
+ * Registers one driver in the container of a netmode instance: what each
+ * driver package's `registerXDriver` function is, partially applied.
+ */
+export type DriverRegistration = (container: DependencyContainer) => void;
+
+/** The state directory used when neither `stateDir` nor `store` is given. */
+export const DEFAULT_STATE_DIR = '/var/lib/netmode';
+
+/** Options of {@link createNetMode}. */
+export interface NetModeOptions {
+  /**
+   * The drivers to register, for example
+   * `[registerNoneDriver, registerHostDriver, (c) => registerBridgeDriver(c, { mtu: 1400 })]`.
+   */
+  readonly drivers: readonly DriverRegistration[];
+  /**
+   * The namespace that plays the host: where bridges, host-side interfaces and
+   * firewall rules go, and what `host` mode joins. Default: the namespace the
+   * process runs in. Tests and nested runtimes point it at a named namespace.
+   */
+  readonly hostNetns?: NetnsRef;
+  /** Where the default file store keeps its JSON records. Default `/var/lib/netmode`. */
+  readonly stateDir?: string;
+  /** A state store to use instead of the file store under `stateDir`. */
+  readonly store?: StateStore;
+  /** A command runner to use instead of the default one (execa, one process per command). */
+  readonly runner?: CommandRunner;
+  /** Address pools for networks created without a subnet. Default: Docker's. */
+  readonly pools?: readonly AddressPool[];
+  /**
+   * Prefix of every sandbox namespace and interface name netmode makes, so
+   * they can be recognised and traced to netmode: 1 to 8 lower-case letters,
+   * digits or `-`. Default `nm-`.
+   */
+  readonly namePrefix?: string;
+  /** Milliseconds after which a command is killed. Default 30 000. */
+  readonly commandTimeoutMs?: number;
+  /** Milliseconds to wait for the state lock before ERR_LOCK_TIMEOUT. Default 30 000. */
+  readonly lockTimeoutMs?: number;
+  /**
+   * Called with the instance's container after netmode's own services are
+   * registered and before the drivers are: a place to replace a service by
+   * registering another value under its token.
+   */
+  readonly configure?: (container: DependencyContainer) => void;
+}
+
+/**
+ * Creates a netmode instance: a tsyringe child container (tsyringe's global
+ * container is never written to) holding the runner, store, IPAM, sandbox
+ * service and events, with every given driver registered, and returns its
+ * {@link NetworkManager}.
+ *
+ * @example
+ * ```ts
+ * import { createNetMode } from '@netmode/core';
+ * import { registerNoneDriver } from '@netmode/driver-none';
+ * import { registerHostDriver } from '@netmode/driver-host';
+ *
+ * const netmode = createNetMode({ drivers: [registerNoneDriver, registerHostDriver] });
+ * const endpoint = await netmode.connect('web', 'none');
+ * // start the container's process in endpoint.netns, then:
+ * await netmode.disconnect('web');
+ * ```
+ *
+ * @throws ERR_INVALID_CONFIG for malformed options or no drivers.
+ */
+export function createNetMode(options: NetModeOptions): NetworkManager {
+  if (!Array.isArray(options.drivers) || options.drivers.length === 0) {
+    throw invalidConfig('drivers', 'register at least one driver, for example registerNoneDriver from @netmode/driver-none');
+  }
+  const hostNetns = options.hostNetns ?? HOST_NETNS;
+  validateNetnsRef(hostNetns, 'hostNetns');
+  const namePrefix = options.namePrefix ?? 'nm-';
+  if (!/^[a-z0-9][a-z0-9-]{0,7}$/.test(namePrefix)) {
+    throw invalidConfig('namePrefix', `${JSON.stringify(namePrefix)} must be 1 to 8 lower-case letters, digits or '-'`);
+  }
+
+  const container = globalContainer.createChildContainer();
+  const events = new NetModeEmitter();
+  const settings: ManagerSettings = { hostNetns, namePrefix };
+  container.register(EVENTS, { useValue: events });
+  container.register(MANAGER_SETTINGS, { useValue: settings });
+  container.register(COMMAND_RUNNER, {
+    useValue: options.runner ?? new ExecaRunner({ timeoutMs: options.commandTimeoutMs, events }),
+  });
+  container.register(STATE_STORE, {
+    useValue:
+      options.store ??
+      new FileStateStore(options.stateDir ?? DEFAULT_STATE_DIR, { lockTimeoutMs: options.lockTimeoutMs }),
+  });
+  // Factories, so a service replaced in `configure` is what the others use.
+  container.register(IPAM, {
+    useFactory: instanceCachingFactory((c) => {
+      const runner = c.resolve<CommandRunner>(COMMAND_RUNNER);
+      return new Ipam(c.resolve<StateStore>(STATE_STORE), {
+        ...(options.pools ? { pools: options.pools } : {}),
+        hostRoutes: () => readHostRoutes(runner, hostNetns),
+      });
+    }),
+  });
+  container.register(SANDBOXES, {
+    useFactory: instanceCachingFactory((c) => new SandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events)),
+  });
+  options.configure?.(container);
+  for (const register of options.drivers) register(container);
+  return container.resolve(NetworkManager);
+}

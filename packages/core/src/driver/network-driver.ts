@@ -1,0 +1,182 @@
+import type { NetModeEmitter } from '../events.js';
+import type { CommandRunner } from '../exec/runner.js';
+import type { Ipam } from '../ipam/ipam.js';
+import type { CheckReport, ConnectOptions, Endpoint, EndpointInterface, PortMapping } from '../model/endpoint.js';
+import type { NetnsRef } from '../model/netns-ref.js';
+import type { NetworkRecord, NetworkSpec, SubnetConfig } from '../model/network.js';
+import type { SandboxService } from '../netns/sandbox-service.js';
+
+/**
+ * What a driver may use while it works. The manager builds one per
+ * operation; drivers keep no other handle on the host.
+ */
+export interface DriverContext {
+  /** The namespace that plays the host: where bridges, host-side veth ends and firewall rules go. */
+  readonly hostNetns: NetnsRef;
+  /** The only way to start processes. */
+  readonly runner: CommandRunner;
+  /** Creates and deletes sandbox namespaces. */
+  readonly sandboxes: SandboxService;
+  /** Address management, persisted in the state store. */
+  readonly ipam: Ipam;
+  /** Where the driver reports warnings; lifecycle events are the manager's job. */
+  readonly events: NetModeEmitter;
+  /** Aborts the operation; pass it to every runner call. */
+  readonly signal?: AbortSignal;
+  /**
+   * The deterministic name of the sandbox namespace netmode makes for a
+   * container (prefix plus a hash of the id), so a crashed attach can be found
+   * and cleaned up from the container id alone.
+   */
+  sandboxName(containerId: string): string;
+  /**
+   * A deterministic interface name of at most 15 characters for `id`: the
+   * configured prefix, an optional `tag` letter, then hash digits.
+   */
+  interfaceName(id: string, tag?: string): string;
+}
+
+/** Everything a driver needs to validate and perform one attach. */
+export interface AttachRequest {
+  /** The container's id or name, validated by the manager. */
+  readonly containerId: string;
+  /** The network the container joins (for `container:NAME`, the container driver's predefined network). */
+  readonly network: NetworkRecord;
+  /** The caller's options, as passed to `connect()`. */
+  readonly options: ConnectOptions;
+  /** For `container:NAME`: the endpoint whose sandbox is joined, read from the store. */
+  readonly target?: Endpoint;
+}
+
+/** What a successful attach produced; the manager adds ids, status and times. */
+export interface AttachResult {
+  /** The sandbox the container's processes must run in. */
+  readonly netns: NetnsRef;
+  /** Whether the driver created the sandbox and must delete it at detach. */
+  readonly ownsNetns: boolean;
+  /** Interfaces placed in the sandbox or on the host. */
+  readonly interfaces: readonly EndpointInterface[];
+  /** Addresses in CIDR form. */
+  readonly addresses: readonly string[];
+  /** Gateways of the default routes. */
+  readonly gateways: readonly string[];
+  /** Ports actually published, with every host port resolved. */
+  readonly ports: readonly PortMapping[];
+  /** Facts the driver needs later at detach and check time. */
+  readonly driverData?: Readonly<Record<string, unknown>>;
+}
+
+/** What a driver's `createNetwork` settles: the parts of the record the driver owns. */
+export interface NetworkSetup {
+  /** Subnets in use, gateways filled in. */
+  readonly subnets: readonly SubnetConfig[];
+  /** The driver's options, validated and with defaults filled in. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Facts needed at removal (for example whether the driver created the bridge). */
+  readonly driverData?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The contract of one network mode. A driver owns its kernel objects and
+ * nothing else; the manager owns records, ordering and events.
+ *
+ * Register an implementation under the `NETWORK_DRIVER` token from the
+ * package's `registerXDriver(container, options)` function; prove it with
+ * `testNetworkDriver()` from `@netmode/core/testing`.
+ *
+ * Guarantees a driver may rely on:
+ * - `validate` (and `validateNetwork`) of every driver involved has passed
+ *   before `attach` (and `createNetwork`) runs.
+ * - The manager has written the endpoint record, status `attaching`, before
+ *   `attach` runs, and removes it after `detach` succeeds.
+ * - Operations on one container never run concurrently.
+ *
+ * Obligations:
+ * - Every kernel object is named deterministically from the container id or
+ *   network id ({@link DriverContext.interfaceName}, {@link DriverContext.sandboxName}),
+ *   so that a crashed operation can be finished or undone from the record.
+ * - Every process is started through {@link DriverContext.runner}, in the
+ *   namespace it affects, with {@link DriverContext.signal}.
+ */
+export interface NetworkDriver {
+  /**
+   * The driver's registered name: what `createNetwork({ driver })` and
+   * network records name (`bridge`, `host`, `none`, `container`, `macvlan`, …).
+   * Unique among the drivers of one netmode instance.
+   */
+  readonly name: string;
+
+  /**
+   * Networks that exist as soon as the driver is registered (Docker's
+   * `host`, `none` and default `bridge`). The manager records each on first
+   * use; they cannot be removed. Their names are also valid mode strings.
+   */
+  readonly predefinedNetworks?: readonly NetworkSpec[];
+
+  /**
+   * Checks a network specification. Pure: reads nothing, changes nothing, and
+   * throws a `NetModeError` (usually ERR_INVALID_CONFIG naming the field) for
+   * anything it would refuse later. Called before `createNetwork`.
+   */
+  validateNetwork?(spec: NetworkSpec): void;
+
+  /**
+   * Creates the network's shared kernel objects (a bridge, firewall chains)
+   * and settles its subnets through {@link DriverContext.ipam}.
+   * All-or-nothing: on failure it undoes its own completed steps, releases
+   * what it allocated, and rethrows. A driver without this member does not
+   * offer user-defined networks (ERR_UNSUPPORTED).
+   */
+  createNetwork?(network: NetworkRecord, ctx: DriverContext): Promise<NetworkSetup>;
+
+  /**
+   * Removes what `createNetwork` made. Idempotent: objects already gone are
+   * success; every step is tried; a `TeardownError` lists what is left. The
+   * manager releases the network's subnets afterwards.
+   */
+  removeNetwork?(network: NetworkRecord, ctx: DriverContext): Promise<void>;
+
+  /**
+   * Checks an attach request. Pure: reads nothing, changes nothing, and
+   * throws a `NetModeError` (ERR_INVALID_CONFIG naming the option) for
+   * anything `attach` would refuse, including options that make no sense in
+   * this mode. Every driver involved in an operation validates before any of
+   * them touches the kernel.
+   */
+  validate(request: AttachRequest): void;
+
+  /**
+   * Sets the endpoint up. All-or-nothing: each step records its undo; on
+   * failure the completed steps are undone last-in first-out and the original
+   * error is rethrown (with `rollbackFailed` in its context when an undo
+   * failed too, see `UndoStack`).
+   * Address leases are taken with the owner `endpointOwner(containerId)`; the
+   * manager releases them at disconnect.
+   */
+  attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult>;
+
+  /**
+   * Tears the endpoint down. Idempotent and best effort: "already gone" is
+   * success, every step is attempted even after one fails, and one
+   * `TeardownError` lists what could not be removed. It may be called on a
+   * record whose attach never finished (after a crash), so it must tolerate
+   * any subset of its objects being present.
+   */
+  detach(endpoint: Endpoint, ctx: DriverContext): Promise<void>;
+
+  /**
+   * Compares the kernel with the record and reports every mismatch (a
+   * missing namespace, link or address). Reads only.
+   */
+  check?(endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport>;
+}
+
+/** The IPAM lease owner used for a container's addresses. */
+export function endpointOwner(containerId: string): string {
+  return `endpoint:${containerId}`;
+}
+
+/** The IPAM owner used for a network's subnets. */
+export function networkOwner(networkId: string): string {
+  return `network:${networkId}`;
+}

@@ -1,0 +1,218 @@
+/**
+ * Every error netmode throws on purpose is a {@link NetModeError} with a stable
+ * {@link ErrorCode}. Callers match on `code`, never on message text; the message
+ * says what to fix, `cause` keeps the original error, and `context` gathers
+ * what each layer knew (container id, network, command line, namespace).
+ *
+ * @module
+ */
+
+/**
+ * The stable error codes. Each one is documented in `docs/errors.md` with what
+ * it means and what to do about it.
+ */
+export const ErrorCode = {
+  /** A request, option or network specification is malformed or contradictory. */
+  INVALID_CONFIG: 'ERR_INVALID_CONFIG',
+  /** A mode string or network name does not name a known network. */
+  NETWORK_NOT_FOUND: 'ERR_NETWORK_NOT_FOUND',
+  /** A network with this name already exists. */
+  NETWORK_EXISTS: 'ERR_NETWORK_EXISTS',
+  /** A network still has endpoints, or is predefined, and cannot be removed. */
+  NETWORK_IN_USE: 'ERR_NETWORK_IN_USE',
+  /** No registered driver serves the requested driver name or mode. */
+  DRIVER_NOT_FOUND: 'ERR_DRIVER_NOT_FOUND',
+  /** The driver does not offer the requested operation (for example user-defined networks). */
+  UNSUPPORTED: 'ERR_UNSUPPORTED',
+  /** The container already has an endpoint (or one is being set up or torn down). */
+  ENDPOINT_EXISTS: 'ERR_ENDPOINT_EXISTS',
+  /** No endpoint is recorded for this container. */
+  ENDPOINT_NOT_FOUND: 'ERR_ENDPOINT_NOT_FOUND',
+  /** No free address is left in the subnet, or no free subnet in the pools. */
+  ADDRESS_EXHAUSTED: 'ERR_ADDRESS_EXHAUSTED',
+  /** A static address was requested that is already leased or reserved. */
+  ADDRESS_IN_USE: 'ERR_ADDRESS_IN_USE',
+  /** A requested subnet overlaps another network's subnet or a route of the host. */
+  SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
+  /** A host port is already published by another endpoint. */
+  PORT_ALLOCATED: 'ERR_PORT_ALLOCATED',
+  /** The process lacks root or CAP_NET_ADMIN for a kernel change. */
+  PERMISSION: 'ERR_PERMISSION',
+  /** A required binary (`ip`, `nft`, `nsenter`, …) is not installed. */
+  MISSING_TOOL: 'ERR_MISSING_TOOL',
+  /** A command exited with a failure status. */
+  COMMAND_FAILED: 'ERR_COMMAND_FAILED',
+  /** A command did not finish within its timeout and was killed. */
+  COMMAND_TIMEOUT: 'ERR_COMMAND_TIMEOUT',
+  /** The caller's AbortSignal fired before the operation finished. */
+  ABORTED: 'ERR_ABORTED',
+  /** A network namespace path or name does not exist. */
+  NETNS_NOT_FOUND: 'ERR_NETNS_NOT_FOUND',
+  /** The state directory holds a record that cannot be read. */
+  STATE_CORRUPT: 'ERR_STATE_CORRUPT',
+  /** The state lock could not be taken within the allowed time. */
+  LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
+  /** A teardown finished with objects it could not remove; they are listed. */
+  TEARDOWN_INCOMPLETE: 'ERR_TEARDOWN_INCOMPLETE',
+  /** A driver failed with an error that is not a NetModeError (a bug in the driver); the original is the cause. */
+  DRIVER_FAILED: 'ERR_DRIVER_FAILED',
+} as const;
+
+/** One of the stable error code strings of {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * What to do about each error code, in one sentence. The command-line tool
+ * prints it under the message; `docs/errors.md` says the same at more length.
+ */
+export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
+  ERR_INVALID_CONFIG: 'Correct the option named in the message; nothing was changed.',
+  ERR_NETWORK_NOT_FOUND: 'Use bridge, host, none, container:NAME or the name of a network listed by listNetworks().',
+  ERR_NETWORK_EXISTS: 'Pick another name, or remove the existing network first.',
+  ERR_NETWORK_IN_USE: 'Disconnect the endpoints listed in the message first; predefined networks cannot be removed.',
+  ERR_DRIVER_NOT_FOUND: 'Register the driver package for this mode in createNetMode({ drivers }).',
+  ERR_UNSUPPORTED: 'Use a driver that offers this operation.',
+  ERR_ENDPOINT_EXISTS: 'Disconnect the container first, or use another container id.',
+  ERR_ENDPOINT_NOT_FOUND: 'Check the container id; list() shows every recorded endpoint.',
+  ERR_ADDRESS_EXHAUSTED: 'Release addresses, use a larger subnet, or add address pools.',
+  ERR_ADDRESS_IN_USE: 'Request another static address, or let IPAM choose one.',
+  ERR_SUBNET_OVERLAP: 'Choose a subnet that overlaps no other network and no route of the host namespace.',
+  ERR_PORT_ALLOCATED: 'Publish on another host port, or stop the endpoint that holds it.',
+  ERR_PERMISSION: 'Run as root or grant CAP_NET_ADMIN and CAP_SYS_ADMIN.',
+  ERR_MISSING_TOOL: 'Install the package named in the message (iproute2, nftables, iptables, util-linux).',
+  ERR_COMMAND_FAILED: 'Read the command and its stderr in the error context; the step was rolled back.',
+  ERR_COMMAND_TIMEOUT: 'The kernel or a tool hung; check the system, or raise commandTimeoutMs.',
+  ERR_ABORTED: 'The operation was cancelled by its AbortSignal; completed steps were rolled back.',
+  ERR_NETNS_NOT_FOUND: 'Check that the namespace exists (ip netns list, /proc/PID/ns/net) and the process is alive.',
+  ERR_STATE_CORRUPT: 'Inspect the file named in the message under the state directory; restore or remove it.',
+  ERR_LOCK_TIMEOUT: 'Another process holds the state lock; retry, or find the process named in the message.',
+  ERR_TEARDOWN_INCOMPLETE: 'Remove the listed leftovers by hand or run reconcile() again.',
+  ERR_DRIVER_FAILED: 'Report it to the driver\'s authors with the cause; completed steps were rolled back.',
+};
+
+/** Extra facts attached to an error by the layers it passed through. */
+export type ErrorContext = Readonly<Record<string, unknown>>;
+
+/** Options for constructing a {@link NetModeError}. */
+export interface NetModeErrorOptions {
+  /** The error that caused this one, kept as the standard `cause`. */
+  readonly cause?: unknown;
+  /** Facts known where the error was raised (ids, names, argv, namespace). */
+  readonly context?: ErrorContext;
+}
+
+/** What {@link NetModeError.toJSON} returns: the error as plain data. */
+export interface NetModeErrorJSON {
+  /** The class name: `NetModeError` or a subclass's. */
+  readonly name: string;
+  /** The stable code. */
+  readonly code: ErrorCode;
+  /** What went wrong and what to fix. */
+  readonly message: string;
+  /** What to do about this code. */
+  readonly hint: string;
+  /** Facts from every layer. */
+  readonly context: ErrorContext;
+}
+
+/**
+ * The base class of every error netmode throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try { await netmode.connect('web', 'bridge') }
+ * catch (e) { if (isNetModeError(e, ErrorCode.PORT_ALLOCATED)) { … } }
+ * ```
+ */
+export class NetModeError extends Error {
+  /** The stable code; match on this, never on the message. */
+  readonly code: ErrorCode;
+  /** Facts gathered from every layer the error passed through. */
+  context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, options: NetModeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NetModeError';
+    this.code = code;
+    this.context = { ...options.context };
+  }
+
+  /** One sentence on what to do about this error's code. */
+  get hint(): string {
+    return ERROR_HINTS[this.code];
+  }
+
+  /**
+   * Adds facts known at an outer layer, without overwriting what an inner
+   * layer already recorded, and returns the same error for rethrowing.
+   */
+  withContext(context: ErrorContext): this {
+    this.context = { ...context, ...this.context };
+    return this;
+  }
+
+  /** A plain object for logs and `--json` output. */
+  toJSON(): NetModeErrorJSON {
+    return { name: this.name, code: this.code, message: this.message, hint: this.hint, context: this.context };
+  }
+}
+
+/** One kernel object or record that a teardown could not remove. */
+export interface TeardownLeftover {
+  /** What kind of thing is left: `netns`, `link`, `rule`, `lease`, `record`, … */
+  readonly kind: string;
+  /** Its name or key. */
+  readonly name: string;
+  /** Why it could not be removed. */
+  readonly error: unknown;
+}
+
+/**
+ * Thrown when a teardown tried every step and some failed. Every step was
+ * attempted; `leftovers` lists what is still there.
+ */
+export class TeardownError extends NetModeError {
+  /** What could not be removed, one entry per failed step. */
+  readonly leftovers: readonly TeardownLeftover[];
+
+  constructor(what: string, leftovers: readonly TeardownLeftover[], options: NetModeErrorOptions = {}) {
+    const list = leftovers.map((l) => `${l.kind} ${l.name} (${errorMessage(l.error)})`).join('; ');
+    super(ErrorCode.TEARDOWN_INCOMPLETE, `${what}: could not remove ${list}`, {
+      ...options,
+      cause: options.cause ?? leftovers[0]?.error,
+    });
+    this.name = 'TeardownError';
+    this.leftovers = leftovers;
+  }
+}
+
+/**
+ * Whether `value` is a {@link NetModeError}, optionally with the given code.
+ * Works across copies of this package, since it checks the shape, not the class.
+ */
+export function isNetModeError(value: unknown, code?: ErrorCode): value is NetModeError {
+  if (!(value instanceof Error)) return false;
+  const candidate = value as Partial<NetModeError>;
+  if (typeof candidate.code !== 'string' || !candidate.code.startsWith('ERR_')) return false;
+  return code === undefined || candidate.code === code;
+}
+
+/** The message of any thrown value, for building other messages. */
+export function errorMessage(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}
+
+/**
+ * `error` itself when it is a {@link NetModeError}; otherwise a new
+ * ERR_DRIVER_FAILED error with `error` as its cause, so every error leaving
+ * netmode has a code and a context.
+ */
+export function asNetModeError(error: unknown, what: string): NetModeError {
+  if (error instanceof NetModeError) return error;
+  return new NetModeError(ErrorCode.DRIVER_FAILED, `${what}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** Shorthand for an {@link ErrorCode.INVALID_CONFIG} error naming the field at fault. */
+export function invalidConfig(field: string, message: string, context?: ErrorContext): NetModeError {
+  return new NetModeError(ErrorCode.INVALID_CONFIG, `${field}: ${message}`, { context: { field, ...context } });
+}

@@ -1,0 +1,46 @@
+/**
+ * `@netmode/core`: the contracts and services behind netmode.
+ *
+ * Runtime authors call {@link createNetMode} with the drivers they want and
+ * talk to the returned {@link NetworkManager}. Driver authors implement
+ * {@link NetworkDriver} and register it under {@link NETWORK_DRIVER}, using
+ * the runner, IPAM, sandbox service and helpers exported here.
+ *
+ * @module
+ */
+import 'reflect-metadata';
+
+export * from './errors.js';
+export * from './events.js';
+export * from './model/index.js';
+export * from './tokens.js';
+
+export * from './net/address.js';
+export * from './net/names.js';
+
+export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
+export { assertStateKey } from './store/state-store.js';
+export { MemoryStateStore } from './store/memory-store.js';
+export { FileStateStore, type FileStateStoreOptions } from './store/file-store.js';
+
+export type { CommandResult, CommandRunner, CommandSpec } from './exec/runner.js';
+export { KNOWN_TOOLS } from './exec/runner.js';
+export { resolveToolPath } from './exec/tool-path.js';
+export { ExecaRunner, buildArgv, type ExecaRunnerOptions } from './exec/execa-runner.js';
+export { IpBatch, runIpBatch } from './exec/ip-batch.js';
+
+export { SandboxService } from './netns/sandbox-service.js';
+export { readHostRoutes } from './netns/host-routes.js';
+
+export { Ipam, type IpamOptions } from './ipam/ipam.js';
+export { IpamTransaction } from './ipam/ipam-transaction.js';
+export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './ipam/pools.js';
+export type { AddressLease, AddressRequest, SubnetLease, SubnetRequest } from './ipam/types.js';
+
+export * from './driver/network-driver.js';
+export { UndoStack, TeardownSteps } from './driver/undo-stack.js';
+export { parseMode, formatMode, CONTAINER_MODE_DRIVER, type ParsedMode } from './driver/mode.js';
+
+export { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
+export { validateConnectOptions, validateNetnsRef } from './manager/connect-options.js';
+export { createNetMode, DEFAULT_STATE_DIR, type DriverRegistration, type NetModeOptions } from './create.js';

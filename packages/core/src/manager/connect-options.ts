@@ -1,0 +1,68 @@
+import { invalidConfig } from '../errors.js';
+import type { ConnectOptions, PortMapping } from '../model/endpoint.js';
+import type { NetnsRef } from '../model/netns-ref.js';
+import { parseAddress } from '../net/address.js';
+import { assertInterfaceName, assertNetnsName } from '../net/names.js';
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/**
+ * Checks the mode-independent shape of connect options: every value that
+ * could reach a command line is well formed. Whether an option makes sense
+ * for the mode is the driver's `validate()`.
+ */
+export function validateConnectOptions(options: ConnectOptions): void {
+  if (options.netns !== undefined) validateNetnsRef(options.netns, 'netns');
+  if (options.ip !== undefined) parseAddress(options.ip, 'ip');
+  if (options.mac !== undefined) validateMac(options.mac);
+  if (options.ifname !== undefined) assertInterfaceName(options.ifname, 'ifname');
+  options.ports?.forEach((port, index) => validatePort(port, `ports[${index}]`));
+  for (const [key, value] of Object.entries(options.labels ?? {})) {
+    if (typeof value !== 'string') throw invalidConfig(`labels.${key}`, 'must be a string');
+  }
+}
+
+/** Throws ERR_INVALID_CONFIG unless `ref` is a well-formed namespace reference. */
+export function validateNetnsRef(ref: NetnsRef, field: string): void {
+  switch (ref?.kind) {
+    case 'host':
+      return;
+    case 'named':
+      assertNetnsName(ref.name, `${field}.name`);
+      return;
+    case 'path':
+      if (typeof ref.path !== 'string' || !/^\/[^\0\n]*$/.test(ref.path) || ref.path.split('/').includes('..')) {
+        throw invalidConfig(`${field}.path`, `${JSON.stringify(ref.path)} must be an absolute path without '..'`);
+      }
+      return;
+    default:
+      throw invalidConfig(field, "must be { kind: 'host' }, { kind: 'named', name } or { kind: 'path', path }");
+  }
+}
+
+function validateMac(mac: string): void {
+  if (!MAC.test(mac)) throw invalidConfig('mac', `${JSON.stringify(mac)} is not a MAC address like 02:42:ac:11:00:02`);
+  const first = Number.parseInt(mac.slice(0, 2), 16);
+  if (first & 1) throw invalidConfig('mac', `${mac} is a multicast address; the first octet must be even`);
+  if (/^(00:){5}00$/i.test(mac)) throw invalidConfig('mac', 'the all-zero address cannot be assigned');
+}
+
+function validatePort(port: PortMapping, field: string): void {
+  const count = port.count ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw invalidConfig(`${field}.count`, 'must be a whole number of at least 1');
+  if (!isPort(port.containerPort, 1) || !isPort(port.containerPort + count - 1, 1)) {
+    throw invalidConfig(`${field}.containerPort`, `${port.containerPort} (range of ${count}) must lie within 1-65535`);
+  }
+  const hostPort = port.hostPort ?? 0;
+  if (!isPort(hostPort, 0) || (hostPort !== 0 && !isPort(hostPort + count - 1, 1))) {
+    throw invalidConfig(`${field}.hostPort`, `${hostPort} (range of ${count}) must lie within 1-65535, or be 0 for an ephemeral port`);
+  }
+  if (port.protocol !== undefined && port.protocol !== 'tcp' && port.protocol !== 'udp') {
+    throw invalidConfig(`${field}.protocol`, `${JSON.stringify(port.protocol)} must be tcp or udp`);
+  }
+  if (port.hostIp !== undefined) parseAddress(port.hostIp, `${field}.hostIp`);
+}
+
+function isPort(value: number, min: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= 65535;
+}

@@ -1,0 +1,539 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { inject, injectAll, injectable } from 'tsyringe';
+import { CONTAINER_MODE_DRIVER, parseMode, type ParsedMode } from '../driver/mode.js';
+import {
+  endpointOwner,
+  networkOwner,
+  type AttachRequest,
+  type AttachResult,
+  type DriverContext,
+  type NetworkDriver,
+} from '../driver/network-driver.js';
+import { ErrorCode, NetModeError, asNetModeError, invalidConfig } from '../errors.js';
+import type { NetModeEmitter } from '../events.js';
+import type { CommandRunner } from '../exec/runner.js';
+import type { Ipam } from '../ipam/ipam.js';
+import type { CheckReport, ConnectOptions, Endpoint } from '../model/endpoint.js';
+import type { NetnsRef } from '../model/netns-ref.js';
+import type { NetworkRecord, NetworkSpec } from '../model/network.js';
+import { assertObjectName, hashedName } from '../net/names.js';
+import type { SandboxService } from '../netns/sandbox-service.js';
+import { currentProcess, isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
+import type { StateStore, StateTransaction } from '../store/state-store.js';
+import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, SANDBOXES, STATE_STORE } from '../tokens.js';
+import { validateConnectOptions } from './connect-options.js';
+
+/** Settings of one manager, resolved from `createNetMode()` options. */
+export interface ManagerSettings {
+  /** The namespace that plays the host. */
+  readonly hostNetns: NetnsRef;
+  /** Prefix of every sandbox namespace and interface name netmode makes. */
+  readonly namePrefix: string;
+}
+
+/** An endpoint record as stored: the public record plus who is working on it. */
+interface StoredEndpoint extends Endpoint {
+  /** The process that set `attaching` or `detaching`; a dead one means the operation crashed. */
+  readonly operator?: ProcessIdentity;
+}
+
+const networkKey = (name: string) => `networks/${name}`;
+const endpointKey = (id: string) => `endpoints/${id}`;
+
+/**
+ * The one object a runtime talks to: it parses modes, picks drivers,
+ * validates everything before any kernel change, records networks and
+ * endpoints in the state store before and after each change, and reports
+ * what happened as events. Make one with `createNetMode()`.
+ */
+@injectable()
+export class NetworkManager {
+  /** Every event this instance reports; see {@link NetModeEvents}. */
+  readonly events: NetModeEmitter;
+  readonly #drivers: ReadonlyMap<string, NetworkDriver>;
+  readonly #store: StateStore;
+  readonly #runner: CommandRunner;
+  readonly #ipam: Ipam;
+  readonly #sandboxes: SandboxService;
+  readonly #settings: ManagerSettings;
+  #predefined: Promise<void> | undefined;
+  /** Containers this process is connecting or disconnecting right now. */
+  readonly #inFlight = new Set<string>();
+
+  constructor(
+    @injectAll(NETWORK_DRIVER) drivers: NetworkDriver[],
+    @inject(STATE_STORE) store: StateStore,
+    @inject(COMMAND_RUNNER) runner: CommandRunner,
+    @inject(IPAM) ipam: Ipam,
+    @inject(SANDBOXES) sandboxes: SandboxService,
+    @inject(EVENTS) events: NetModeEmitter,
+    @inject(MANAGER_SETTINGS) settings: ManagerSettings,
+  ) {
+    const byName = new Map<string, NetworkDriver>();
+    for (const driver of drivers) {
+      if (byName.has(driver.name)) {
+        throw invalidConfig('drivers', `two drivers are registered under the name ${JSON.stringify(driver.name)}`);
+      }
+      byName.set(driver.name, driver);
+    }
+    this.#drivers = byName;
+    this.#store = store;
+    this.#runner = runner;
+    this.#ipam = ipam;
+    this.#sandboxes = sandboxes;
+    this.events = events;
+    this.#settings = settings;
+  }
+
+  /** The names of the registered drivers. */
+  get drivers(): string[] {
+    return [...this.#drivers.keys()].sort();
+  }
+
+  /** The namespace this manager treats as the host. */
+  get hostNetns(): NetnsRef {
+    return this.#settings.hostNetns;
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  /**
+   * Creates a user-defined network with the named driver. The name must be
+   * new; the driver validates the spec before anything changes, then creates
+   * its shared objects and settles the subnets.
+   *
+   * @throws ERR_INVALID_CONFIG, ERR_NETWORK_EXISTS, ERR_DRIVER_NOT_FOUND,
+   * ERR_UNSUPPORTED, ERR_SUBNET_OVERLAP, ERR_ADDRESS_EXHAUSTED, or a driver's error.
+   */
+  async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+    assertObjectName(spec.name, 'network name');
+    const driver = this.#driver(spec.driver);
+    if (!driver.createNetwork) {
+      throw new NetModeError(
+        ErrorCode.UNSUPPORTED,
+        `driver ${spec.driver} does not offer user-defined networks`,
+        { context: { network: spec.name, driver: spec.driver } },
+      );
+    }
+    driver.validateNetwork?.(spec);
+    await this.#ensurePredefined();
+    const started = performance.now();
+    const pending: NetworkRecord = { ...newNetworkRecord(spec, false), status: 'creating' };
+    await this.#store.transaction(async (tx) => {
+      if (await tx.get(networkKey(spec.name))) {
+        throw new NetModeError(ErrorCode.NETWORK_EXISTS, `network ${spec.name} already exists`, {
+          context: { network: spec.name },
+        });
+      }
+      tx.put(networkKey(spec.name), pending);
+    });
+    let network: NetworkRecord;
+    try {
+      const setup = await driver.createNetwork(pending, this.#context());
+      network = {
+        ...pending,
+        status: 'ready',
+        subnets: setup.subnets,
+        options: setup.options,
+        driverData: setup.driverData ?? {},
+      };
+    } catch (error) {
+      // The driver undid its own steps; drop the record and any subnet it kept.
+      await this.#store.transaction(async (tx) => {
+        tx.delete(networkKey(spec.name));
+        await this.#releaseNetworkSubnets(tx, pending.id);
+      });
+      throw asNetModeError(error, `creating network ${spec.name}`).withContext({ network: spec.name });
+    }
+    await this.#store.transaction(async (tx) => tx.put(networkKey(spec.name), network));
+    this.events.emit('network:created', { network, durationMs: performance.now() - started });
+    return network;
+  }
+
+  /**
+   * Removes a user-defined network and its kernel objects. Idempotent: a
+   * network that does not exist is success.
+   *
+   * @throws ERR_NETWORK_IN_USE while endpoints use it or when it is predefined;
+   * ERR_TEARDOWN_INCOMPLETE when the driver could not remove everything (the
+   * record is kept, status `removing`, so the removal can be retried).
+   */
+  async removeNetwork(name: string): Promise<void> {
+    assertObjectName(name, 'network name');
+    await this.#ensurePredefined();
+    const started = performance.now();
+    const network = await this.#store.transaction(async (tx) => {
+      const record = await tx.get<NetworkRecord>(networkKey(name));
+      if (!record) return undefined;
+      if (record.predefined) {
+        throw new NetModeError(ErrorCode.NETWORK_IN_USE, `${name} is a predefined network and cannot be removed`, {
+          context: { network: name },
+        });
+      }
+      const users = (await tx.list<Endpoint>('endpoints')).filter((e) => e.value.networkId === record.id);
+      if (users.length > 0) {
+        throw new NetModeError(
+          ErrorCode.NETWORK_IN_USE,
+          `network ${name} has endpoints: ${users.map((e) => e.value.containerId).join(', ')}`,
+          { context: { network: name, endpoints: users.map((e) => e.value.containerId) } },
+        );
+      }
+      const removing: NetworkRecord = { ...record, status: 'removing' };
+      tx.put(networkKey(name), removing);
+      return removing;
+    });
+    if (!network) return;
+    await this.#drivers.get(network.driver)?.removeNetwork?.(network, this.#context());
+    await this.#store.transaction(async (tx) => {
+      tx.delete(networkKey(name));
+      await this.#releaseNetworkSubnets(tx, network.id);
+    });
+    this.events.emit('network:removed', { network, durationMs: performance.now() - started });
+  }
+
+  /** Every network, predefined ones included, sorted by name. */
+  async listNetworks(): Promise<NetworkRecord[]> {
+    await this.#ensurePredefined();
+    return (await this.#store.list<NetworkRecord>('networks')).map((e) => e.value);
+  }
+
+  /**
+   * One network by name.
+   *
+   * @throws ERR_NETWORK_NOT_FOUND
+   */
+  async inspectNetwork(name: string): Promise<NetworkRecord> {
+    assertObjectName(name, 'network name');
+    await this.#ensurePredefined();
+    const network = await this.#store.get<NetworkRecord>(networkKey(name));
+    if (!network) throw networkNotFound(name);
+    return network;
+  }
+
+  // --------------------------------------------------------------- endpoints
+
+  /**
+   * Connects a container in a mode as Docker writes it: `bridge`, `host`,
+   * `none`, `container:NAME`, or a network's name. Every check runs before
+   * the first kernel change; the record is written (status `attaching`)
+   * before the driver starts and confirmed (`attached`) after, so a crash at
+   * any point can be repaired. On failure the driver's completed steps are
+   * undone and the record removed (or kept as `broken` if an undo failed).
+   *
+   * @param containerId - the runtime's container id or name (letters, digits, `_ . -`).
+   * @param mode - the network mode.
+   * @param options - namespace to use, ports, static address, …; drivers refuse what their mode cannot apply.
+   * @returns the endpoint; run the container's processes in `endpoint.netns`.
+   * @throws ERR_INVALID_CONFIG, ERR_NETWORK_NOT_FOUND, ERR_DRIVER_NOT_FOUND,
+   * ERR_ENDPOINT_EXISTS, ERR_ENDPOINT_NOT_FOUND (container: target), or a driver's error.
+   */
+  async connect(containerId: string, mode: string, options: ConnectOptions = {}): Promise<Endpoint> {
+    assertObjectName(containerId, 'container id');
+    return this.#exclusive(containerId, () => this.#connect(containerId, mode, options));
+  }
+
+  async #connect(containerId: string, mode: string, options: ConnectOptions): Promise<Endpoint> {
+    const parsed = parseMode(mode);
+    validateConnectOptions(options);
+    await this.#ensurePredefined();
+    const { driver, request } = await this.#resolve(containerId, parsed, options);
+    driver.validate(request);
+
+    const started = performance.now();
+    const pending: StoredEndpoint = {
+      id: containerId,
+      containerId,
+      network: request.network.name,
+      networkId: request.network.id,
+      driver: driver.name,
+      netns: options.netns ?? { kind: 'named', name: this.#sandboxName(containerId) },
+      ownsNetns: false,
+      interfaces: [],
+      addresses: [],
+      gateways: [],
+      ports: [],
+      status: 'attaching',
+      labels: { ...options.labels },
+      driverData: {},
+      createdAt: new Date().toISOString(),
+      operator: currentProcess(),
+    };
+    await this.#store.transaction(async (tx) => {
+      await this.#assertNoEndpoint(tx, containerId);
+      const network = await tx.get<NetworkRecord>(networkKey(request.network.name));
+      if (!network || network.id !== request.network.id || network.status !== 'ready') {
+        throw networkNotFound(request.network.name);
+      }
+      tx.put(endpointKey(containerId), pending);
+    });
+
+    let result: AttachResult;
+    try {
+      result = await driver.attach(request, this.#context());
+    } catch (cause) {
+      const error = asNetModeError(cause, `attaching ${containerId}`).withContext({
+        containerId,
+        network: request.network.name,
+        driver: driver.name,
+      });
+      const rolledBack = error.context['rolledBack'] !== false;
+      await this.#store.transaction(async (tx) => {
+        if (rolledBack) {
+          tx.delete(endpointKey(containerId));
+          await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
+        } else {
+          tx.put(endpointKey(containerId), { ...publicEndpoint(pending), status: 'broken' });
+        }
+      });
+      this.events.emit('endpoint:failed', {
+        containerId,
+        network: request.network.name,
+        driver: driver.name,
+        error,
+        rolledBack,
+      });
+      throw error;
+    }
+
+    const endpoint: Endpoint = {
+      ...publicEndpoint(pending),
+      netns: result.netns,
+      ownsNetns: result.ownsNetns,
+      interfaces: result.interfaces,
+      addresses: result.addresses,
+      gateways: result.gateways,
+      ports: result.ports,
+      driverData: result.driverData ?? {},
+      status: 'attached',
+    };
+    await this.#store.transaction(async (tx) => tx.put(endpointKey(containerId), endpoint));
+    this.events.emit('endpoint:attached', { endpoint, durationMs: performance.now() - started });
+    return endpoint;
+  }
+
+  /**
+   * Disconnects a container: the driver removes its objects, then the record
+   * and the address leases go. Idempotent: a container with no endpoint is
+   * success. A record left `attaching` or `detaching` by a process that died
+   * is torn down too.
+   *
+   * @throws ERR_ENDPOINT_EXISTS while another live process works on the
+   * endpoint; ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays,
+   * status `detaching`, so the call can be repeated).
+   */
+  async disconnect(containerId: string): Promise<void> {
+    assertObjectName(containerId, 'container id');
+    return this.#exclusive(containerId, () => this.#disconnect(containerId));
+  }
+
+  async #disconnect(containerId: string): Promise<void> {
+    const started = performance.now();
+    const endpoint = await this.#store.transaction(async (tx) => {
+      const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
+      if (!record) return undefined;
+      if (record.operator && isProcessAlive(record.operator)) throw busy(record);
+      const detaching: StoredEndpoint = { ...record, status: 'detaching', operator: currentProcess() };
+      tx.put(endpointKey(containerId), detaching);
+      return detaching;
+    });
+    if (!endpoint) return;
+    const driver = this.#driver(endpoint.driver);
+    try {
+      await driver.detach(endpoint, this.#context());
+    } catch (error) {
+      throw asNetModeError(error, `detaching ${containerId}`).withContext({ containerId, network: endpoint.network });
+    }
+    await this.#store.transaction(async (tx) => {
+      tx.delete(endpointKey(containerId));
+      await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
+    });
+    this.events.emit('endpoint:detached', { endpoint: publicEndpoint(endpoint), durationMs: performance.now() - started });
+  }
+
+  /**
+   * The endpoint record of a container.
+   *
+   * @throws ERR_ENDPOINT_NOT_FOUND
+   */
+  async inspect(containerId: string): Promise<Endpoint> {
+    assertObjectName(containerId, 'container id');
+    const record = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
+    if (!record) throw endpointNotFound(containerId);
+    return publicEndpoint(record);
+  }
+
+  /** Every endpoint record, sorted by container id. */
+  async list(): Promise<Endpoint[]> {
+    return (await this.#store.list<StoredEndpoint>('endpoints')).map((e) => publicEndpoint(e.value));
+  }
+
+  /**
+   * Asks the endpoint's driver whether the kernel still matches the record.
+   * A driver without `check` reports only whether the sandbox exists.
+   *
+   * @throws ERR_ENDPOINT_NOT_FOUND
+   */
+  async check(containerId: string): Promise<CheckReport> {
+    const endpoint = await this.inspect(containerId);
+    const driver = this.#driver(endpoint.driver);
+    if (driver.check) return driver.check(endpoint, this.#context());
+    const exists = await this.#sandboxes.exists(endpoint.netns);
+    return { ok: exists, problems: exists ? [] : ['the sandbox namespace is gone'] };
+  }
+
+  // ----------------------------------------------------------------- helpers
+
+  /** Runs `work` unless this process is already working on the container. */
+  async #exclusive<T>(containerId: string, work: () => Promise<T>): Promise<T> {
+    if (this.#inFlight.has(containerId)) {
+      throw new NetModeError(
+        ErrorCode.ENDPOINT_EXISTS,
+        `container ${containerId} is being connected or disconnected by another call`,
+        { context: { containerId } },
+      );
+    }
+    this.#inFlight.add(containerId);
+    try {
+      return await work();
+    } finally {
+      this.#inFlight.delete(containerId);
+    }
+  }
+
+  async #resolve(
+    containerId: string,
+    mode: ParsedMode,
+    options: ConnectOptions,
+  ): Promise<{ driver: NetworkDriver; request: AttachRequest }> {
+    if (mode.kind === 'container') {
+      const driver = this.#drivers.get(CONTAINER_MODE_DRIVER);
+      if (!driver) {
+        throw new NetModeError(ErrorCode.DRIVER_NOT_FOUND, 'no driver for container:NAME modes is registered', {
+          context: { mode: `container:${mode.target}`, hint: 'register @netmode/driver-container' },
+        });
+      }
+      const network = await this.#networkRecord(CONTAINER_MODE_DRIVER);
+      const target = await this.#store.get<StoredEndpoint>(endpointKey(mode.target));
+      const request: AttachRequest = {
+        containerId,
+        network,
+        options,
+        ...(target ? { target: publicEndpoint(target) } : {}),
+      };
+      return { driver, request };
+    }
+    const network = await this.#networkRecord(mode.network);
+    return { driver: this.#driver(network.driver), request: { containerId, network, options } };
+  }
+
+  async #networkRecord(name: string): Promise<NetworkRecord> {
+    const network = await this.#store.get<NetworkRecord>(networkKey(name));
+    if (!network || network.status !== 'ready') throw networkNotFound(name);
+    return network;
+  }
+
+  async #assertNoEndpoint(tx: StateTransaction, containerId: string): Promise<void> {
+    const existing = await tx.get<StoredEndpoint>(endpointKey(containerId));
+    if (!existing) return;
+    if (existing.operator && isProcessAlive(existing.operator)) throw busy(existing);
+    throw new NetModeError(
+      ErrorCode.ENDPOINT_EXISTS,
+      `container ${containerId} already has an endpoint on network ${existing.network} (status ${existing.status})`,
+      { context: { containerId, network: existing.network, status: existing.status } },
+    );
+  }
+
+  async #releaseNetworkSubnets(tx: StateTransaction, networkId: string): Promise<void> {
+    const ipam = this.#ipam.within(tx);
+    for (const lease of await ipam.listSubnets()) {
+      if (lease.owner === networkOwner(networkId)) await ipam.releaseSubnet(lease.subnet);
+    }
+  }
+
+  #driver(name: string): NetworkDriver {
+    const driver = this.#drivers.get(name);
+    if (!driver) {
+      throw new NetModeError(
+        ErrorCode.DRIVER_NOT_FOUND,
+        `no driver named ${JSON.stringify(name)} is registered (registered: ${this.drivers.join(', ') || 'none'})`,
+        { context: { driver: name } },
+      );
+    }
+    return driver;
+  }
+
+  #sandboxName(containerId: string): string {
+    return hashedName(this.#settings.namePrefix, containerId, this.#settings.namePrefix.length + 16);
+  }
+
+  #context(): DriverContext {
+    const prefix = this.#settings.namePrefix;
+    return {
+      hostNetns: this.#settings.hostNetns,
+      runner: this.#runner,
+      sandboxes: this.#sandboxes,
+      ipam: this.#ipam,
+      events: this.events,
+      sandboxName: (containerId) => this.#sandboxName(containerId),
+      interfaceName: (id, tag = '') => hashedName(prefix + tag, id),
+    };
+  }
+
+  /** Records each driver's predefined networks once, on first use. */
+  #ensurePredefined(): Promise<void> {
+    this.#predefined ??= this.#store
+      .transaction(async (tx) => {
+        for (const driver of this.#drivers.values()) {
+          for (const spec of driver.predefinedNetworks ?? []) {
+            if (await tx.get(networkKey(spec.name))) continue;
+            tx.put(networkKey(spec.name), newNetworkRecord(spec, true));
+          }
+        }
+      })
+      .catch((error: unknown) => {
+        this.#predefined = undefined;
+        throw error;
+      });
+    return this.#predefined;
+  }
+}
+
+function newNetworkRecord(spec: NetworkSpec, predefined: boolean): NetworkRecord {
+  return {
+    id: randomBytes(32).toString('hex'),
+    name: spec.name,
+    driver: spec.driver,
+    status: 'ready',
+    predefined,
+    subnets: spec.subnets ?? [],
+    internal: spec.internal ?? false,
+    options: { ...spec.options },
+    labels: { ...spec.labels },
+    driverData: {},
+    createdAt: new Date().toISOString(),
+  };
+}
+
+function publicEndpoint(record: StoredEndpoint): Endpoint {
+  const { operator: _operator, ...endpoint } = record;
+  return endpoint;
+}
+
+function networkNotFound(name: string): NetModeError {
+  return new NetModeError(ErrorCode.NETWORK_NOT_FOUND, `network ${name} not found`, { context: { network: name } });
+}
+
+function endpointNotFound(containerId: string): NetModeError {
+  return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} has no endpoint`, {
+    context: { containerId },
+  });
+}
+
+function busy(record: StoredEndpoint): NetModeError {
+  return new NetModeError(
+    ErrorCode.ENDPOINT_EXISTS,
+    `container ${record.containerId} is being ${record.status === 'detaching' ? 'disconnected' : 'connected'} by process ${record.operator?.pid}`,
+    { context: { containerId: record.containerId, status: record.status, pid: record.operator?.pid } },
+  );
+}

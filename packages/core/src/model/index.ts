@@ -1,0 +1,3 @@
+export * from './netns-ref.js';
+export * from './network.js';
+export * from './endpoint.js';

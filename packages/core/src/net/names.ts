@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { invalidConfig } from '../errors.js';
+
+/** The longest interface name Linux accepts (IFNAMSIZ minus the terminating NUL). */
+export const MAX_INTERFACE_NAME_LENGTH = 15;
+
+// Linux itself allows almost any byte in an interface name; we allow a subset
+// that is safe on an `ip -batch` line, in an nft rule and in a file name.
+const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Throws ERR_INVALID_CONFIG unless `name` is an interface name netmode will
+ * use: 1–15 characters of letters, digits, `_`, `.` and `-`, starting with a
+ * letter or digit, and neither `.` nor `..`.
+ */
+export function assertInterfaceName(name: string, field = 'interface name'): void {
+  if (!INTERFACE_NAME.test(name)) {
+    throw invalidConfig(
+      field,
+      `${JSON.stringify(name)} is not a valid interface name: use 1 to ${MAX_INTERFACE_NAME_LENGTH} letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * Throws ERR_INVALID_CONFIG unless `name` is a usable named-namespace name
+ * (a file under `/run/netns`): 1–64 letters, digits, `_`, `.`, `-`, starting
+ * with a letter or digit.
+ */
+export function assertNetnsName(name: string, field = 'netns name'): void {
+  if (!NETNS_NAME.test(name)) {
+    throw invalidConfig(
+      field,
+      `${JSON.stringify(name)} is not a valid namespace name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * Throws ERR_INVALID_CONFIG unless `name` is a valid container id or network
+ * name: 1–128 letters, digits, `_`, `.`, `-`, starting with a letter or digit
+ * (Docker's rule for container names, with a length limit).
+ */
+export function assertObjectName(name: string, field: string): void {
+  if (typeof name !== 'string' || !OBJECT_NAME.test(name)) {
+    throw invalidConfig(
+      field,
+      `${JSON.stringify(name)} is not valid: use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * A deterministic kernel object name: `prefix` plus hex digits of a SHA-256 of
+ * `id`, cut to `length` characters (15 for interfaces). The same id always
+ * gives the same name, so an object can be traced back to its owner and found
+ * again after a crash.
+ */
+export function hashedName(prefix: string, id: string, length = MAX_INTERFACE_NAME_LENGTH): string {
+  const digits = length - prefix.length;
+  if (digits < 6) throw invalidConfig('name prefix', `${JSON.stringify(prefix)} leaves fewer than 6 hash digits`);
+  return prefix + createHash('sha256').update(id).digest('hex').slice(0, digits);
+}

@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ErrorCode, errorMessage, NetModeError } from '../errors.js';
+import { FileLock } from './file-lock.js';
+import { assertStateKey, type StateEntry, type StateStore, type StateTransaction } from './state-store.js';
+
+/** Options for {@link FileStateStore}. */
+export interface FileStateStoreOptions {
+  /**
+   * How long a transaction waits for the state lock, in milliseconds, before
+   * it throws {@link ErrorCode.LOCK_TIMEOUT}. Default 30000.
+   */
+  readonly lockTimeoutMs?: number;
+  /**
+   * Whether a commit fsyncs the files and directories it changed, so that it
+   * survives a power loss and not only a killed process. Default true; turn
+   * it off for state on tmpfs (`/run`) or in tests.
+   */
+  readonly durable?: boolean;
+}
+
+/** One change of a commit: the JSON text to store at `key`, or undefined to delete it. */
+interface Change {
+  readonly key: string;
+  readonly text: string | undefined;
+}
+
+/**
+ * The default {@link StateStore}: one JSON file per record under a state
+ * directory (key `a/b` is `DIR/a/b.json`), guarded by the lock file
+ * `DIR/lock`, which names its holder by PID and start time so that a lock
+ * whose holder was killed is broken and taken over. Directories are made with
+ * mode 0700 and files with 0600.
+ *
+ * A commit of one change is a rename of a fully written temporary file. A
+ * commit of several first writes them all to `DIR/journal`, then applies them
+ * and removes the journal; every transaction first replays a journal left by
+ * a process killed half-way, so a commit lands entirely or not at all. Once
+ * the journal is written the commit is decided: should applying it fail, the
+ * transaction rejects and the next transaction completes it. The journal's
+ * name has no `.json` suffix so that no key can map to it.
+ *
+ * Every process using one directory must share a PID namespace: the lock
+ * tells a live holder from a dead one by its PID.
+ */
+export class FileStateStore implements StateStore {
+  readonly #dir: string;
+  readonly #journal: string;
+  readonly #durable: boolean;
+  readonly #lock: FileLock;
+
+  /**
+   * @param dir - The state directory; the first transaction creates it (and
+   *   missing parents) with mode 0700. Reads of a missing directory find nothing.
+   */
+  constructor(dir: string, options: FileStateStoreOptions = {}) {
+    this.#dir = resolve(dir);
+    this.#journal = join(this.#dir, 'journal');
+    this.#durable = options.durable ?? true;
+    this.#lock = new FileLock(this.#dir, options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs });
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.#read<T>(key);
+  }
+
+  async list<T>(prefix: string): Promise<StateEntry<T>[]> {
+    const entries: StateEntry<T>[] = [];
+    for (const key of await this.#keysUnder(prefix)) {
+      const value = await this.#read<T>(key);
+      // Without the lock a record may vanish between readdir and read.
+      if (value !== undefined) entries.push({ key, value });
+    }
+    return entries;
+  }
+
+  async transaction<T>(fn: (tx: StateTransaction) => Promise<T>): Promise<T> {
+    await ensureDir(this.#dir);
+    const held = await this.#lock.acquire();
+    try {
+      await this.#replayJournal();
+      const pending = new Map<string, string | undefined>();
+      const result = await fn(this.#view(pending));
+      await this.#commit([...pending].map(([key, text]) => ({ key, text })));
+      return result;
+    } finally {
+      await held.release();
+    }
+  }
+
+  /** The transaction's view: the files on disk overlaid with its pending changes. */
+  #view(pending: Map<string, string | undefined>): StateTransaction {
+    return {
+      get: async <V>(key: string) => {
+        assertStateKey(key);
+        if (!pending.has(key)) return this.#read<V>(key);
+        const text = pending.get(key);
+        return text === undefined ? undefined : (JSON.parse(text) as V);
+      },
+      list: async <V>(prefix: string) => {
+        const keys = new Set(await this.#keysUnder(prefix));
+        for (const [key, text] of pending) {
+          if (!key.startsWith(`${prefix}/`)) continue;
+          if (text === undefined) keys.delete(key);
+          else keys.add(key);
+        }
+        const entries: StateEntry<V>[] = [];
+        for (const key of [...keys].sort()) {
+          const text = pending.get(key);
+          const value = text === undefined ? await this.#read<V>(key) : (JSON.parse(text) as V);
+          if (value !== undefined) entries.push({ key, value });
+        }
+        return entries;
+      },
+      put: (key, value) => {
+        assertStateKey(key);
+        // Serialised now, so later changes to `value` do not leak into the
+        // commit; like MemoryStateStore, a value JSON cannot hold deletes.
+        pending.set(key, JSON.stringify(value) as string | undefined);
+      },
+      delete: (key) => {
+        assertStateKey(key);
+        pending.set(key, undefined);
+      },
+    };
+  }
+
+  async #commit(changes: readonly Change[]): Promise<void> {
+    if (changes.length === 0) return;
+    if (changes.length === 1) {
+      await this.#apply(changes);
+      return;
+    }
+    const ops = changes.map(({ key, text }) =>
+      text === undefined
+        ? JSON.stringify({ op: 'delete', key })
+        : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
+    );
+    await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
+    if (this.#durable) await syncDir(this.#dir);
+    await this.#apply(changes);
+    await this.#removeJournal();
+  }
+
+  /** Completes a commit that a killed process left half-way. */
+  async #replayJournal(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.#journal, 'utf8');
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return;
+      throw error;
+    }
+    await this.#apply(this.#parseJournal(text));
+    await this.#removeJournal();
+  }
+
+  #parseJournal(text: string): Change[] {
+    try {
+      const journal = JSON.parse(text) as { ops?: unknown };
+      if (!Array.isArray(journal.ops)) throw new Error('no "ops" array');
+      return journal.ops.map((op: { op?: unknown; key?: unknown; value?: unknown }) => {
+        if (typeof op.key !== 'string') throw new Error('an op without a key');
+        assertStateKey(op.key);
+        if (op.op === 'delete') return { key: op.key, text: undefined };
+        if (op.op === 'put' && 'value' in op) return { key: op.key, text: JSON.stringify(op.value) };
+        throw new Error(`unknown op ${JSON.stringify(op.op)}`);
+      });
+    } catch (error) {
+      throw corrupt(this.#journal, undefined, error);
+    }
+  }
+
+  async #removeJournal(): Promise<void> {
+    await unlinkIfExists(this.#journal);
+    // Were the removal lost in a crash while a later commit survived, a
+    // replay would undo that commit's changes to the same keys.
+    if (this.#durable) await syncDir(this.#dir);
+  }
+
+  /** Applies changes one by one; each is atomic, and applying twice is harmless. */
+  async #apply(changes: readonly Change[]): Promise<void> {
+    const touched = new Set<string>();
+    for (const { key, text } of changes) {
+      const path = this.#pathOf(key);
+      if (text === undefined) {
+        // Deleting what is not there changes no directory (which may not exist).
+        if (await unlinkIfExists(path)) touched.add(dirname(path));
+      } else {
+        for (const parent of await ensureDir(dirname(path))) touched.add(parent);
+        await this.#writeAtomic(path, text);
+        touched.add(dirname(path));
+      }
+    }
+    if (this.#durable) for (const dir of touched) await syncDir(dir);
+  }
+
+  /** Writes a temporary file beside `path` and renames it over `path`. */
+  async #writeAtomic(path: string, text: string): Promise<void> {
+    // The leading dot keeps temporary files out of listings: no key starts with one.
+    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.chmod(0o600); // the umask may have narrowed the mode
+      await handle.writeFile(text);
+      if (this.#durable) await handle.sync();
+      await handle.close();
+      await rename(temp, path);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlinkIfExists(temp);
+      throw error;
+    }
+  }
+
+  async #read<T>(key: string): Promise<T | undefined> {
+    const path = this.#pathOf(key);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw corrupt(path, key, error);
+    }
+  }
+
+  /** Every key on disk under `prefix/`, at any depth, sorted. */
+  async #keysUnder(prefix: string): Promise<string[]> {
+    assertStateKey(prefix);
+    const keys: string[] = [];
+    await collectKeys(join(this.#dir, ...prefix.split('/')), prefix, keys);
+    return keys.sort();
+  }
+
+  #pathOf(key: string): string {
+    assertStateKey(key);
+    return `${join(this.#dir, ...key.split('/'))}.json`;
+  }
+}
+
+async function collectKeys(dir: string, prefix: string, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    // Temporary files (leading dot) and anything a human dropped here that
+    // is not a valid key segment are not records.
+    if (entry.isDirectory() && isKeySegment(entry.name)) {
+      await collectKeys(join(dir, entry.name), `${prefix}/${entry.name}`, out);
+    } else if (entry.isFile() && entry.name.endsWith('.json')) {
+      const segment = entry.name.slice(0, -'.json'.length);
+      if (isKeySegment(segment)) out.push(`${prefix}/${segment}`);
+    }
+  }
+}
+
+function isKeySegment(name: string): boolean {
+  if (name.includes('/')) return false;
+  try {
+    assertStateKey(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates `dir` and missing parents with mode 0700, chmodding each one it
+ * created since the umask may have narrowed the mode. Returns the parents
+ * whose entries changed, for fsync.
+ */
+async function ensureDir(dir: string): Promise<string[]> {
+  const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return [];
+  const parents: string[] = [];
+  for (let current = dir; ; current = dirname(current)) {
+    await chmod(current, 0o700);
+    parents.push(dirname(current));
+    if (current === first || current === dirname(current)) return parents;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes `path`; returns false when it was not there. */
+async function unlinkIfExists(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return false;
+    throw error;
+  }
+}
+
+function corrupt(path: string, key: string | undefined, cause: unknown): NetModeError {
+  return new NetModeError(ErrorCode.STATE_CORRUPT, `state file ${path} cannot be read: ${errorMessage(cause)}`, {
+    cause,
+    context: key === undefined ? { path } : { path, key },
+  });
+}
+
+function hasCode(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}

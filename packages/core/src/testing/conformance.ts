@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetMode, type DriverRegistration } from '../create.js';
+import { ErrorCode, isNetModeError } from '../errors.js';
+import type { NetModeEvents } from '../events.js';
+import { ExecaRunner } from '../exec/execa-runner.js';
+import type { CommandRunner } from '../exec/runner.js';
+import type { NetworkManager } from '../manager/network-manager.js';
+import type { ConnectOptions, Endpoint } from '../model/endpoint.js';
+import type { NetworkSpec } from '../model/network.js';
+import { MemoryStateStore } from '../store/memory-store.js';
+import { CountingRunner, FaultInjectingRunner, type FaultTiming } from './fault-runner.js';
+import { createNetnsFixture, integrationAvailable, type NetnsFixture } from './netns-fixture.js';
+import { RecordingRunner } from './recording-runner.js';
+
+/** What {@link testNetworkDriver} needs to know about the driver under test. */
+export interface DriverConformanceOptions {
+  /** The title of the test group; default `driver conformance: MODE`. */
+  readonly title?: string;
+  /** Registers the driver under test, and any driver it depends on. */
+  readonly register: DriverRegistration | readonly DriverRegistration[];
+  /**
+   * The mode string to connect with (`none`, `host`, …). When `network` is
+   * given, the suite creates that network first and connects to it by name,
+   * and this is ignored.
+   */
+  readonly mode?: string;
+  /** A network to create (name chosen by the suite) for drivers of user-defined networks. */
+  readonly network?: Omit<NetworkSpec, 'name'>;
+  /** Options for the successful connects. */
+  readonly connectOptions?: ConnectOptions;
+  /** Connect options the driver must refuse with ERR_INVALID_CONFIG, changing nothing. At least one. */
+  readonly invalidOptions: readonly ConnectOptions[];
+  /**
+   * Whether attach creates a sandbox that detach removes (bridge, none):
+   * then the suite also checks the sandbox exists after connect and is gone
+   * after disconnect. `host` and `container:` share an existing one.
+   */
+  readonly createsSandbox: boolean;
+}
+
+/**
+ * The conformance suite every driver runs, ours and third parties': call it
+ * at the top level of a vitest test file. It checks, against the real kernel
+ * in throwaway namespaces (root required; in CI it must run):
+ *
+ * - invalid options are refused before any command runs or any record is written;
+ * - connect returns a well-formed endpoint whose sandbox exists, and `check()` agrees;
+ * - disconnect leaves the host namespace, the namespace list and the store as
+ *   they were, and a second disconnect is a no-op;
+ * - a failure of any single command of an attach, before or after it takes
+ *   effect, rolls everything back: nothing is left and the failure is reported;
+ * - the lifecycle events are emitted;
+ * - a second manager on the same state directory sees the endpoint and can
+ *   disconnect it.
+ */
+export function testNetworkDriver(options: DriverConformanceOptions): void {
+  const registrations = typeof options.register === 'function' ? [options.register] : [...options.register];
+  const title = options.title ?? `driver conformance: ${options.network?.driver ?? options.mode}`;
+
+  describe(title, () => {
+    it('refuses invalid options before any command runs or any record is written', async () => {
+      expect(options.invalidOptions.length).toBeGreaterThan(0);
+      const runner = new RecordingRunner();
+      const store = new MemoryStateStore();
+      const netmode = createNetMode({ drivers: registrations, runner, store });
+      const mode = options.network ? await createTestNetwork(netmode) : (options.mode as string);
+      runner.clear();
+      for (const invalid of options.invalidOptions) {
+        const error = await netmode.connect('conformance-bad', mode, invalid).catch((e: unknown) => e);
+        expect(isNetModeError(error, ErrorCode.INVALID_CONFIG), `options ${JSON.stringify(invalid)}`).toBe(true);
+      }
+      expect(runner.commands).toEqual([]);
+      expect(await netmode.list()).toEqual([]);
+    });
+
+    const root = integrationAvailable();
+    describe.skipIf(!root)('on the real kernel', () => {
+      let fixture: NetnsFixture;
+      let mode: string;
+      let before: Awaited<ReturnType<NetnsFixture['snapshot']>>;
+
+      const make = (runner?: CommandRunner): NetworkManager =>
+        createNetMode({
+          drivers: registrations,
+          hostNetns: fixture.hostNetns,
+          stateDir: fixture.stateDir,
+          namePrefix: fixture.prefix,
+          ...(runner ? { runner } : {}),
+        });
+
+      beforeAll(async () => {
+        fixture = await createNetnsFixture();
+        mode = options.network ? await createTestNetwork(make()) : (options.mode as string);
+        before = await fixture.snapshot();
+      });
+      afterAll(async () => {
+        await fixture?.cleanup();
+      });
+
+      it('connects, checks and disconnects, leaving nothing behind', async () => {
+        const netmode = make();
+        const seen: (keyof NetModeEvents)[] = [];
+        netmode.events.on('endpoint:attached', () => seen.push('endpoint:attached'));
+        netmode.events.on('endpoint:detached', () => seen.push('endpoint:detached'));
+        let commands = 0;
+        netmode.events.on('command:exec', () => (commands += 1));
+
+        const endpoint = await netmode.connect('conformance-a', mode, options.connectOptions);
+        expectWellFormed(endpoint, mode);
+        expect(await fixture.runner.run({ command: 'ip', args: ['link', 'show', 'lo'], netns: endpoint.netns })).toBeTruthy();
+        expect(await netmode.check('conformance-a')).toEqual({ ok: true, problems: [] });
+        expect(await netmode.inspect('conformance-a')).toEqual(endpoint);
+        if (options.createsSandbox) expect(endpoint.ownsNetns).toBe(true);
+
+        await netmode.disconnect('conformance-a');
+        await netmode.disconnect('conformance-a');
+        expect(await netmode.list()).toEqual([]);
+        expect(await fixture.snapshot()).toEqual(before);
+        expect(seen).toEqual(['endpoint:attached', 'endpoint:detached']);
+        // A driver that creates a sandbox must have run commands, and every one is reported.
+        if (options.createsSandbox) expect(commands).toBeGreaterThan(0);
+      });
+
+      it('a second manager on the same state directory sees the endpoint and disconnects it', async () => {
+        const endpoint = await make().connect('conformance-b', mode, options.connectOptions);
+        const other = make();
+        expect(await other.inspect('conformance-b')).toEqual(endpoint);
+        const error = await other.connect('conformance-b', mode, options.connectOptions).catch((e: unknown) => e);
+        expect(isNetModeError(error, ErrorCode.ENDPOINT_EXISTS)).toBe(true);
+        await other.disconnect('conformance-b');
+        expect(await fixture.snapshot()).toEqual(before);
+      });
+
+      it('rolls back when any single command of an attach fails, before or after it takes effect', async () => {
+        const counter = new CountingRunner(new ExecaRunner());
+        const probe = make(counter);
+        await probe.connect('conformance-c', mode, options.connectOptions);
+        const steps = counter.count;
+        await probe.disconnect('conformance-c');
+        // With no command there is no step to fail (host mode); otherwise fail each in turn.
+        if (options.createsSandbox) expect(steps).toBeGreaterThan(0);
+
+        for (const timing of ['before', 'after'] as FaultTiming[]) {
+          for (let k = 1; k <= steps; k += 1) {
+            const netmode = make(new FaultInjectingRunner(new ExecaRunner(), k, timing));
+            const failures: boolean[] = [];
+            netmode.events.on('endpoint:failed', (e) => failures.push(e.rolledBack));
+            const error = await netmode.connect('conformance-c', mode, options.connectOptions).catch((e: unknown) => e);
+            const where = `command ${k} of ${steps} failing ${timing}`;
+            expect(isNetModeError(error), where).toBe(true);
+            expect(failures, where).toEqual([true]);
+            expect(await netmode.list(), where).toEqual([]);
+            expect(await fixture.snapshot(), where).toEqual(before);
+          }
+        }
+      });
+    });
+  });
+
+  async function createTestNetwork(netmode: NetworkManager): Promise<string> {
+    const name = 'conformance-net';
+    await netmode.createNetwork({ ...(options.network as Omit<NetworkSpec, 'name'>), name });
+    return name;
+  }
+}
+
+function expectWellFormed(endpoint: Endpoint, network: string): void {
+  expect(endpoint.status).toBe('attached');
+  expect(endpoint.id).toBe(endpoint.containerId);
+  expect(endpoint.network).toBe(network);
+  expect(endpoint.networkId).toMatch(/^[0-9a-f]{64}$/);
+  expect(Number.isNaN(Date.parse(endpoint.createdAt))).toBe(false);
+  for (const address of endpoint.addresses) expect(address).toMatch(/\/\d+$/);
+}

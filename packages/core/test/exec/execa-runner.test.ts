@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, NetModeError, isNetModeError } from '../../src/errors.js';
+import { NetModeEmitter } from '../../src/events.js';
+import { ExecaRunner, buildArgv } from '../../src/exec/execa-runner.js';
+import { resolveToolPath } from '../../src/exec/tool-path.js';
+
+// These run harmless programs (`sleep`, `cat`, `ip -V`) and need no root.
+describe('ExecaRunner', () => {
+  it('passes standard input, returns output and reports each process as an event', async () => {
+    const events = new NetModeEmitter();
+    const seen: { argv: readonly string[]; failed: boolean; durationMs: number }[] = [];
+    events.on('command:exec', (e) => seen.push(e));
+    const result = await new ExecaRunner({ events }).run({ command: 'cat', args: [], input: 'a b\n$(x) `y`\n' });
+    expect(result.stdout).toBe('a b\n$(x) `y`\n');
+    expect(result.exitCode).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.argv).toEqual([resolveToolPath('cat')]);
+    expect(seen[0]?.failed).toBe(false);
+    expect(seen[0]?.durationMs).toBeGreaterThan(0);
+  });
+
+  it('never uses a shell: metacharacters arrive as plain arguments', async () => {
+    const result = await new ExecaRunner().run({ command: 'echo', args: ['$HOME', ';', 'ls', '|', '`id`'] });
+    expect(result.stdout).toBe('$HOME ; ls | `id`\n');
+  });
+
+  it('runs with LC_ALL=C so messages can be classified', async () => {
+    const result = await new ExecaRunner().run({ command: 'env', args: [] });
+    expect(result.stdout).toMatch(/^LC_ALL=C$/m);
+  });
+
+  it('turns a failing exit into ERR_COMMAND_FAILED with argv, exit code and stderr', async () => {
+    const error = await new ExecaRunner().run({ command: 'ip', args: ['link', 'show', 'dev', 'no-such-link0'] }).catch(
+      (e: unknown) => e,
+    );
+    expect(isNetModeError(error, ErrorCode.COMMAND_FAILED)).toBe(true);
+    const context = (error as NetModeError).context;
+    expect(context['argv']).toEqual([resolveToolPath('ip'), 'link', 'show', 'dev', 'no-such-link0']);
+    expect(context['exitCode']).toBe(1);
+    expect(String(context['stderr'])).toMatch(/does not exist/);
+  });
+
+  it('kills a process that outlives its timeout with ERR_COMMAND_TIMEOUT', async () => {
+    const error = await new ExecaRunner().run({ command: 'sleep', args: ['5'], timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.COMMAND_TIMEOUT)).toBe(true);
+  });
+
+  it('kills a process whose signal aborts with ERR_ABORTED', async () => {
+    const controller = new AbortController();
+    const pending = new ExecaRunner().run({ command: 'sleep', args: ['5'], signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('shutting down')), 50);
+    const error = await pending.catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.ABORTED)).toBe(true);
+  });
+
+  it('gives ERR_MISSING_TOOL naming the package for a tool that is not installed', () => {
+    let caught: unknown;
+    try {
+      resolveToolPath('no-such-tool-xyz');
+    } catch (error) {
+      caught = error;
+    }
+    expect(isNetModeError(caught, ErrorCode.MISSING_TOOL)).toBe(true);
+    expect(() => resolveToolPath('a b')).toThrow(NetModeError);
+  });
+
+  it('gives ERR_NETNS_NOT_FOUND when the namespace to enter does not exist', async () => {
+    const error = await new ExecaRunner()
+      .run({ command: 'ip', args: ['link'], netns: { kind: 'named', name: 'netmode-no-such-ns' } })
+      .catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.NETNS_NOT_FOUND)).toBe(true);
+  });
+
+  it('enters other namespaces with nsenter --net=PATH, never ip -n', () => {
+    expect(buildArgv({ command: 'ip', args: ['-batch', '-'], netns: { kind: 'named', name: 'nm-a' } })).toEqual([
+      resolveToolPath('nsenter'),
+      '--net=/run/netns/nm-a',
+      '--',
+      resolveToolPath('ip'),
+      '-batch',
+      '-',
+    ]);
+    expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'path', path: '/proc/1/ns/net' } })[1]).toBe(
+      '--net=/proc/1/ns/net',
+    );
+    expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'host' } })).toEqual([resolveToolPath('ip'), 'link']);
+  });
+});

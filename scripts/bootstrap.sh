@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian machine (Node 20+, root) to the point where netmode
+# builds and runs: system tools, pnpm, the locked dependencies, the build.
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+# Node 20 or later.
+if ! command -v node >/dev/null 2>&1; then
+  say "Node.js 20 or later is required and was not found"; exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or later is required; this is $(node --version)"; exit 1
+fi
+
+# The kernel tools netmode drives, each with the Debian package that has it.
+missing=()
+for pair in ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux; do
+  tool=${pair%%:*} pkg=${pair#*:}
+  found=
+  for dir in /usr/sbin /usr/bin /sbin /bin; do [ -x "$dir/$tool" ] && found=1 && break; done
+  [ -n "$found" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing packages: ${missing[*]}; run as root or install them with apt-get"; exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# pnpm, at the version package.json names (corepack's signature check fails here).
+want_pnpm=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$want_pnpm" ]; then
+  say "installing pnpm $want_pnpm"
+  npm install -g --silent "pnpm@$want_pnpm" >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
+pnpm run --silent build

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: set up, type-check, build the
+# API docs (warnings are errors), run every test (the integration tests need
+# root; with CI=true they must run), check that nothing was left on the
+# machine, and end with one line: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+
+# What the machine's own network looks like before the tests; it must look the
+# same after them.
+network_state() {
+  ip netns list 2>/dev/null | awk '{print $1}' | sort
+  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sort
+  nft list ruleset 2>/dev/null || true
+  cat /proc/sys/net/ipv4/ip_forward
+}
+before=$(network_state)
+
+pnpm run --silent typecheck
+pnpm run --silent docs >/dev/null
+
+results=.vitest-results.json
+rm -f "$results"
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" || status=$?
+
+after=$(network_state)
+if [ "$before" != "$after" ]; then
+  echo "The test run left something in the machine's network state:" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  status=1
+fi
+
+node scripts/summarize-tests.mjs "$results" || status=$?
+exit "$status"

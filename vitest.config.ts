@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests import the packages' TypeScript sources, not their build output, so a
+// change to core is seen by the driver tests without a rebuild. Child
+// processes that tests start (lock and IPAM races) use the built dist instead.
+const alias = {
+  '@netmode/core/testing': src('./packages/core/src/testing/index.ts'),
+  '@netmode/core': src('./packages/core/src/index.ts'),
+  '@netmode/driver-none': src('./packages/driver-none/src/index.ts'),
+  '@netmode/driver-host': src('./packages/driver-host/src/index.ts'),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.int.test.ts', 'examples/test/**/*.int.test.ts'],
+          // Integration tests change kernel state in namespaces they create;
+          // one file at a time keeps their timings and cleanup easy to read.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
