@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
   // Every object the demo makes carries this prefix, so a look at `ip netns`
   // shows at once what is ours.
-  const prefix = `nd${randomBytes(2).toString('hex')}-`;
+  const prefix = `nd${randomBytes(2).toString('hex').slice(0, 3)}`;
   const stateDir = await mkdtemp(join(tmpdir(), 'netmode-demo-'));
   let hostNetns: NetnsRef | undefined;
   try {

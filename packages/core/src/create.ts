@@ -9,11 +9,12 @@ import type { AddressPool } from './ipam/pools.js';
 import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
 import { validateNetnsRef } from './manager/connect-options.js';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
-import { readHostRoutes } from './netns/host-routes.js';
+import { readEphemeralPortRange, readHostRoutes } from './netns/host-facts.js';
 import { SandboxService } from './netns/sandbox-service.js';
 import { FileStateStore } from './store/file-store.js';
 import type { StateStore } from './store/state-store.js';
-import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, SANDBOXES, STATE_STORE } from './tokens.js';
+import { PortAllocator } from './ports/port-allocator.js';
+import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, PORTS, SANDBOXES, STATE_STORE } from './tokens.js';
 
 /**
  * Registers one driver in the container of a netmode instance: what each
@@ -47,8 +48,11 @@ export interface NetModeOptions {
   readonly pools?: readonly AddressPool[];
   /**
    * Prefix of every sandbox namespace and interface name netmode makes, so
-   * they can be recognised and traced to netmode: 1 to 8 lower-case letters,
-   * digits or `-`. Default `nm-`.
+   * they can be recognised and traced to netmode: 1 to 5 lower-case letters,
+   * digits or `-` (interface names have 15 characters; at least 9 are left
+   * for hash digits). Default `nm-`. Use one state store per host namespace
+   * and prefix: two instances with the same prefix on one host namespace but
+   * different stores would compute the same names.
    */
   readonly namePrefix?: string;
   /** Milliseconds after which a command is killed. Default 30 000. */
@@ -90,8 +94,8 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   const hostNetns = options.hostNetns ?? HOST_NETNS;
   validateNetnsRef(hostNetns, 'hostNetns');
   const namePrefix = options.namePrefix ?? 'nm-';
-  if (!/^[a-z0-9][a-z0-9-]{0,7}$/.test(namePrefix)) {
-    throw invalidConfig('namePrefix', `${JSON.stringify(namePrefix)} must be 1 to 8 lower-case letters, digits or '-'`);
+  if (typeof namePrefix !== 'string' || !/^[a-z0-9][a-z0-9-]{0,4}$/.test(namePrefix)) {
+    throw invalidConfig('namePrefix', `${JSON.stringify(namePrefix)} must be 1 to 5 lower-case letters, digits or '-'`);
   }
 
   const container = globalContainer.createChildContainer();
@@ -114,6 +118,16 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
       return new Ipam(c.resolve<StateStore>(STATE_STORE), {
         ...(options.pools ? { pools: options.pools } : {}),
         hostRoutes: () => readHostRoutes(runner, hostNetns),
+      });
+    }),
+  });
+  container.register(PORTS, {
+    useFactory: instanceCachingFactory((c) => {
+      const runner = c.resolve<CommandRunner>(COMMAND_RUNNER);
+      let range: Promise<readonly [number, number]> | undefined;
+      return new PortAllocator(c.resolve<StateStore>(STATE_STORE), {
+        // The host's range does not change under us; read it once.
+        ephemeralRange: () => (range ??= readEphemeralPortRange(runner, hostNetns)),
       });
     }),
   });

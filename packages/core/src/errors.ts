@@ -26,6 +26,8 @@ export const ErrorCode = {
   UNSUPPORTED: 'ERR_UNSUPPORTED',
   /** The container already has an endpoint (or one is being set up or torn down). */
   ENDPOINT_EXISTS: 'ERR_ENDPOINT_EXISTS',
+  /** Another call or process is working on this container or network right now. */
+  BUSY: 'ERR_BUSY',
   /** No endpoint is recorded for this container. */
   ENDPOINT_NOT_FOUND: 'ERR_ENDPOINT_NOT_FOUND',
   /** No free address is left in the subnet, or no free subnet in the pools. */
@@ -46,6 +48,8 @@ export const ErrorCode = {
   COMMAND_TIMEOUT: 'ERR_COMMAND_TIMEOUT',
   /** The caller's AbortSignal fired before the operation finished. */
   ABORTED: 'ERR_ABORTED',
+  /** A namespace netmode was about to create already exists, and is not netmode's to adopt. */
+  NETNS_EXISTS: 'ERR_NETNS_EXISTS',
   /** A network namespace path or name does not exist. */
   NETNS_NOT_FOUND: 'ERR_NETNS_NOT_FOUND',
   /** The state directory holds a record that cannot be read. */
@@ -73,6 +77,7 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_DRIVER_NOT_FOUND: 'Register the driver package for this mode in createNetMode({ drivers }).',
   ERR_UNSUPPORTED: 'Use a driver that offers this operation.',
   ERR_ENDPOINT_EXISTS: 'Disconnect the container first, or use another container id.',
+  ERR_BUSY: 'Wait for the other operation named in the message to finish, then retry.',
   ERR_ENDPOINT_NOT_FOUND: 'Check the container id; list() shows every recorded endpoint.',
   ERR_ADDRESS_EXHAUSTED: 'Release addresses, use a larger subnet, or add address pools.',
   ERR_ADDRESS_IN_USE: 'Request another static address, or let IPAM choose one.',
@@ -80,14 +85,15 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_PORT_ALLOCATED: 'Publish on another host port, or stop the endpoint that holds it.',
   ERR_PERMISSION: 'Run as root or grant CAP_NET_ADMIN and CAP_SYS_ADMIN.',
   ERR_MISSING_TOOL: 'Install the package named in the message (iproute2, nftables, iptables, util-linux).',
-  ERR_COMMAND_FAILED: 'Read the command and its stderr in the error context; the step was rolled back.',
+  ERR_COMMAND_FAILED: 'Read the command and its stderr in the error context; context.rolledBack says whether completed steps were undone.',
   ERR_COMMAND_TIMEOUT: 'The kernel or a tool hung; check the system, or raise commandTimeoutMs.',
-  ERR_ABORTED: 'The operation was cancelled by its AbortSignal; completed steps were rolled back.',
+  ERR_ABORTED: 'The operation was cancelled by its AbortSignal; context.rolledBack says whether completed steps were undone.',
+  ERR_NETNS_EXISTS: 'Remove the leftover namespace named in the message (ip netns delete NAME), or use another container id.',
   ERR_NETNS_NOT_FOUND: 'Check that the namespace exists (ip netns list, /proc/PID/ns/net) and the process is alive.',
   ERR_STATE_CORRUPT: 'Inspect the file named in the message under the state directory; restore or remove it.',
   ERR_LOCK_TIMEOUT: 'Another process holds the state lock; retry, or find the process named in the message.',
-  ERR_TEARDOWN_INCOMPLETE: 'Remove the listed leftovers by hand or run reconcile() again.',
-  ERR_DRIVER_FAILED: 'Report it to the driver\'s authors with the cause; completed steps were rolled back.',
+  ERR_TEARDOWN_INCOMPLETE: 'Repeat the call, or remove the listed leftovers by hand.',
+  ERR_DRIVER_FAILED: "Report it to the driver's authors with the cause; context.rolledBack says whether completed steps were undone.",
 };
 
 /** Extra facts attached to an error by the layers it passed through. */

@@ -29,18 +29,32 @@ export { resolveToolPath } from './exec/tool-path.js';
 export { ExecaRunner, buildArgv, type ExecaRunnerOptions } from './exec/execa-runner.js';
 export { IpBatch, runIpBatch } from './exec/ip-batch.js';
 
-export { SandboxService } from './netns/sandbox-service.js';
-export { readHostRoutes } from './netns/host-routes.js';
+export { SandboxService, type SandboxCreateOptions } from './netns/sandbox-service.js';
+export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
 
 export { Ipam, type IpamOptions } from './ipam/ipam.js';
+export {
+  PortAllocator,
+  allocateWithin as allocatePortsWithin,
+  releaseOwnerWithin as releasePortsWithin,
+  type PortAllocatorOptions,
+  type PortLease,
+  type PortRequest,
+} from './ports/port-allocator.js';
+export type { Firewall, FirewallEndpoint, FirewallKind, FirewallNetwork, FirewallPort, FirewallScope } from './firewall/firewall.js';
+export { NoFirewall } from './firewall/firewall.js';
+export { NftablesFirewall } from './firewall/nftables/nftables-firewall.js';
+export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';
+export { createFirewall } from './firewall/create-firewall.js';
 export { IpamTransaction } from './ipam/ipam-transaction.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './ipam/pools.js';
 export type { AddressLease, AddressRequest, SubnetLease, SubnetRequest } from './ipam/types.js';
 
 export * from './driver/network-driver.js';
 export { UndoStack, TeardownSteps } from './driver/undo-stack.js';
+export { refuseOptions } from './driver/refuse-options.js';
 export { parseMode, formatMode, CONTAINER_MODE_DRIVER, type ParsedMode } from './driver/mode.js';
 
 export { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
-export { validateConnectOptions, validateNetnsRef } from './manager/connect-options.js';
+export { validateConnectOptions, validateLabels, validateNetnsRef } from './manager/connect-options.js';
 export { createNetMode, DEFAULT_STATE_DIR, type DriverRegistration, type NetModeOptions } from './create.js';

@@ -20,3 +20,5 @@ export const IPAM = Symbol.for('netmode.Ipam');
 export const SANDBOXES = Symbol.for('netmode.Sandboxes');
 /** The resolved {@link ManagerSettings} of this instance. */
 export const MANAGER_SETTINGS = Symbol.for('netmode.ManagerSettings');
+/** The {@link PortAllocator} for published host ports. */
+export const PORTS = Symbol.for('netmode.Ports');

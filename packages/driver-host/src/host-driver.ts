@@ -1,5 +1,7 @@
 import {
+  UndoStack,
   invalidConfig,
+  refuseOptions,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -23,19 +25,18 @@ export class HostDriver implements NetworkDriver {
   constructor(@inject(HOST_DRIVER_OPTIONS) private readonly options: ResolvedHostOptions) {}
 
   validate(request: AttachRequest): void {
-    for (const option of REFUSED_OPTIONS) {
-      if (request.options[option] !== undefined) {
-        throw invalidConfig(option, 'cannot be used in host mode: the container shares the host namespace');
-      }
-    }
+    refuseOptions(request.options, REFUSED_OPTIONS, 'cannot be used in host mode: the container shares the host namespace');
     if (this.options.publishedPorts === 'reject' && (request.options.ports?.length ?? 0) > 0) {
       throw invalidConfig('ports', 'cannot be published in host mode: the container already listens on the host');
     }
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
-    // Fails with ERR_NETNS_NOT_FOUND when a configured host namespace is gone.
-    await ctx.sandboxes.inode(ctx.hostNetns);
+    // Fails with ERR_NETNS_NOT_FOUND when a configured host namespace is gone;
+    // nothing was changed, which the manager learns from `rolledBack`.
+    await ctx.sandboxes.inode(ctx.hostNetns).catch(async (error: unknown) => {
+      throw await new UndoStack().rollback(error);
+    });
     if ((request.options.ports?.length ?? 0) > 0) {
       ctx.events.emit('warning', {
         code: 'PORTS_IGNORED_IN_HOST_MODE',

@@ -2,7 +2,7 @@ import {
   IpBatch,
   TeardownSteps,
   UndoStack,
-  invalidConfig,
+  refuseOptions,
   runIpBatch,
   type AttachRequest,
   type AttachResult,
@@ -25,24 +25,20 @@ export class NoneDriver implements NetworkDriver {
   readonly predefinedNetworks: readonly NetworkSpec[] = [{ name: 'none', driver: 'none' }];
 
   validate(request: AttachRequest): void {
-    for (const option of REFUSED_OPTIONS) {
-      const value = request.options[option];
-      if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
-        throw invalidConfig(option, 'cannot be used in none mode: the sandbox has no interface but lo');
-      }
-    }
+    refuseOptions(request.options, REFUSED_OPTIONS, 'cannot be used in none mode: the sandbox has no interface but lo');
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
-    const given = request.options.netns;
-    if (given) {
-      // The runtime's own namespace: bring lo up and leave the rest alone.
-      await runIpBatch(ctx.runner, given, new IpBatch().linkUp('lo'), ctx.signal);
-      return result(given, false);
-    }
     const undo = new UndoStack();
     try {
-      const netns = await ctx.sandboxes.create(ctx.sandboxName(request.containerId), ctx.signal);
+      const given = request.options.netns;
+      if (given) {
+        // The runtime's own namespace: bring lo up and leave the rest alone.
+        await ctx.sandboxes.assertNotHost(given, ctx.hostNetns);
+        await runIpBatch(ctx.runner, given, new IpBatch().linkUp('lo'), ctx.signal);
+        return result(given, false);
+      }
+      const netns = await ctx.sandboxes.create(ctx.sandboxName(request.containerId), { signal: ctx.signal });
       undo.push('netns', ctx.sandboxName(request.containerId), () => ctx.sandboxes.delete(netns));
       return result(netns, true);
     } catch (error) {

@@ -5,6 +5,7 @@ import type { CheckReport, ConnectOptions, Endpoint, EndpointInterface, PortMapp
 import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec, SubnetConfig } from '../model/network.js';
 import type { SandboxService } from '../netns/sandbox-service.js';
+import type { PortAllocator } from '../ports/port-allocator.js';
 
 /**
  * What a driver may use while it works. The manager builds one per
@@ -19,6 +20,12 @@ export interface DriverContext {
   readonly sandboxes: SandboxService;
   /** Address management, persisted in the state store. */
   readonly ipam: Ipam;
+  /**
+   * Host port bookkeeping, persisted in the state store. Leases taken with
+   * the owner `endpointOwner(containerId)` are released by the manager at
+   * disconnect and after a rolled-back attach.
+   */
+  readonly ports: PortAllocator;
   /** Where the driver reports warnings; lifecycle events are the manager's job. */
   readonly events: NetModeEmitter;
   /** Aborts the operation; pass it to every runner call. */
@@ -150,8 +157,8 @@ export interface NetworkDriver {
    * failure the completed steps are undone last-in first-out and the original
    * error is rethrown (with `rollbackFailed` in its context when an undo
    * failed too, see `UndoStack`).
-   * Address leases are taken with the owner `endpointOwner(containerId)`; the
-   * manager releases them at disconnect.
+   * Address and port leases are taken with the owner
+   * `endpointOwner(containerId)`; the manager releases them at disconnect.
    */
   attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult>;
 

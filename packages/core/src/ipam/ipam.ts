@@ -1,4 +1,5 @@
 import type { SubnetConfig } from '../model/network.js';
+import { cidrContainsCidr, parseCidr, parseNetwork } from '../net/address.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { IpamTransaction } from './ipam-transaction.js';
 import type { AddressPool, ResolvedPool } from './pools.js';
@@ -67,7 +68,13 @@ export class Ipam {
 
   /** See {@link IpamTransaction.allocateSubnet}; the host routes are fetched first, outside the transaction. */
   async allocateSubnet(owner: string, request: SubnetRequest = {}): Promise<SubnetConfig> {
-    const routes = await this.hostRoutes();
+    let routes = await this.hostRoutes();
+    if (request.adoptRoute && request.subnet !== undefined) {
+      // The bridge's connected route and its local and broadcast entries all
+      // lie within its subnet.
+      const own = parseNetwork(request.subnet);
+      routes = routes.filter((route) => !cidrContainsCidr(own, parseCidr(route, 'host route')));
+    }
     return this.#store.transaction((tx) => this.within(tx).allocateSubnet(owner, request, routes));
   }
 

@@ -14,6 +14,13 @@ export interface SubnetRequest {
   readonly ipRange?: string;
   /** The family of the subnet to pick from the pools; 4 unless `subnet` says otherwise. */
   readonly family?: IpFamily;
+  /**
+   * The subnet is already routed by the bridge it belongs to (an existing
+   * bridge, or one netmode made before its state was lost): host routes lying
+   * within `subnet` (its connected route, its local and broadcast entries)
+   * are then not overlaps. Other routes and networks still are.
+   */
+  readonly adoptRoute?: boolean;
 }
 
 /** What an endpoint asks IPAM for within a subnet. */

@@ -12,12 +12,26 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
  * for the mode is the driver's `validate()`.
  */
 export function validateConnectOptions(options: ConnectOptions): void {
-  if (options.netns !== undefined) validateNetnsRef(options.netns, 'netns');
+  if (options === null || typeof options !== 'object') throw invalidConfig('options', 'must be an object');
+  if (options.netns !== undefined) {
+    validateNetnsRef(options.netns, 'netns');
+    // The caller's own namespace is no sandbox: configuring it would give the
+    // container host networking under another mode's name.
+    if (options.netns.kind === 'host') throw invalidConfig('netns', "cannot be the host namespace; use the 'host' mode");
+  }
   if (options.ip !== undefined) parseAddress(options.ip, 'ip');
   if (options.mac !== undefined) validateMac(options.mac);
   if (options.ifname !== undefined) assertInterfaceName(options.ifname, 'ifname');
+  if (options.ports !== undefined && !Array.isArray(options.ports)) throw invalidConfig('ports', 'must be an array');
   options.ports?.forEach((port, index) => validatePort(port, `ports[${index}]`));
-  for (const [key, value] of Object.entries(options.labels ?? {})) {
+  validateLabels(options.labels);
+}
+
+/** Throws ERR_INVALID_CONFIG unless `labels` is absent or an object of strings. */
+export function validateLabels(labels: unknown): void {
+  if (labels === undefined) return;
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) throw invalidConfig('labels', 'must be an object of strings');
+  for (const [key, value] of Object.entries(labels)) {
     if (typeof value !== 'string') throw invalidConfig(`labels.${key}`, 'must be a string');
   }
 }
@@ -31,8 +45,13 @@ export function validateNetnsRef(ref: NetnsRef, field: string): void {
       assertNetnsName(ref.name, `${field}.name`);
       return;
     case 'path':
-      if (typeof ref.path !== 'string' || !/^\/[^\0\n]*$/.test(ref.path) || ref.path.split('/').includes('..')) {
-        throw invalidConfig(`${field}.path`, `${JSON.stringify(ref.path)} must be an absolute path without '..'`);
+      // The path ends up as a token on an `ip -batch` line (`netns PATH`), so
+      // it follows the batch token rule: no white space, quotes or `#`.
+      if (typeof ref.path !== 'string' || !/^\/[A-Za-z0-9_.:/@+-]*$/.test(ref.path) || ref.path.split('/').includes('..')) {
+        throw invalidConfig(
+          `${field}.path`,
+          `${JSON.stringify(ref.path)} must be an absolute path of letters, digits and _ . : / @ + - without '..'`,
+        );
       }
       return;
     default:
@@ -48,6 +67,7 @@ function validateMac(mac: string): void {
 }
 
 function validatePort(port: PortMapping, field: string): void {
+  if (port === null || typeof port !== 'object') throw invalidConfig(field, 'must be an object');
   const count = port.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw invalidConfig(`${field}.count`, 'must be a whole number of at least 1');
   if (!isPort(port.containerPort, 1) || !isPort(port.containerPort + count - 1, 1)) {

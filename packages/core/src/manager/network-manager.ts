@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { inject, injectAll, injectable } from 'tsyringe';
 import { CONTAINER_MODE_DRIVER, parseMode, type ParsedMode } from '../driver/mode.js';
 import {
@@ -19,10 +18,21 @@ import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec } from '../model/network.js';
 import { assertObjectName, hashedName } from '../net/names.js';
 import type { SandboxService } from '../netns/sandbox-service.js';
-import { currentProcess, isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
+import { releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
+import { currentProcess } from '../store/process-identity.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
-import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, SANDBOXES, STATE_STORE } from '../tokens.js';
-import { validateConnectOptions } from './connect-options.js';
+import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
+import { validateConnectOptions, validateLabels } from './connect-options.js';
+import {
+  assertNotBusy,
+  endpointKey,
+  endpointNotFound,
+  networkKey,
+  networkNotFound,
+  newNetworkRecord,
+  withoutOperator,
+  type Operated,
+} from './records.js';
 
 /** Settings of one manager, resolved from `createNetMode()` options. */
 export interface ManagerSettings {
@@ -32,14 +42,8 @@ export interface ManagerSettings {
   readonly namePrefix: string;
 }
 
-/** An endpoint record as stored: the public record plus who is working on it. */
-interface StoredEndpoint extends Endpoint {
-  /** The process that set `attaching` or `detaching`; a dead one means the operation crashed. */
-  readonly operator?: ProcessIdentity;
-}
-
-const networkKey = (name: string) => `networks/${name}`;
-const endpointKey = (id: string) => `endpoints/${id}`;
+type StoredEndpoint = Operated<Endpoint>;
+type StoredNetwork = Operated<NetworkRecord>;
 
 /**
  * The one object a runtime talks to: it parses modes, picks drivers,
@@ -56,6 +60,7 @@ export class NetworkManager {
   readonly #runner: CommandRunner;
   readonly #ipam: Ipam;
   readonly #sandboxes: SandboxService;
+  readonly #ports: PortAllocator;
   readonly #settings: ManagerSettings;
   #predefined: Promise<void> | undefined;
   /** Containers this process is connecting or disconnecting right now. */
@@ -67,6 +72,7 @@ export class NetworkManager {
     @inject(COMMAND_RUNNER) runner: CommandRunner,
     @inject(IPAM) ipam: Ipam,
     @inject(SANDBOXES) sandboxes: SandboxService,
+    @inject(PORTS) ports: PortAllocator,
     @inject(EVENTS) events: NetModeEmitter,
     @inject(MANAGER_SETTINGS) settings: ManagerSettings,
   ) {
@@ -82,6 +88,7 @@ export class NetworkManager {
     this.#runner = runner;
     this.#ipam = ipam;
     this.#sandboxes = sandboxes;
+    this.#ports = ports;
     this.events = events;
     this.#settings = settings;
   }
@@ -107,7 +114,11 @@ export class NetworkManager {
    * ERR_UNSUPPORTED, ERR_SUBNET_OVERLAP, ERR_ADDRESS_EXHAUSTED, or a driver's error.
    */
   async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
-    assertObjectName(spec.name, 'network name');
+    assertObjectName(spec?.name, 'network name');
+    validateLabels(spec.labels);
+    if (spec.internal !== undefined && typeof spec.internal !== 'boolean') {
+      throw invalidConfig('internal', 'must be true or false');
+    }
     const driver = this.#driver(spec.driver);
     if (!driver.createNetwork) {
       throw new NetModeError(
@@ -116,10 +127,14 @@ export class NetworkManager {
         { context: { network: spec.name, driver: spec.driver } },
       );
     }
-    driver.validateNetwork?.(spec);
+    try {
+      driver.validateNetwork?.(spec);
+    } catch (error) {
+      throw asNetModeError(error, `validating network ${spec.name}`).withContext({ network: spec.name });
+    }
     await this.#ensurePredefined();
     const started = performance.now();
-    const pending: NetworkRecord = { ...newNetworkRecord(spec, false), status: 'creating' };
+    const pending: StoredNetwork = { ...newNetworkRecord(spec, false), status: 'creating', operator: currentProcess() };
     await this.#store.transaction(async (tx) => {
       if (await tx.get(networkKey(spec.name))) {
         throw new NetModeError(ErrorCode.NETWORK_EXISTS, `network ${spec.name} already exists`, {
@@ -128,34 +143,35 @@ export class NetworkManager {
       }
       tx.put(networkKey(spec.name), pending);
     });
+    const record = withoutOperator<NetworkRecord>(pending);
     let network: NetworkRecord;
     try {
-      const setup = await driver.createNetwork(pending, this.#context());
-      network = {
-        ...pending,
-        status: 'ready',
-        subnets: setup.subnets,
-        options: setup.options,
-        driverData: setup.driverData ?? {},
-      };
-    } catch (error) {
+      const setup = await driver.createNetwork(record, this.#context());
+      network = { ...record, status: 'ready', subnets: setup.subnets, options: setup.options, driverData: setup.driverData ?? {} };
+    } catch (cause) {
+      const error = asNetModeError(cause, `creating network ${spec.name}`).withContext({ network: spec.name });
       // The driver undid its own steps; drop the record and any subnet it kept.
-      await this.#store.transaction(async (tx) => {
-        tx.delete(networkKey(spec.name));
-        await this.#releaseNetworkSubnets(tx, pending.id);
-      });
-      throw asNetModeError(error, `creating network ${spec.name}`).withContext({ network: spec.name });
+      await this.#bookkeeping(error, (tx) => this.#dropNetwork(tx, record));
+      throw error;
     }
-    await this.#store.transaction(async (tx) => tx.put(networkKey(spec.name), network));
+    await this.#store.transaction(async (tx) => {
+      // Only confirm our own record: a remover may have taken over a record
+      // it judged crashed.
+      const current = await tx.get<StoredNetwork>(networkKey(spec.name));
+      if (current?.id === network.id) tx.put(networkKey(spec.name), network);
+    });
     this.events.emit('network:created', { network, durationMs: performance.now() - started });
     return network;
   }
 
   /**
    * Removes a user-defined network and its kernel objects. Idempotent: a
-   * network that does not exist is success.
+   * network that does not exist is success. A network left `creating` or
+   * `removing` by a process that died is removed too.
    *
    * @throws ERR_NETWORK_IN_USE while endpoints use it or when it is predefined;
+   * ERR_BUSY while another live process creates or removes it;
+   * ERR_DRIVER_NOT_FOUND when its driver is not registered here;
    * ERR_TEARDOWN_INCOMPLETE when the driver could not remove everything (the
    * record is kept, status `removing`, so the removal can be retried).
    */
@@ -163,14 +179,18 @@ export class NetworkManager {
     assertObjectName(name, 'network name');
     await this.#ensurePredefined();
     const started = performance.now();
+    const existing = await this.#store.get<StoredNetwork>(networkKey(name));
+    if (!existing) return;
+    const driver = this.#driver(existing.driver);
     const network = await this.#store.transaction(async (tx) => {
-      const record = await tx.get<NetworkRecord>(networkKey(name));
+      const record = await tx.get<StoredNetwork>(networkKey(name));
       if (!record) return undefined;
       if (record.predefined) {
         throw new NetModeError(ErrorCode.NETWORK_IN_USE, `${name} is a predefined network and cannot be removed`, {
           context: { network: name },
         });
       }
+      assertNotBusy(record, `network ${name}`);
       const users = (await tx.list<Endpoint>('endpoints')).filter((e) => e.value.networkId === record.id);
       if (users.length > 0) {
         throw new NetModeError(
@@ -179,16 +199,19 @@ export class NetworkManager {
           { context: { network: name, endpoints: users.map((e) => e.value.containerId) } },
         );
       }
-      const removing: NetworkRecord = { ...record, status: 'removing' };
-      tx.put(networkKey(name), removing);
-      return removing;
+      tx.put(networkKey(name), { ...record, status: 'removing', operator: currentProcess() });
+      return withoutOperator<NetworkRecord>({ ...record, status: 'removing' });
     });
     if (!network) return;
-    await this.#drivers.get(network.driver)?.removeNetwork?.(network, this.#context());
-    await this.#store.transaction(async (tx) => {
-      tx.delete(networkKey(name));
-      await this.#releaseNetworkSubnets(tx, network.id);
-    });
+    try {
+      await driver.removeNetwork?.(network, this.#context());
+    } catch (cause) {
+      const error = asNetModeError(cause, `removing network ${name}`).withContext({ network: name });
+      // Keep the record so the removal can be retried, but free it for the next caller.
+      await this.#bookkeeping(error, async (tx) => tx.put(networkKey(name), network));
+      throw error;
+    }
+    await this.#store.transaction((tx) => this.#dropNetwork(tx, network));
     this.events.emit('network:removed', { network, durationMs: performance.now() - started });
   }
 
@@ -238,7 +261,11 @@ export class NetworkManager {
     validateConnectOptions(options);
     await this.#ensurePredefined();
     const { driver, request } = await this.#resolve(containerId, parsed, options);
-    driver.validate(request);
+    try {
+      driver.validate(request);
+    } catch (error) {
+      throw asNetModeError(error, `validating ${containerId}`).withContext({ containerId, network: request.network.name });
+    }
 
     const started = performance.now();
     const pending: StoredEndpoint = {
@@ -267,6 +294,7 @@ export class NetworkManager {
       }
       tx.put(endpointKey(containerId), pending);
     });
+    const attaching = withoutOperator<Endpoint>(pending);
 
     let result: AttachResult;
     try {
@@ -277,27 +305,23 @@ export class NetworkManager {
         network: request.network.name,
         driver: driver.name,
       });
-      const rolledBack = error.context['rolledBack'] !== false;
-      await this.#store.transaction(async (tx) => {
+      // Only a driver that says it undid everything gets its record dropped;
+      // otherwise the record stays `broken` so disconnect() can finish the job.
+      const rolledBack = error.context['rolledBack'] === true;
+      await this.#bookkeeping(error, async (tx) => {
         if (rolledBack) {
           tx.delete(endpointKey(containerId));
-          await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
+          await this.#releaseLeases(tx, containerId);
         } else {
-          tx.put(endpointKey(containerId), { ...publicEndpoint(pending), status: 'broken' });
+          tx.put(endpointKey(containerId), { ...attaching, status: 'broken' });
         }
       });
-      this.events.emit('endpoint:failed', {
-        containerId,
-        network: request.network.name,
-        driver: driver.name,
-        error,
-        rolledBack,
-      });
+      this.events.emit('endpoint:failed', { containerId, network: request.network.name, driver: driver.name, error, rolledBack });
       throw error;
     }
 
     const endpoint: Endpoint = {
-      ...publicEndpoint(pending),
+      ...attaching,
       netns: result.netns,
       ownsNetns: result.ownsNetns,
       interfaces: result.interfaces,
@@ -307,20 +331,30 @@ export class NetworkManager {
       driverData: result.driverData ?? {},
       status: 'attached',
     };
-    await this.#store.transaction(async (tx) => tx.put(endpointKey(containerId), endpoint));
+    try {
+      await this.#store.transaction(async (tx) => tx.put(endpointKey(containerId), endpoint));
+    } catch (cause) {
+      // The kernel is set up but the record says `attaching`: keep what the
+      // driver made findable, so disconnect() can remove it.
+      const error = asNetModeError(cause, `recording ${containerId}`).withContext({ containerId, kernelState: 'attached' });
+      await this.#bookkeeping(error, async (tx) => tx.put(endpointKey(containerId), { ...endpoint, status: 'broken' }));
+      this.events.emit('endpoint:failed', { containerId, network: request.network.name, driver: driver.name, error, rolledBack: false });
+      throw error;
+    }
     this.events.emit('endpoint:attached', { endpoint, durationMs: performance.now() - started });
     return endpoint;
   }
 
   /**
    * Disconnects a container: the driver removes its objects, then the record
-   * and the address leases go. Idempotent: a container with no endpoint is
-   * success. A record left `attaching` or `detaching` by a process that died
-   * is torn down too.
+   * and the address and port leases go. Idempotent: a container with no
+   * endpoint is success. A record left `attaching`, `detaching` or `broken`
+   * (by a failure, or by a process that died) is torn down too.
    *
-   * @throws ERR_ENDPOINT_EXISTS while another live process works on the
-   * endpoint; ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays,
-   * status `detaching`, so the call can be repeated).
+   * @throws ERR_BUSY while another live call or process works on the
+   * endpoint; ERR_DRIVER_NOT_FOUND when its driver is not registered here;
+   * ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays, status
+   * `detaching`, so the call can be repeated).
    */
   async disconnect(containerId: string): Promise<void> {
     assertObjectName(containerId, 'container id');
@@ -329,26 +363,30 @@ export class NetworkManager {
 
   async #disconnect(containerId: string): Promise<void> {
     const started = performance.now();
+    const existing = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
+    if (!existing) return;
+    const driver = this.#driver(existing.driver);
     const endpoint = await this.#store.transaction(async (tx) => {
       const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
       if (!record) return undefined;
-      if (record.operator && isProcessAlive(record.operator)) throw busy(record);
-      const detaching: StoredEndpoint = { ...record, status: 'detaching', operator: currentProcess() };
-      tx.put(endpointKey(containerId), detaching);
-      return detaching;
+      assertNotBusy(record, `container ${containerId}`);
+      tx.put(endpointKey(containerId), { ...record, status: 'detaching', operator: currentProcess() });
+      return withoutOperator<Endpoint>({ ...record, status: 'detaching' });
     });
     if (!endpoint) return;
-    const driver = this.#driver(endpoint.driver);
     try {
       await driver.detach(endpoint, this.#context());
-    } catch (error) {
-      throw asNetModeError(error, `detaching ${containerId}`).withContext({ containerId, network: endpoint.network });
+    } catch (cause) {
+      const error = asNetModeError(cause, `detaching ${containerId}`).withContext({ containerId, network: endpoint.network });
+      // Keep the record for a retry, without our process as its operator.
+      await this.#bookkeeping(error, async (tx) => tx.put(endpointKey(containerId), endpoint));
+      throw error;
     }
     await this.#store.transaction(async (tx) => {
       tx.delete(endpointKey(containerId));
-      await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
+      await this.#releaseLeases(tx, containerId);
     });
-    this.events.emit('endpoint:detached', { endpoint: publicEndpoint(endpoint), durationMs: performance.now() - started });
+    this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
   }
 
   /**
@@ -360,12 +398,12 @@ export class NetworkManager {
     assertObjectName(containerId, 'container id');
     const record = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
     if (!record) throw endpointNotFound(containerId);
-    return publicEndpoint(record);
+    return withoutOperator<Endpoint>(record);
   }
 
   /** Every endpoint record, sorted by container id. */
   async list(): Promise<Endpoint[]> {
-    return (await this.#store.list<StoredEndpoint>('endpoints')).map((e) => publicEndpoint(e.value));
+    return (await this.#store.list<StoredEndpoint>('endpoints')).map((e) => withoutOperator<Endpoint>(e.value));
   }
 
   /**
@@ -377,7 +415,13 @@ export class NetworkManager {
   async check(containerId: string): Promise<CheckReport> {
     const endpoint = await this.inspect(containerId);
     const driver = this.#driver(endpoint.driver);
-    if (driver.check) return driver.check(endpoint, this.#context());
+    if (driver.check) {
+      try {
+        return await driver.check(endpoint, this.#context());
+      } catch (error) {
+        throw asNetModeError(error, `checking ${containerId}`).withContext({ containerId });
+      }
+    }
     const exists = await this.#sandboxes.exists(endpoint.netns);
     return { ok: exists, problems: exists ? [] : ['the sandbox namespace is gone'] };
   }
@@ -387,11 +431,9 @@ export class NetworkManager {
   /** Runs `work` unless this process is already working on the container. */
   async #exclusive<T>(containerId: string, work: () => Promise<T>): Promise<T> {
     if (this.#inFlight.has(containerId)) {
-      throw new NetModeError(
-        ErrorCode.ENDPOINT_EXISTS,
-        `container ${containerId} is being connected or disconnected by another call`,
-        { context: { containerId } },
-      );
+      throw new NetModeError(ErrorCode.BUSY, `container ${containerId} is being connected or disconnected by another call`, {
+        context: { containerId },
+      });
     }
     this.#inFlight.add(containerId);
     try {
@@ -419,9 +461,12 @@ export class NetworkManager {
         containerId,
         network,
         options,
-        ...(target ? { target: publicEndpoint(target) } : {}),
+        ...(target ? { target: withoutOperator<Endpoint>(target) } : {}),
       };
       return { driver, request };
+    }
+    if (mode.network === CONTAINER_MODE_DRIVER) {
+      throw invalidConfig('mode', '"container" needs the name of a container: container:NAME');
     }
     const network = await this.#networkRecord(mode.network);
     return { driver: this.#driver(network.driver), request: { containerId, network, options } };
@@ -436,12 +481,37 @@ export class NetworkManager {
   async #assertNoEndpoint(tx: StateTransaction, containerId: string): Promise<void> {
     const existing = await tx.get<StoredEndpoint>(endpointKey(containerId));
     if (!existing) return;
-    if (existing.operator && isProcessAlive(existing.operator)) throw busy(existing);
+    assertNotBusy(existing, `container ${containerId}`);
     throw new NetModeError(
       ErrorCode.ENDPOINT_EXISTS,
       `container ${containerId} already has an endpoint on network ${existing.network} (status ${existing.status})`,
       { context: { containerId, network: existing.network, status: existing.status } },
     );
+  }
+
+  /**
+   * Runs a bookkeeping transaction after a failure. If it fails too, its
+   * error goes into the original error's context instead of replacing it.
+   */
+  async #bookkeeping(error: NetModeError, work: (tx: StateTransaction) => Promise<void>): Promise<void> {
+    try {
+      await this.#store.transaction(work);
+    } catch (bookkeepingError) {
+      error.withContext({ bookkeepingError });
+    }
+  }
+
+  /** Deletes a network record and releases its subnets, in the caller's transaction. */
+  async #dropNetwork(tx: StateTransaction, network: NetworkRecord): Promise<void> {
+    const current = await tx.get<StoredNetwork>(networkKey(network.name));
+    if (current?.id === network.id) tx.delete(networkKey(network.name));
+    await this.#releaseNetworkSubnets(tx, network.id);
+  }
+
+  /** Releases a container's address and port leases, in the caller's transaction. */
+  async #releaseLeases(tx: StateTransaction, containerId: string): Promise<void> {
+    await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
+    await releaseOwnerWithin(tx, endpointOwner(containerId));
   }
 
   async #releaseNetworkSubnets(tx: StateTransaction, networkId: string): Promise<void> {
@@ -474,6 +544,7 @@ export class NetworkManager {
       runner: this.#runner,
       sandboxes: this.#sandboxes,
       ipam: this.#ipam,
+      ports: this.#ports,
       events: this.events,
       sandboxName: (containerId) => this.#sandboxName(containerId),
       interfaceName: (id, tag = '') => hashedName(prefix + tag, id),
@@ -497,43 +568,4 @@ export class NetworkManager {
       });
     return this.#predefined;
   }
-}
-
-function newNetworkRecord(spec: NetworkSpec, predefined: boolean): NetworkRecord {
-  return {
-    id: randomBytes(32).toString('hex'),
-    name: spec.name,
-    driver: spec.driver,
-    status: 'ready',
-    predefined,
-    subnets: spec.subnets ?? [],
-    internal: spec.internal ?? false,
-    options: { ...spec.options },
-    labels: { ...spec.labels },
-    driverData: {},
-    createdAt: new Date().toISOString(),
-  };
-}
-
-function publicEndpoint(record: StoredEndpoint): Endpoint {
-  const { operator: _operator, ...endpoint } = record;
-  return endpoint;
-}
-
-function networkNotFound(name: string): NetModeError {
-  return new NetModeError(ErrorCode.NETWORK_NOT_FOUND, `network ${name} not found`, { context: { network: name } });
-}
-
-function endpointNotFound(containerId: string): NetModeError {
-  return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} has no endpoint`, {
-    context: { containerId },
-  });
-}
-
-function busy(record: StoredEndpoint): NetModeError {
-  return new NetModeError(
-    ErrorCode.ENDPOINT_EXISTS,
-    `container ${record.containerId} is being ${record.status === 'detaching' ? 'disconnected' : 'connected'} by process ${record.operator?.pid}`,
-    { context: { containerId: record.containerId, status: record.status, pid: record.operator?.pid } },
-  );
 }

@@ -16,7 +16,7 @@ const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  * letter or digit, and neither `.` nor `..`.
  */
 export function assertInterfaceName(name: string, field = 'interface name'): void {
-  if (!INTERFACE_NAME.test(name)) {
+  if (typeof name !== 'string' || !INTERFACE_NAME.test(name)) {
     throw invalidConfig(
       field,
       `${JSON.stringify(name)} is not a valid interface name: use 1 to ${MAX_INTERFACE_NAME_LENGTH} letters, digits, '_', '.' or '-', starting with a letter or digit`,
@@ -30,7 +30,7 @@ export function assertInterfaceName(name: string, field = 'interface name'): voi
  * with a letter or digit.
  */
 export function assertNetnsName(name: string, field = 'netns name'): void {
-  if (!NETNS_NAME.test(name)) {
+  if (typeof name !== 'string' || !NETNS_NAME.test(name)) {
     throw invalidConfig(
       field,
       `${JSON.stringify(name)} is not a valid namespace name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit`,
@@ -62,4 +62,14 @@ export function hashedName(prefix: string, id: string, length = MAX_INTERFACE_NA
   const digits = length - prefix.length;
   if (digits < 6) throw invalidConfig('name prefix', `${JSON.stringify(prefix)} leaves fewer than 6 hash digits`);
   return prefix + createHash('sha256').update(id).digest('hex').slice(0, digits);
+}
+
+/**
+ * A deterministic, locally administered unicast MAC address for `id`
+ * (`02:` and five bytes of a SHA-256 of it), so an object netmode makes keeps
+ * the same MAC for its whole life and across re-creation.
+ */
+export function hashedMac(id: string): string {
+  const bytes = createHash('sha256').update(id).digest().subarray(0, 5);
+  return ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }

@@ -1,10 +1,22 @@
 import { readdir, stat } from 'node:fs/promises';
-import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
+import { ErrorCode, NetModeError, asNetModeError, errorMessage, invalidConfig } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import { IpBatch, runIpBatch } from '../exec/ip-batch.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { NETNS_RUN_DIR, formatNetns, namedNetns, netnsPath, type NetnsRef } from '../model/netns-ref.js';
 import { assertNetnsName } from '../net/names.js';
+
+/** Options of {@link SandboxService.create}. */
+export interface SandboxCreateOptions {
+  /** Aborts the creation (what was made is removed). */
+  readonly signal?: AbortSignal;
+  /**
+   * Whether to bring `lo` up (default true). A caller that runs a batch in
+   * the new namespace anyway passes false and puts `link set dev lo up` in
+   * that batch, saving a process.
+   */
+  readonly loopbackUp?: boolean;
+}
 
 /**
  * Creates, finds and deletes network namespaces (sandboxes). Named
@@ -21,26 +33,35 @@ export class SandboxService {
   }
 
   /**
-   * Creates the named namespace `name` with `lo` up. Refuses (ERR_INVALID_CONFIG)
+   * Creates the named namespace `name`, by default with `lo` up. Refuses (ERR_INVALID_CONFIG)
    * a name that already exists, since that namespace is not ours to adopt; on
    * any failure after the namespace was made, deletes it again before
    * rethrowing, so a failed create leaves nothing.
    */
-  async create(name: string, signal?: AbortSignal): Promise<NetnsRef> {
+  async create(name: string, options: SandboxCreateOptions = {}): Promise<NetnsRef> {
+    const { signal, loopbackUp = true } = options;
     assertNetnsName(name);
     const ref = namedNetns(name);
     if (await this.exists(ref)) {
-      throw invalidConfig('netns', `namespace ${name} already exists; remove it or run reconcile()`, { netns: name });
+      throw new NetModeError(ErrorCode.NETNS_EXISTS, `namespace ${name} already exists; remove it (ip netns delete ${name})`, {
+        context: { netns: name },
+      });
     }
     try {
       // `ip netns add` runs in the SDK's own namespace on purpose: the new
       // namespace is fresh whatever namespace creates it, and `ip -n` would
       // lose the /run/netns bind mount in its private mount namespace.
       await runIpBatch(this.#runner, { kind: 'host' }, new IpBatch().netnsAdd(name), signal);
-      await runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal);
-    } catch (error) {
-      // It did not exist before, so whatever is there now is ours to remove.
-      await this.delete(ref).catch(() => undefined);
+      if (loopbackUp) await runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal);
+    } catch (cause) {
+      // It did not exist before, and the endpoint record keeps other callers
+      // off this name, so whatever is there now is ours to remove.
+      const error = asNetModeError(cause, `creating namespace ${name}`);
+      try {
+        await this.delete(ref);
+      } catch (cleanup) {
+        throw error.withContext({ rolledBack: false, rollbackFailed: [`netns ${name}: ${errorMessage(cleanup)}`] });
+      }
       throw error;
     }
     this.#events?.emit('sandbox:created', { netns: ref });
@@ -90,6 +111,20 @@ export class SandboxService {
         cause,
         context: { netns: formatNetns(ref) },
       });
+    }
+  }
+
+  /**
+   * Throws ERR_INVALID_CONFIG when `ref` is the host namespace or the SDK's
+   * own (same inode): configuring it as a container's sandbox would give the
+   * container host networking under another mode's name.
+   */
+  async assertNotHost(ref: NetnsRef, hostNetns: NetnsRef): Promise<void> {
+    const inode = await this.inode(ref);
+    const host = await this.inode(hostNetns);
+    const own = await this.inode({ kind: 'host' });
+    if (inode === host || inode === own) {
+      throw invalidConfig('netns', `${formatNetns(ref)} is the host namespace; use the 'host' mode`);
     }
   }
 

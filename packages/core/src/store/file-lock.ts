@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, NetModeError } from '../errors.js';
+import { createExclusive, hasCode, readIfExists, unlinkIfExists } from './fs-utils.js';
 import { parseProcStat } from './process-identity.js';
 
 /** Options for {@link FileLock}. */
@@ -284,26 +285,6 @@ function parseRecord(text: string | undefined): LockRecord | undefined {
   return { pid, start, token };
 }
 
-/** Creates `path` with O_EXCL and writes `text`; false when it already exists. */
-async function createExclusive(path: string, text: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, 'wx', 0o600);
-  } catch (error) {
-    if (hasCode(error, 'EEXIST')) return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(text);
-  } catch (error) {
-    // An empty lock left behind would stall everyone for the grace period.
-    await handle.close();
-    await unlinkIfExists(path);
-    throw error;
-  }
-  await handle.close();
-  return true;
-}
 
 async function removeIfOlder(path: string, ageMs: number): Promise<boolean> {
   try {
@@ -314,25 +295,4 @@ async function removeIfOlder(path: string, ageMs: number): Promise<boolean> {
   }
   await unlinkIfExists(path);
   return true;
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return undefined;
-    throw error;
-  }
-}
-
-async function unlinkIfExists(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    if (!hasCode(error, 'ENOENT')) throw error;
-  }
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

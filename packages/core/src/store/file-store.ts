@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, errorMessage, NetModeError } from '../errors.js';
 import { FileLock } from './file-lock.js';
+import { hasCode, unlinkIfExists } from './fs-utils.js';
 import { assertStateKey, type StateEntry, type StateStore, type StateTransaction } from './state-store.js';
 
 /** Options for {@link FileStateStore}. */
@@ -300,23 +301,10 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /** Removes `path`; returns false when it was not there. */
-async function unlinkIfExists(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return false;
-    throw error;
-  }
-}
 
 function corrupt(path: string, key: string | undefined, cause: unknown): NetModeError {
   return new NetModeError(ErrorCode.STATE_CORRUPT, `state file ${path} cannot be read: ${errorMessage(cause)}`, {
     cause,
     context: key === undefined ? { path } : { path, key },
   });
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

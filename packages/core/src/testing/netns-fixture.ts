@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { ExecaRunner } from '../exec/execa-runner.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { namedNetns, type NetnsRef } from '../model/netns-ref.js';
@@ -20,23 +22,67 @@ export function integrationAvailable(): boolean {
   return false;
 }
 
+interface JsonLink {
+  ifname: string;
+  link_type?: string;
+  master?: string;
+  mtu?: number;
+  address?: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
+}
+interface JsonRoute {
+  dst?: string;
+  dev?: string;
+  type?: string;
+  table?: string;
+  gateway?: string;
+}
+
+/**
+ * Keeps what netmode could leave behind and drops what the kernel changes by
+ * itself: link state flags and counters, IPv6 link-local addresses and their
+ * routes (a bridge gets one the first time a port brings it up), and rule
+ * counters.
+ */
+function normalizeSnapshot(raw: {
+  namespaces: string[];
+  links: JsonLink[];
+  addresses: JsonLink[];
+  routes: JsonRoute[];
+  ruleset: string;
+}): HostSnapshot {
+  const linkLocal = (text = '') => /^fe80:/.test(text) || /^ff00:/.test(text);
+  return {
+    namespaces: raw.namespaces,
+    links: raw.links.map((l) => ({ name: l.ifname, type: l.link_type, master: l.master, mtu: l.mtu, mac: l.address })),
+    addresses: raw.addresses.map((l) => ({
+      name: l.ifname,
+      addresses: (l.addr_info ?? []).filter((a) => !linkLocal(a.local)).map((a) => `${a.local}/${a.prefixlen}`),
+    })),
+    routes: raw.routes
+      .filter((r) => !linkLocal(r.dst) && r.type !== 'multicast')
+      .map((r) => `${r.type ?? 'unicast'} ${r.dst ?? ''} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.table ?? 'main'}`),
+    ruleset: raw.ruleset.replace(/counter packets \d+ bytes \d+/g, 'counter'),
+  };
+}
+
 /** Everything an integration test compares before and after, to prove nothing was left behind. */
 export interface HostSnapshot {
   /** Named namespaces under `/run/netns` that carry the fixture's prefix. */
   readonly namespaces: readonly string[];
-  /** `ip -json link show` in the host namespace. */
-  readonly links: unknown;
-  /** `ip -json address show` in the host namespace. */
-  readonly addresses: unknown;
-  /** `ip -json route show table all`, IPv4 then IPv6, in the host namespace. */
-  readonly routes: unknown;
-  /** `nft list ruleset` in the host namespace (empty when nft is not installed). */
+  /** Every link of the host namespace: name, type, master, MTU and MAC. */
+  readonly links: readonly unknown[];
+  /** Every address of the host namespace, by link, IPv6 link-local ones left out. */
+  readonly addresses: readonly unknown[];
+  /** Every route of the host namespace, all tables, both families, link-local and multicast left out. */
+  readonly routes: readonly string[];
+  /** `nft list ruleset` in the host namespace, counters blanked (empty when nft is not installed). */
   readonly ruleset: string;
 }
 
 /** A throwaway host namespace and the means to make more, all removed by {@link NetnsFixture.cleanup}. */
 export interface NetnsFixture {
-  /** The prefix of every namespace this fixture makes; also a valid netmode `namePrefix` (7 characters). */
+  /** The prefix of every namespace this fixture makes (`nt` and 3 hex digits); also a valid netmode `namePrefix`. */
   readonly prefix: string;
   /** The namespace that plays the host; pass it as `hostNetns`. */
   readonly hostNetns: NetnsRef;
@@ -50,26 +96,37 @@ export interface NetnsFixture {
   ip(netns: NetnsRef, ...args: string[]): Promise<string>;
   /** Takes a snapshot of the host namespace and of the prefixed namespaces. */
   snapshot(): Promise<HostSnapshot>;
+  /**
+   * Takes snapshots until one equals `expected` or `timeoutMs` (default 2000)
+   * pass, and returns the last. The kernel finishes some removals after the
+   * call that caused them returns (a deleted namespace's veth pair goes
+   * within about 0.1 s), so "nothing left" is checked once that settles.
+   */
+  settle(expected: HostSnapshot, timeoutMs?: number): Promise<HostSnapshot>;
   /** Deletes every namespace with the prefix and the state directory. Safe to call twice. */
   cleanup(): Promise<void>;
 }
 
 /**
- * Creates a throwaway host namespace `nt<hex>-host` (lo up) and a temporary
+ * Creates a throwaway host namespace `nt<3 hex>host` (lo up) and a temporary
  * state directory. Call `cleanup()` in `afterAll` (or `finally`): it deletes
  * every namespace carrying the prefix, whatever the test did, so a failed
  * test leaves nothing behind. Requires root.
  */
 export async function createNetnsFixture(): Promise<NetnsFixture> {
-  const prefix = `nt${randomBytes(2).toString('hex')}-`;
   const runner = new ExecaRunner();
   const sandboxes = new SandboxService(runner);
+  // A prefix no live namespace carries, so cleanup can never touch another's.
+  let prefix: string;
+  do prefix = `nt${randomBytes(2).toString('hex').slice(0, 3)}`;
+  while ((await sandboxes.listNamed(prefix)).length > 0);
   const stateDir = await mkdtemp(join(tmpdir(), 'netmode-test-'));
   const hostNetns = await sandboxes.create(`${prefix}host`);
   const ip = async (netns: NetnsRef, ...args: string[]) => (await runner.run({ command: 'ip', args, netns })).stdout;
-  const json = async (netns: NetnsRef, ...args: string[]) => JSON.parse((await ip(netns, '-json', ...args)) || '[]');
+  const json = async <T>(netns: NetnsRef, ...args: string[]): Promise<T[]> =>
+    JSON.parse((await ip(netns, '-json', ...args)) || '[]') as T[];
 
-  return {
+  const fixture: NetnsFixture = {
     prefix,
     hostNetns,
     stateDir,
@@ -83,13 +140,24 @@ export async function createNetnsFixture(): Promise<NetnsFixture> {
       } catch {
         // nft not installed: the bridge tests install it; here there is no ruleset to compare.
       }
-      return {
+      return normalizeSnapshot({
         namespaces: await sandboxes.listNamed(prefix),
-        links: await json(hostNetns, 'link', 'show'),
-        addresses: await json(hostNetns, 'address', 'show'),
-        routes: [await json(hostNetns, '-4', 'route', 'show', 'table', 'all'), await json(hostNetns, '-6', 'route', 'show', 'table', 'all')],
+        links: await json<JsonLink>(hostNetns, 'link', 'show'),
+        addresses: await json<JsonLink>(hostNetns, 'address', 'show'),
+        routes: [
+          ...(await json<JsonRoute>(hostNetns, '-4', 'route', 'show', 'table', 'all')),
+          ...(await json<JsonRoute>(hostNetns, '-6', 'route', 'show', 'table', 'all')),
+        ],
         ruleset,
-      };
+      });
+    },
+    async settle(expected, timeoutMs = 2000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const current = await fixture.snapshot();
+        if (isDeepStrictEqual(current, expected) || Date.now() > deadline) return current;
+        await sleep(20);
+      }
     },
     async cleanup() {
       const failures: string[] = [];
@@ -100,4 +168,5 @@ export async function createNetnsFixture(): Promise<NetnsFixture> {
       if (failures.length > 0) throw new Error(`fixture cleanup left namespaces: ${failures.join('; ')}`);
     },
   };
+  return fixture;
 }

@@ -16,7 +16,7 @@ describe('IpBatch', () => {
         'netns add nm-1a2b',
         'link set dev lo up',
         'address add 172.17.0.2/16 dev eth0',
-        '-4 route add default via 172.17.0.1 dev eth0',
+        'route add default via 172.17.0.1 dev eth0',
         'link delete dev veth1',
         '',
       ].join('\n'),

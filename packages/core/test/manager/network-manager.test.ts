@@ -18,6 +18,7 @@ import {
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
 import { RecordingRunner } from '../../src/testing/recording-runner.js';
 import { newLog, registerFakeDriver, type FakeDriverLog } from '../support/fake-driver.js';
+import { processStartTime } from '../../src/store/process-identity.js';
 
 interface Setup {
   netmode: NetworkManager;
@@ -114,7 +115,21 @@ describe('NetworkManager.connect', () => {
     const results = await Promise.allSettled([netmode.connect('web', 'fake0'), netmode.connect('web', 'fake0')]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(isNetModeError(rejected.reason, ErrorCode.ENDPOINT_EXISTS)).toBe(true);
+    expect(isNetModeError(rejected.reason, ErrorCode.BUSY)).toBe(true);
+  });
+
+  it('keeps a broken record when the driver does not say it undid everything, for disconnect to finish', async () => {
+    const { netmode, log } = setup();
+    const failed: boolean[] = [];
+    netmode.events.on('endpoint:failed', (e) => failed.push(e.rolledBack));
+    const error = await rejection(netmode.connect('web', 'fake0', { labels: { crash: 'plain-error' } }));
+    expect(isNetModeError(error, ErrorCode.DRIVER_FAILED)).toBe(true);
+    expect(failed).toEqual([false]);
+    expect((await netmode.inspect('web')).status).toBe('broken');
+    expect(isNetModeError(await rejection(netmode.connect('web', 'fake0')), ErrorCode.ENDPOINT_EXISTS)).toBe(true);
+    await netmode.disconnect('web');
+    expect(log.detached).toEqual(['web']);
+    expect(await netmode.list()).toEqual([]);
   });
 
   it('on a failed attach removes the record, releases the lease and reports rolledBack', async () => {
@@ -169,14 +184,38 @@ describe('NetworkManager.disconnect', () => {
     expect(isNetModeError(await rejection(netmode.inspect('web')), ErrorCode.ENDPOINT_NOT_FOUND)).toBe(true);
   });
 
-  it('keeps the record when teardown is incomplete, so it can be retried', async () => {
-    const runner = new RecordingRunner();
+  it('keeps the record when teardown is incomplete, and the same process can retry', async () => {
+    let failing = true;
+    const runner = new RecordingRunner().failOn(
+      (spec) => failing && spec.input?.includes('down') === true,
+      'RTNETLINK answers: Device or resource busy',
+    );
     const { netmode } = setup(new MemoryStateStore(), runner);
     await netmode.connect('web', 'fake0');
-    runner.failOn(() => true, 'RTNETLINK answers: Device or resource busy');
     const error = await rejection(netmode.disconnect('web'));
     expect(isNetModeError(error, ErrorCode.TEARDOWN_INCOMPLETE)).toBe(true);
     expect((await netmode.inspect('web')).status).toBe('detaching');
+    failing = false;
+    await netmode.disconnect('web');
+    expect(await netmode.list()).toEqual([]);
+  });
+
+  it('tears down a record left by a process that died, and refuses one a live process works on', async () => {
+    const store = new MemoryStateStore();
+    const { netmode, log } = setup(store);
+    await netmode.connect('web', 'fake0');
+    const record = await store.get<Record<string, unknown>>('endpoints/web');
+    // A pid that cannot exist, then our parent (alive, with its real start time).
+    await store.transaction(async (tx) => tx.put('endpoints/web', { ...record, status: 'attaching', operator: { pid: 2 ** 22 + 1, start: '1' } }));
+    await netmode.disconnect('web');
+    expect(log.detached).toEqual(['web']);
+
+    await netmode.connect('db', 'fake0');
+    const live = { pid: process.ppid, start: processStartTime(process.ppid) };
+    const db = await store.get<Record<string, unknown>>('endpoints/db');
+    await store.transaction(async (tx) => tx.put('endpoints/db', { ...db, status: 'detaching', operator: live }));
+    expect(isNetModeError(await rejection(netmode.disconnect('db')), ErrorCode.BUSY)).toBe(true);
+    expect(isNetModeError(await rejection(netmode.connect('db', 'fake0')), ErrorCode.BUSY)).toBe(true);
   });
 });
 

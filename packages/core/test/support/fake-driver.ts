@@ -57,6 +57,8 @@ class FakeDriver implements NetworkDriver {
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
+    // A driver bug: a plain error and no word on what was undone.
+    if (request.options.labels?.['crash'] === 'plain-error') throw new TypeError('driver bug');
     const undo = new UndoStack();
     try {
       const subnet = request.network.subnets[0];

@@ -1,0 +1,111 @@
+import type { CommandRunner } from '../exec/runner.js';
+import type { PortProtocol } from '../model/endpoint.js';
+import type { NetnsRef } from '../model/netns-ref.js';
+
+/** The firewall backends netmode ships. */
+export type FirewallKind = 'nftables' | 'iptables' | 'none';
+
+/** Where a firewall change is made: the host namespace, through the runner. */
+export interface FirewallScope {
+  /** Starts `nft`, `iptables-restore`, … */
+  readonly runner: CommandRunner;
+  /** The namespace playing the host, where every rule lives. */
+  readonly netns: NetnsRef;
+  /** Aborts the change. */
+  readonly signal?: AbortSignal;
+}
+
+/** A bridge network as the firewall sees it. */
+export interface FirewallNetwork {
+  /** The network id: the owner written on every rule and element of this network. */
+  readonly networkId: string;
+  /** The bridge interface (15 characters at most, validated). */
+  readonly bridge: string;
+  /** The network's IPv4 subnets, canonical CIDRs. */
+  readonly subnets: readonly string[];
+  /** Whether containers on this bridge may talk to each other directly (Docker's `icc`). */
+  readonly icc: boolean;
+  /** Whether traffic leaving the host from this network is masqueraded. */
+  readonly ipMasq: boolean;
+  /** Whether the network has no way in or out of its bridge (Docker's `--internal`). */
+  readonly internal: boolean;
+}
+
+/** One published port range of one endpoint, fully resolved. */
+export interface FirewallPort {
+  /** `tcp` or `udp`. */
+  readonly protocol: PortProtocol;
+  /** The IPv4 host address it is published on; absent means every local address of the host (127.0.0.1 included). */
+  readonly hostIp?: string;
+  /** The first host port. */
+  readonly hostPort: number;
+  /** The first container port. */
+  readonly containerPort: number;
+  /** How many consecutive ports, from both first ports (1 for a single port). */
+  readonly count: number;
+}
+
+/** An endpoint as the firewall sees it: where its published ports lead. */
+export interface FirewallEndpoint {
+  /** The endpoint id: the owner written on every rule and element of this endpoint. */
+  readonly endpointId: string;
+  /** The network it belongs to. */
+  readonly networkId: string;
+  /** Its network's bridge. */
+  readonly bridge: string;
+  /** The container's IPv4 address, without prefix length. */
+  readonly address: string;
+  /** The ports to publish; may be empty. */
+  readonly ports: readonly FirewallPort[];
+}
+
+/**
+ * One firewall backend. netmode's rules implement Docker's bridge-mode
+ * behaviour; both real backends (nftables, iptables) behave the same:
+ *
+ * - **Published ports**: a packet to a local address of the host whose
+ *   (destination address, protocol, port) matches a mapping published on that
+ *   address, or else whose (protocol, port) matches a mapping published on
+ *   every address, is DNATed to the container — on arrival (prerouting) and
+ *   for the host's own packets (output), so 127.0.0.1 works too.
+ * - **Masquerade**: traffic from a network with `ipMasq` leaving through an
+ *   interface that is not a netmode bridge; DNATed traffic from a netmode
+ *   subnet going out a netmode bridge (hairpin, and other networks reaching a
+ *   published port); and traffic from 127.0.0.0/8 going out a netmode bridge.
+ * - **Forwarding**: the administrator's chain first (netmode never writes into
+ *   it); established and related traffic accepted; DNATed traffic accepted;
+ *   traffic between two containers of an `icc: false` network dropped; traffic
+ *   within one bridge accepted; traffic into or out of an internal network
+ *   dropped; traffic between two netmode bridges dropped; any other new traffic
+ *   towards a netmode bridge (direct access to container addresses from
+ *   outside) dropped.
+ * - **Guard**: packets arriving on a netmode bridge for 127.0.0.0/8 are dropped
+ *   (the bridges carry `route_localnet`, which would otherwise let containers
+ *   reach the host's loopback services).
+ *
+ * Contract: every method is all-or-nothing (one transaction per call where
+ * the backend has transactions), idempotent (setting up what exists or tearing
+ * down what is gone succeeds), and touches only objects that carry netmode's
+ * ownership marks. Netmode never changes the policy of a chain it does not own.
+ */
+export interface Firewall {
+  /** Which backend this is. */
+  readonly kind: FirewallKind;
+  /** Creates the shared base (table or chains and jumps) if missing, then adds the network. */
+  setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
+  /** Removes the network's rules and elements. */
+  teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
+  /** Publishes the endpoint's ports. */
+  setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
+  /** Withdraws the endpoint's ports. */
+  teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
+}
+
+/** The `none` backend (Docker's `--iptables=false`): changes nothing, anywhere. */
+export class NoFirewall implements Firewall {
+  readonly kind = 'none';
+  async setupNetwork(): Promise<void> {}
+  async teardownNetwork(): Promise<void> {}
+  async setupEndpoint(): Promise<void> {}
+  async teardownEndpoint(): Promise<void> {}
+}

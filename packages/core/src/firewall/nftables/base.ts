@@ -1,0 +1,157 @@
+/**
+ * The shared base of the nftables backend: one table `inet netmode` whose
+ * sets, maps, chains and rules never change after creation. Networks and
+ * endpoints only add and delete set and map elements, so the thousandth
+ * endpoint costs one small transaction, like the tenth.
+ *
+ * @module
+ */
+
+/** The table netmode owns, as nft names it (family and name). */
+export const TABLE = 'inet netmode';
+
+/** The comment on every object and rule of the base. */
+export const BASE_OWNER = 'netmode';
+
+/** The sets and maps, by role; each holds elements of many networks or endpoints. */
+export const SET = {
+  /** Every netmode bridge (ifname). */
+  bridges: 'bridges',
+  /** `br . br` for every bridge: traffic that stays within one bridge. */
+  bridgePairs: 'bridge_pairs',
+  /** `br . br` for the bridges of `icc: false` networks. */
+  iccOff: 'icc_off',
+  /** Bridges whose outgoing traffic is masqueraded (`ipMasq` and not internal). */
+  masqBridges: 'masq_bridges',
+  /** Bridges of internal networks. */
+  internalBridges: 'internal_bridges',
+  /** Every subnet of every network (interval set), for hairpin masquerade. */
+  subnets4: 'subnets4',
+  /** `hostIp . proto . hostPort : address . containerPort`: ports published on one host address. */
+  pubIp4: 'pub_ip4',
+  /** `proto . hostPort : address . containerPort`: ports published on every host address. */
+  pubAny4: 'pub_any4',
+} as const;
+
+/** The name of one of the base's sets or maps. */
+export type SetName = (typeof SET)[keyof typeof SET];
+
+/** The regular chain left to the administrator: created empty, never written, flushed or deleted while a network uses it. */
+export const USER_CHAIN = 'user';
+
+interface SetDefinition {
+  readonly kind: 'set' | 'map';
+  readonly name: SetName;
+  readonly body: string;
+}
+
+interface ChainDefinition {
+  readonly name: string;
+  /** The `type … hook … priority …; policy …;` part; absent for a regular chain. */
+  readonly hook?: string;
+  readonly rules: readonly string[];
+}
+
+const SETS: readonly SetDefinition[] = [
+  { kind: 'set', name: SET.bridges, body: 'type ifname;' },
+  { kind: 'set', name: SET.bridgePairs, body: 'type ifname . ifname;' },
+  { kind: 'set', name: SET.iccOff, body: 'type ifname . ifname;' },
+  { kind: 'set', name: SET.masqBridges, body: 'type ifname;' },
+  { kind: 'set', name: SET.internalBridges, body: 'type ifname;' },
+  { kind: 'set', name: SET.subnets4, body: 'type ipv4_addr; flags interval;' },
+  { kind: 'map', name: SET.pubIp4, body: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
+  { kind: 'map', name: SET.pubAny4, body: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
+];
+
+// The address-specific map comes first, so a port published on one address
+// wins over the same port published on every address.
+const DNAT_RULES = [
+  `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @${SET.pubIp4}`,
+  `fib daddr type local dnat ip to meta l4proto . th dport map @${SET.pubAny4}`,
+];
+
+const CHAINS: readonly ChainDefinition[] = [
+  { name: USER_CHAIN, rules: [] },
+  {
+    name: 'prerouting_guard',
+    hook: 'type filter hook prerouting priority raw; policy accept;',
+    // The bridges carry route_localnet (so 127.0.0.1 can be DNATed to a
+    // container); without this, containers could reach the host's loopback services.
+    rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`],
+  },
+  { name: 'prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: DNAT_RULES },
+  // The host's own packets (to 127.0.0.1 or its own addresses) never pass prerouting.
+  { name: 'output', hook: 'type nat hook output priority -100; policy accept;', rules: DNAT_RULES },
+  {
+    name: 'postrouting',
+    hook: 'type nat hook postrouting priority srcnat; policy accept;',
+    rules: [
+      `iifname @${SET.masqBridges} oifname != @${SET.bridges} masquerade`,
+      // Hairpin and cross-network access to a published port: without it the
+      // reply would go straight back to the client, not through the DNAT.
+      `ct status dnat oifname @${SET.bridges} ip saddr @${SET.subnets4} masquerade`,
+      // A 127.0.0.0/8 source is martian on a bridge; the container must see the host.
+      `oifname @${SET.bridges} ip saddr 127.0.0.0/8 masquerade`,
+    ],
+  },
+  {
+    name: 'forward',
+    // Policy accept: netmode never decides for traffic that touches no netmode bridge.
+    hook: 'type filter hook forward priority filter; policy accept;',
+    rules: [
+      `jump ${USER_CHAIN}`,
+      'ct state established,related accept',
+      'ct status dnat accept',
+      `iifname . oifname @${SET.iccOff} drop`,
+      `iifname . oifname @${SET.bridgePairs} accept`,
+      `iifname @${SET.internalBridges} drop`,
+      `oifname @${SET.internalBridges} drop`,
+      `iifname @${SET.bridges} oifname @${SET.bridges} drop`,
+      `iifname @${SET.bridges} accept`,
+      `oifname @${SET.bridges} drop`,
+    ],
+  },
+];
+
+/**
+ * The transaction that creates the base. It starts with `add table` (a no-op
+ * when the table exists) and creates everything else with `create`, which
+ * fails with "File exists" when the object exists: when two processes race,
+ * the second transaction fails as a whole, so no rule is ever duplicated.
+ */
+export function baseScript(): string {
+  const lines = [`add table ${TABLE}`];
+  for (const set of SETS) {
+    lines.push(`create ${set.kind} ${TABLE} ${set.name} { ${set.body} comment "${BASE_OWNER}"; }`);
+  }
+  for (const chain of CHAINS) {
+    const hook = chain.hook === undefined ? '' : `${chain.hook} `;
+    lines.push(`create chain ${TABLE} ${chain.name} { ${hook}comment "${BASE_OWNER}"; }`);
+  }
+  for (const chain of CHAINS) {
+    for (const rule of chain.rules) lines.push(`add rule ${TABLE} ${chain.name} ${rule} comment "${BASE_OWNER}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a complete base holds, to compare with a listing. */
+export interface BaseInventory {
+  /** The names of the sets and maps. */
+  readonly sets: readonly string[];
+  /** The names of the chains, {@link USER_CHAIN} included. */
+  readonly chains: readonly string[];
+  /**
+   * Chain name to the number of rules carrying {@link BASE_OWNER}, for every
+   * chain but {@link USER_CHAIN}, whose rules are the administrator's.
+   */
+  readonly baseRules: ReadonlyMap<string, number>;
+}
+
+/** The inventory of a complete base. */
+export function baseInventory(): BaseInventory {
+  return {
+    sets: SETS.map((set) => set.name),
+    chains: CHAINS.map((chain) => chain.name),
+    baseRules: new Map(CHAINS.filter((c) => c.name !== USER_CHAIN).map((c) => [c.name, c.rules.length])),
+  };
+}

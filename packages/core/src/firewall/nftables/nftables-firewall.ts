@@ -1,0 +1,209 @@
+import { ErrorCode, NetModeError, asNetModeError, isNetModeError, type ErrorContext } from '../../errors.js';
+import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
+import { TABLE, baseScript } from './base.js';
+import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
+import { baseUnused, missingFromBase, parseTableListing } from './listing.js';
+import { NftScript, type NftElement } from './script.js';
+import { validateEndpoint, validateNetwork } from './validate.js';
+
+const [TABLE_FAMILY, TABLE_NAME] = TABLE.split(' ') as [string, string];
+
+/**
+ * The nftables backend: one table `inet netmode` whose chains and rules are
+ * created once and never change; networks and endpoints are elements of its
+ * sets and maps, each commented with its owner (`network:ID`,
+ * `endpoint:ID`). Every change is one `nft -f -` transaction, so it applies
+ * whole or not at all; every input is validated before any process starts.
+ */
+export class NftablesFirewall implements Firewall {
+  /** Always `nftables`. */
+  readonly kind = 'nftables';
+
+  /**
+   * Creates the base if it is missing (racing processes are fine: the loser's
+   * transaction fails whole and it finds the winner's base), then adds the
+   * network's elements. Looks at the table first: one terse listing
+   * (`nft -j -t`, no elements), whose size does not grow with the number of
+   * endpoints.
+   */
+  async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
+    const valid = validateNetwork(network);
+    const context = { networkId: valid.networkId, bridge: valid.bridge };
+    try {
+      await this.#ensureBase(scope);
+      await apply(scope, addAll(networkElements(valid)));
+    } catch (error) {
+      throw withContext(error, context);
+    }
+  }
+
+  /**
+   * Removes every element the network could own (whatever its flags), in one
+   * transaction. Never removes the base, which other networks share; succeeds
+   * when the elements or the whole table are already gone. When another
+   * network now holds an overlapping subnet, looks at the table and removes
+   * only what still carries this network's comment.
+   */
+  async teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
+    const valid = validateNetwork(network);
+    await this.#remove(scope, networkTeardownElements(valid), { networkId: valid.networkId, bridge: valid.bridge });
+  }
+
+  /**
+   * Adds one map element per published port, in one transaction; starts no
+   * process when there is no port. Assumes the network was set up (the base
+   * exists) and never lists the table, so it costs the same with a thousand
+   * endpoints as with one.
+   */
+  async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
+    const valid = validateEndpoint(endpoint);
+    const elements = endpointElements(valid);
+    if (elements.length === 0) return;
+    try {
+      await apply(scope, addAll(elements));
+    } catch (error) {
+      throw withContext(error, { endpointId: valid.endpointId, networkId: valid.networkId });
+    }
+  }
+
+  /**
+   * Removes the endpoint's map elements in one transaction; succeeds when
+   * they, or the table, are gone. When another endpoint now holds one of its
+   * ports, looks at the table and removes only what still carries this
+   * endpoint's comment.
+   */
+  async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
+    const valid = validateEndpoint(endpoint);
+    await this.#remove(scope, endpointElements(valid), { endpointId: valid.endpointId, networkId: valid.networkId });
+  }
+
+  /**
+   * Whether the table exists with the whole base (every set, map, chain and
+   * base rule). `false` when it is missing or was changed outside netmode.
+   */
+  async hasBase(scope: FirewallScope): Promise<boolean> {
+    return (await this.#baseGaps(scope))?.length === 0;
+  }
+
+  /**
+   * Deletes the table when nothing uses it any more: no bridge is left in it
+   * and the administrator's `user` chain is empty (netmode never discards
+   * someone else's rules). Resolves to whether the table is gone.
+   *
+   * Looking and deleting are two steps: call it where no other process can
+   * set up a network meanwhile (under the runtime's own lock), or that
+   * network would lose its base.
+   */
+  async removeBase(scope: FirewallScope): Promise<boolean> {
+    try {
+      const listing = parseTableListing(await list(scope, []));
+      if (!baseUnused(listing)) return false;
+      await apply(scope, `delete table ${TABLE}\n`);
+      return true;
+    } catch (error) {
+      if (tableMissing(error)) return true;
+      throw withContext(error, { table: TABLE });
+    }
+  }
+
+  /** The gaps in the base (empty when whole), or `null` when there is no table. */
+  async #baseGaps(scope: FirewallScope): Promise<string[] | null> {
+    try {
+      return missingFromBase(parseTableListing(await list(scope, ['-t'])));
+    } catch (error) {
+      if (tableMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async #ensureBase(scope: FirewallScope): Promise<void> {
+    if ((await this.#baseGaps(scope))?.length === 0) return;
+    try {
+      await apply(scope, baseScript());
+    } catch (error) {
+      // A refused transaction (File exists) is worth a second look; a timeout or an abort is not.
+      if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
+      const gaps = await this.#baseGaps(scope);
+      // Another process created the base between our look and our transaction.
+      if (gaps?.length === 0) return;
+      if (gaps === null) throw error;
+      throw new NetModeError(
+        ErrorCode.COMMAND_FAILED,
+        `table ${TABLE} exists without ${gaps.join(', ')}: it was changed outside netmode; ` +
+          `remove it with 'nft delete table ${TABLE}' and set the networks up again`,
+        { cause: error, context: { missing: gaps } },
+      );
+    }
+  }
+
+  async #remove(scope: FirewallScope, elements: readonly NftElement[], context: ErrorContext): Promise<void> {
+    if (elements.length === 0) return;
+    const script = new NftScript();
+    for (const element of elements) script.removeElement(element);
+    try {
+      await apply(scope, script.toString());
+    } catch (error) {
+      // No table, no elements: what was to be removed is gone.
+      if (tableMissing(error) && (await this.#baseGaps(scope).catch(() => undefined)) === null) return;
+      if (!heldByAnother(error)) throw withContext(error, context);
+      try {
+        await this.#removeOwned(scope, elements);
+      } catch (second) {
+        throw withContext(second, context);
+      }
+    }
+  }
+
+  /**
+   * The slow path of a teardown repeated after the owner's elements went and
+   * another owner took a key (a re-leased port, an overlapping subnet): the
+   * add-then-delete transaction fails on that key, so look, and delete only
+   * the elements that still carry this owner's comment.
+   */
+  async #removeOwned(scope: FirewallScope, elements: readonly NftElement[]): Promise<void> {
+    const listing = parseTableListing(await list(scope, []));
+    const script = new NftScript();
+    for (const element of elements) {
+      const listed = listing.sets.get(element.set) ?? [];
+      if (listed.some((e) => e.key === element.key && e.comment === element.owner)) script.deleteElement(element);
+    }
+    if (!script.empty) await apply(scope, script.toString());
+  }
+}
+
+function addAll(elements: readonly NftElement[]): string {
+  const script = new NftScript();
+  for (const element of elements) script.addElement(element);
+  return script.toString();
+}
+
+/** Runs one transaction: the script on standard input of one `nft -f -`. */
+async function apply(scope: FirewallScope, input: string): Promise<void> {
+  await scope.runner.run({ command: 'nft', args: ['-f', '-'], netns: scope.netns, input, signal: scope.signal });
+}
+
+async function list(scope: FirewallScope, flags: readonly string[]): Promise<string> {
+  const args = ['-j', ...flags, 'list', 'table', TABLE_FAMILY, TABLE_NAME];
+  return (await scope.runner.run({ command: 'nft', args, netns: scope.netns, signal: scope.signal })).stdout;
+}
+
+/** Whether nft failed because the table (or a set in it) does not exist: its ENOENT message. */
+function tableMissing(error: unknown): boolean {
+  return isNetModeError(error, ErrorCode.COMMAND_FAILED) && /No such file or directory/.test(String(error.context['stderr']));
+}
+
+/**
+ * Whether a removal failed because a key it re-adds is held by another
+ * element: a map key with another value ("File exists") or an overlapping
+ * interval.
+ */
+function heldByAnother(error: unknown): boolean {
+  return (
+    isNetModeError(error, ErrorCode.COMMAND_FAILED) &&
+    /File exists|interval overlaps/.test(String(error.context['stderr']))
+  );
+}
+
+function withContext(error: unknown, context: ErrorContext): NetModeError {
+  return asNetModeError(error, 'nftables firewall').withContext(context);
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, NetModeError } from '../errors.js';
+import type { Endpoint } from '../model/endpoint.js';
+import type { NetworkRecord, NetworkSpec } from '../model/network.js';
+import { isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
+
+/** A record as stored: the public one plus the process working on it, if any. */
+export type Operated<T> = T & {
+  /** The process that set a transient status (`attaching`, `detaching`, `creating`, `removing`); a dead one means it crashed. */
+  readonly operator?: ProcessIdentity;
+};
+
+/** Store key of a network record. */
+export const networkKey = (name: string): string => `networks/${name}`;
+/** Store key of an endpoint record. */
+export const endpointKey = (id: string): string => `endpoints/${id}`;
+
+/** A fresh network record for `spec`, status `ready`. */
+export function newNetworkRecord(spec: NetworkSpec, predefined: boolean): NetworkRecord {
+  return {
+    id: randomBytes(32).toString('hex'),
+    name: spec.name,
+    driver: spec.driver,
+    status: 'ready',
+    predefined,
+    subnets: spec.subnets ?? [],
+    internal: spec.internal ?? false,
+    options: { ...spec.options },
+    labels: { ...spec.labels },
+    driverData: {},
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** The record without its operator, as callers see it. */
+export function withoutOperator<T extends object>(record: Operated<T>): T {
+  const { operator: _operator, ...rest } = record;
+  return rest as T;
+}
+
+/** Throws ERR_BUSY when a live process other than this call works on the record. */
+export function assertNotBusy(record: Operated<Endpoint | NetworkRecord>, what: string): void {
+  if (record.operator && isProcessAlive(record.operator)) {
+    throw new NetModeError(ErrorCode.BUSY, `${what} is ${record.status} by process ${record.operator.pid}`, {
+      context: { status: record.status, pid: record.operator.pid },
+    });
+  }
+}
+
+/** ERR_NETWORK_NOT_FOUND for `name`. */
+export function networkNotFound(name: string): NetModeError {
+  return new NetModeError(ErrorCode.NETWORK_NOT_FOUND, `network ${name} not found`, { context: { network: name } });
+}
+
+/** ERR_ENDPOINT_NOT_FOUND for `containerId`. */
+export function endpointNotFound(containerId: string): NetModeError {
+  return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} has no endpoint`, {
+    context: { containerId },
+  });
+}

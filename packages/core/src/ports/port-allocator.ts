@@ -1,0 +1,196 @@
+import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
+import type { PortProtocol } from '../model/endpoint.js';
+import type { StateStore, StateTransaction } from '../store/state-store.js';
+
+/** One port range a caller wants published. */
+export interface PortRequest {
+  /** `tcp` or `udp`. */
+  readonly protocol: PortProtocol;
+  /** The host address; absent means every address of the host. */
+  readonly hostIp?: string;
+  /** The first host port; 0 or absent asks for `count` consecutive ephemeral ports. */
+  readonly hostPort?: number;
+  /** How many consecutive ports. */
+  readonly count: number;
+}
+
+/** A host port range held by one owner. */
+export interface PortLease {
+  /** `tcp` or `udp`. */
+  readonly protocol: PortProtocol;
+  /** The host address; absent means every address. */
+  readonly hostIp?: string;
+  /** The first host port. */
+  readonly hostPort: number;
+  /** How many consecutive ports. */
+  readonly count: number;
+  /** Who holds it (an endpoint owner id). */
+  readonly owner: string;
+}
+
+/** Options of {@link PortAllocator}. */
+export interface PortAllocatorOptions {
+  /**
+   * The ephemeral range `[first, last]` of the host (its
+   * `net.ipv4.ip_local_port_range`); asked for only when a request has no host port.
+   */
+  readonly ephemeralRange: () => Promise<readonly [number, number]>;
+}
+
+interface PortsRecord {
+  readonly leases: PortLease[];
+  /** The last ephemeral port handed out, so the next search starts after it. */
+  readonly lastEphemeral?: number;
+}
+
+const recordKey = (protocol: PortProtocol) => `ports/${protocol}`;
+
+/**
+ * Host port bookkeeping in the state store: which host ports are published,
+ * on which addresses, by whom. Two mappings conflict when they share a
+ * protocol and a port and either is published on every address or both on
+ * the same one. Every process sharing the store sees the same leases.
+ */
+export class PortAllocator {
+  readonly #store: StateStore;
+  readonly #ephemeralRange: () => Promise<readonly [number, number]>;
+
+  constructor(store: StateStore, options: PortAllocatorOptions) {
+    this.#store = store;
+    this.#ephemeralRange = options.ephemeralRange;
+  }
+
+  /**
+   * Leases every requested range for `owner`, all or none, resolving
+   * ephemeral ports, and returns the leases in request order.
+   *
+   * @throws ERR_PORT_ALLOCATED naming the holder of a conflicting port;
+   * ERR_INVALID_CONFIG for a malformed request; ERR_ADDRESS_EXHAUSTED when no
+   * ephemeral range of that size is free.
+   */
+  async allocate(owner: string, requests: readonly PortRequest[]): Promise<PortLease[]> {
+    if (requests.length === 0) return [];
+    const range = requests.some((r) => !r.hostPort) ? await this.#ephemeralRange() : undefined;
+    return this.#store.transaction((tx) => allocateWithin(tx, owner, requests, range));
+  }
+
+  /** Releases every lease of `owner`; returns how many. Idempotent. */
+  releaseOwner(owner: string): Promise<number> {
+    return this.#store.transaction((tx) => releaseOwnerWithin(tx, owner));
+  }
+
+  /** Every lease, TCP first. */
+  async list(): Promise<PortLease[]> {
+    const records = await Promise.all((['tcp', 'udp'] as const).map((p) => this.#store.get<PortsRecord>(recordKey(p))));
+    return records.flatMap((r) => r?.leases ?? []);
+  }
+}
+
+/** {@link PortAllocator.allocate} inside an open transaction; `range` must be given when a request is ephemeral. */
+export async function allocateWithin(
+  tx: StateTransaction,
+  owner: string,
+  requests: readonly PortRequest[],
+  range: readonly [number, number] | undefined,
+): Promise<PortLease[]> {
+  const records = new Map<PortProtocol, PortsRecord>();
+  const load = async (protocol: PortProtocol) => {
+    let record = records.get(protocol);
+    if (!record) {
+      record = (await tx.get<PortsRecord>(recordKey(protocol))) ?? { leases: [] };
+      records.set(protocol, record);
+    }
+    return record;
+  };
+  const granted: PortLease[] = [];
+  for (const request of requests) {
+    validateRequest(request);
+    const record = await load(request.protocol);
+    const taken = [...record.leases, ...granted.filter((g) => g.protocol === request.protocol)];
+    let hostPort = request.hostPort ?? 0;
+    let lastEphemeral = record.lastEphemeral;
+    if (hostPort === 0) {
+      if (!range) throw invalidConfig('ports', 'an ephemeral port was requested without an ephemeral range');
+      hostPort = pickEphemeral(request, taken, range, lastEphemeral);
+      lastEphemeral = hostPort + request.count - 1;
+    } else {
+      const conflict = taken.find((lease) => conflicts(lease, { ...request, hostPort }));
+      if (conflict) {
+        const where = request.hostIp ?? 'every address';
+        throw new NetModeError(
+          ErrorCode.PORT_ALLOCATED,
+          `host port ${hostPort}${request.count > 1 ? `-${hostPort + request.count - 1}` : ''}/${request.protocol} on ${where} is already published by ${conflict.owner}`,
+          { context: { protocol: request.protocol, hostPort, hostIp: request.hostIp, holder: conflict.owner } },
+        );
+      }
+    }
+    const lease: PortLease = {
+      protocol: request.protocol,
+      ...(request.hostIp === undefined ? {} : { hostIp: request.hostIp }),
+      hostPort,
+      count: request.count,
+      owner,
+    };
+    granted.push(lease);
+    records.set(request.protocol, { leases: [...record.leases, lease], lastEphemeral });
+  }
+  for (const [protocol, record] of records) tx.put(recordKey(protocol), record);
+  return granted;
+}
+
+/** {@link PortAllocator.releaseOwner} inside an open transaction. */
+export async function releaseOwnerWithin(tx: StateTransaction, owner: string): Promise<number> {
+  let released = 0;
+  for (const protocol of ['tcp', 'udp'] as const) {
+    const record = await tx.get<PortsRecord>(recordKey(protocol));
+    if (!record) continue;
+    const leases = record.leases.filter((lease) => lease.owner !== owner);
+    if (leases.length === record.leases.length) continue;
+    released += record.leases.length - leases.length;
+    tx.put(recordKey(protocol), { ...record, leases });
+  }
+  return released;
+}
+
+function validateRequest(request: PortRequest): void {
+  const hostPort = request.hostPort ?? 0;
+  if (!Number.isInteger(request.count) || request.count < 1) throw invalidConfig('ports.count', 'must be at least 1');
+  if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort + request.count - 1 > 65535) {
+    throw invalidConfig('ports.hostPort', `${hostPort} (range of ${request.count}) must lie within 1-65535`);
+  }
+}
+
+function overlaps(a: { hostPort: number; count: number }, b: { hostPort: number; count: number }): boolean {
+  return a.hostPort < b.hostPort + b.count && b.hostPort < a.hostPort + a.count;
+}
+
+function conflicts(lease: PortLease, request: PortRequest & { hostPort: number }): boolean {
+  if (lease.protocol !== request.protocol || !overlaps(lease, request)) return false;
+  return lease.hostIp === undefined || request.hostIp === undefined || lease.hostIp === request.hostIp;
+}
+
+function pickEphemeral(
+  request: PortRequest,
+  taken: readonly PortLease[],
+  [first, last]: readonly [number, number],
+  lastEphemeral: number | undefined,
+): number {
+  const span = last - first + 1;
+  if (request.count > span) {
+    throw new NetModeError(ErrorCode.ADDRESS_EXHAUSTED, `no ${request.count} consecutive ephemeral ports fit in ${first}-${last}`);
+  }
+  // Round-robin from after the last ephemeral port, like IPAM, so a port just
+  // released is not handed to the next container at once.
+  const start = lastEphemeral !== undefined && lastEphemeral >= first && lastEphemeral < last ? lastEphemeral + 1 : first;
+  for (let step = 0; step < span; step += 1) {
+    const candidate = first + ((start - first + step) % span);
+    if (candidate + request.count - 1 > last) continue;
+    const probe = { ...request, hostPort: candidate };
+    if (!taken.some((lease) => conflicts(lease, probe))) return candidate;
+  }
+  throw new NetModeError(
+    ErrorCode.ADDRESS_EXHAUSTED,
+    `no ${request.count} free consecutive ephemeral ${request.protocol} ports left in ${first}-${last}`,
+    { context: { protocol: request.protocol } },
+  );
+}

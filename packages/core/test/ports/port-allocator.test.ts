@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, isNetModeError } from '../../src/errors.js';
+import { PortAllocator } from '../../src/ports/port-allocator.js';
+import { MemoryStateStore } from '../../src/store/memory-store.js';
+
+const allocator = (range: [number, number] = [40000, 40009]) => {
+  let asked = 0;
+  const ports = new PortAllocator(new MemoryStateStore(), {
+    ephemeralRange: async () => {
+      asked += 1;
+      return range;
+    },
+  });
+  return { ports, asked: () => asked };
+};
+
+async function code(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    return isNetModeError(error) ? error.code : String(error);
+  }
+}
+
+describe('PortAllocator', () => {
+  it('leases fixed ports and refuses any overlap on the same protocol and address', async () => {
+    const { ports, asked } = allocator();
+    await ports.allocate('a', [{ protocol: 'tcp', hostPort: 8080, count: 1 }]);
+    expect(await code(ports.allocate('b', [{ protocol: 'tcp', hostPort: 8080, count: 1 }]))).toBe(ErrorCode.PORT_ALLOCATED);
+    expect(await code(ports.allocate('b', [{ protocol: 'tcp', hostIp: '10.0.0.1', hostPort: 8080, count: 1 }]))).toBe(
+      ErrorCode.PORT_ALLOCATED,
+    );
+    expect(await code(ports.allocate('b', [{ protocol: 'tcp', hostPort: 8078, count: 3 }]))).toBe(ErrorCode.PORT_ALLOCATED);
+    // Another protocol, or the next port, is free.
+    await ports.allocate('b', [{ protocol: 'udp', hostPort: 8080, count: 1 }]);
+    await ports.allocate('c', [{ protocol: 'tcp', hostPort: 8081, count: 1 }]);
+    expect(asked()).toBe(0);
+  });
+
+  it('lets two specific host addresses share a port, but not with every-address', async () => {
+    const { ports } = allocator();
+    await ports.allocate('a', [{ protocol: 'tcp', hostIp: '10.0.0.1', hostPort: 80, count: 1 }]);
+    await ports.allocate('b', [{ protocol: 'tcp', hostIp: '10.0.0.2', hostPort: 80, count: 1 }]);
+    expect(await code(ports.allocate('c', [{ protocol: 'tcp', hostPort: 80, count: 1 }]))).toBe(ErrorCode.PORT_ALLOCATED);
+  });
+
+  it('is all or nothing: a conflict later in the list leases nothing', async () => {
+    const { ports } = allocator();
+    await ports.allocate('a', [{ protocol: 'tcp', hostPort: 9000, count: 1 }]);
+    const failed = ports.allocate('b', [
+      { protocol: 'tcp', hostPort: 9001, count: 1 },
+      { protocol: 'tcp', hostPort: 9000, count: 1 },
+    ]);
+    expect(await code(failed)).toBe(ErrorCode.PORT_ALLOCATED);
+    expect((await ports.list()).map((l) => l.owner)).toEqual(['a']);
+    // Two ranges of one request that overlap each other also conflict.
+    const self = ports.allocate('b', [
+      { protocol: 'tcp', hostPort: 9100, count: 2 },
+      { protocol: 'tcp', hostPort: 9101, count: 1 },
+    ]);
+    expect(await code(self)).toBe(ErrorCode.PORT_ALLOCATED);
+  });
+
+  it('picks ephemeral ports round-robin in the host range, skipping taken ones, until exhausted', async () => {
+    const { ports } = allocator([40000, 40003]);
+    await ports.allocate('fixed', [{ protocol: 'tcp', hostPort: 40001, count: 1 }]);
+    const [a] = await ports.allocate('a', [{ protocol: 'tcp', count: 1 }]);
+    const [b] = await ports.allocate('b', [{ protocol: 'tcp', count: 1 }]);
+    expect([a?.hostPort, b?.hostPort]).toEqual([40000, 40002]);
+    await ports.releaseOwner('a');
+    const [c] = await ports.allocate('c', [{ protocol: 'tcp', count: 1 }]);
+    expect(c?.hostPort).toBe(40003);
+    const [d] = await ports.allocate('d', [{ protocol: 'tcp', count: 1 }]);
+    expect(d?.hostPort).toBe(40000);
+    expect(await code(ports.allocate('e', [{ protocol: 'tcp', count: 1 }]))).toBe(ErrorCode.ADDRESS_EXHAUSTED);
+    expect(await code(ports.allocate('e', [{ protocol: 'tcp', count: 5 }]))).toBe(ErrorCode.ADDRESS_EXHAUSTED);
+  });
+
+  it('releases by owner, idempotently', async () => {
+    const { ports } = allocator();
+    await ports.allocate('a', [
+      { protocol: 'tcp', hostPort: 80, count: 1 },
+      { protocol: 'udp', hostPort: 53, count: 1 },
+    ]);
+    expect(await ports.releaseOwner('a')).toBe(2);
+    expect(await ports.releaseOwner('a')).toBe(0);
+    expect(await ports.list()).toEqual([]);
+  });
+
+  it('refuses malformed requests', async () => {
+    const { ports } = allocator();
+    expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 65535, count: 2 }]))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 80, count: 0 }]))).toBe(ErrorCode.INVALID_CONFIG);
+    expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: -1, count: 1 }]))).toBe(ErrorCode.INVALID_CONFIG);
+  });
+});
