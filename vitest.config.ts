@@ -11,6 +11,7 @@ const alias = {
   '@netmode/core': src('./packages/core/src/index.ts'),
   '@netmode/driver-none': src('./packages/driver-none/src/index.ts'),
   '@netmode/driver-host': src('./packages/driver-host/src/index.ts'),
+  '@netmode/driver-bridge': src('./packages/driver-bridge/src/index.ts'),
 };
 
 export default defineConfig({

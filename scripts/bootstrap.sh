@@ -18,7 +18,9 @@ fi
 
 # The kernel tools netmode drives, each with the Debian package that has it.
 missing=()
-for pair in ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux; do
+# ping, conntrack and sysctl serve the bridge driver (arp_notify, stale UDP
+# flows) and its tests.
+for pair in ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux sysctl:procps conntrack:conntrack ping:iputils-ping; do
   tool=${pair%%:*} pkg=${pair#*:}
   found=
   for dir in /usr/sbin /usr/bin /sbin /bin; do [ -x "$dir/$tool" ] && found=1 && break; done

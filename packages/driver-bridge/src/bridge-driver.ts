@@ -1,0 +1,413 @@
+import {
+  ErrorCode,
+  IpBatch,
+  TeardownSteps,
+  UndoStack,
+  createFirewall,
+  endpointOwner,
+  invalidConfig,
+  isNetModeError,
+  netnsPath,
+  networkOwner,
+  parseAddress,
+  parseNetwork,
+  cidrContains,
+  runIpBatch,
+  type AttachRequest,
+  type AttachResult,
+  type CheckReport,
+  type DriverContext,
+  type Endpoint,
+  type Firewall,
+  type FirewallEndpoint,
+  type FirewallNetwork,
+  type FirewallPort,
+  type FirewallScope,
+  type NetworkDriver,
+  type NetworkRecord,
+  type NetworkSetup,
+  type NetworkSpec,
+  type PortMapping,
+  type PortRequest,
+  type SubnetConfig,
+} from '@netmode/core';
+import { inject, injectable } from 'tsyringe';
+import {
+  deleteLinkIfPresent,
+  ensureBridge,
+  existingBridgeSubnet,
+  flushUdpConntrack,
+  readLink,
+  readSysctl,
+  writeSysctls,
+} from './kernel.js';
+import {
+  defaultNetworkSettings,
+  readSettings,
+  settleNetworkOptions,
+  validateNetworkSpec,
+  type BridgeSettings,
+} from './network-settings.js';
+import { BRIDGE_DRIVER_OPTIONS, type ResolvedBridgeOptions } from './options.js';
+
+/** A network whose bridge and firewall base are known to be in place in this process. */
+interface LiveNetwork {
+  readonly settings: BridgeSettings;
+  readonly subnet: SubnetConfig & { readonly gateway: string };
+  readonly prefixLength: number;
+  readonly firewall: FirewallNetwork;
+}
+
+/** What the driver keeps in an endpoint record for detach and check. */
+interface BridgeEndpointData {
+  readonly bridge: string;
+  readonly hostVeth: string;
+  readonly ifname: string;
+  readonly address: string;
+  readonly firewallPorts: readonly FirewallPort[];
+}
+
+const DEFAULT_IFNAME = 'eth0';
+
+/**
+ * Docker's bridge mode: a veth pair per container, its host end on a Linux
+ * bridge and its peer born inside the sandbox; an address from IPAM; a
+ * default route via the bridge; masquerade, published ports and isolation in
+ * the firewall backend chosen by the driver options.
+ */
+@injectable()
+export class BridgeDriver implements NetworkDriver {
+  readonly name = 'bridge';
+  readonly predefinedNetworks: readonly NetworkSpec[];
+  readonly #options: ResolvedBridgeOptions;
+  readonly #firewall: Firewall;
+  readonly #live = new Map<string, Promise<LiveNetwork>>();
+
+  constructor(@inject(BRIDGE_DRIVER_OPTIONS) options: ResolvedBridgeOptions) {
+    this.#options = options;
+    this.#firewall = createFirewall(options.firewall);
+    this.predefinedNetworks = [
+      {
+        name: 'bridge',
+        driver: 'bridge',
+        subnets: options.bridge ? [] : [{ subnet: options.subnet, gateway: options.gateway }],
+        options: { ...defaultNetworkSettings(options) },
+      },
+    ];
+  }
+
+  validateNetwork(spec: NetworkSpec): void {
+    validateNetworkSpec(spec, this.#options);
+  }
+
+  async createNetwork(network: NetworkRecord, ctx: DriverContext): Promise<NetworkSetup> {
+    const settings = settleNetworkOptions(network, this.#options, ctx.interfaceName(network.id, 'b'));
+    const undo = new UndoStack();
+    try {
+      let subnet: SubnetConfig;
+      if (settings.existing) {
+        subnet = await existingBridgeSubnet(ctx, settings.bridge);
+      } else {
+        subnet = await ctx.ipam.allocateSubnet(networkOwner(network.id), network.subnets[0] ?? {});
+        undo.push('subnet', subnet.subnet, () => ctx.ipam.releaseSubnet(subnet.subnet));
+      }
+      const record: NetworkRecord = { ...network, subnets: [subnet], options: { ...settings } };
+      const live = await this.#bringUp(record, ctx, true, undo);
+      this.#live.set(network.id, Promise.resolve(live));
+      return { subnets: [live.subnet], options: { ...settings } };
+    } catch (error) {
+      throw await undo.rollback(error);
+    }
+  }
+
+  async removeNetwork(network: NetworkRecord, ctx: DriverContext): Promise<void> {
+    this.#live.delete(network.id);
+    const settings = readSettings(network);
+    const steps = new TeardownSteps();
+    const subnet = network.subnets[0];
+    if (subnet) {
+      await steps.step('firewall', network.name, () =>
+        this.#firewall.teardownNetwork(scope(ctx), firewallNetwork(network, settings, [subnet.subnet])),
+      );
+    }
+    if (!settings.existing) {
+      await steps.step('link', settings.bridge, () => deleteLinkIfPresent(ctx, ctx.hostNetns, settings.bridge));
+    }
+    steps.finish(`removing network ${network.name}`);
+  }
+
+  validate(request: AttachRequest): void {
+    const { options, network } = request;
+    if (options.ip !== undefined) {
+      const ip = parseAddress(options.ip, 'ip');
+      if (ip.family !== 4) throw invalidConfig('ip', 'the bridge driver supports IPv4 addresses only in this version');
+      const subnet = network.subnets[0];
+      if (subnet && !cidrContains(parseNetwork(subnet.subnet), ip)) {
+        throw invalidConfig('ip', `${options.ip} is outside the network's subnet ${subnet.subnet}`);
+      }
+    }
+    const ports = options.ports ?? [];
+    if (ports.length > 0 && network.internal) {
+      throw invalidConfig('ports', `cannot be published on the internal network ${network.name}: it has no way in or out`);
+    }
+    if (ports.length > 0 && this.#options.firewall === 'none') {
+      throw invalidConfig('ports', 'cannot be published with firewall: none (there is no rule to forward them)');
+    }
+    for (const [index, port] of ports.entries()) {
+      if (port.hostIp !== undefined && parseAddress(port.hostIp, `ports[${index}].hostIp`).family !== 4) {
+        throw invalidConfig(`ports[${index}].hostIp`, 'the bridge driver publishes on IPv4 host addresses only in this version');
+      }
+    }
+  }
+
+  async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
+    const { containerId, options } = request;
+    const owner = endpointOwner(containerId);
+    const ifname = options.ifname ?? DEFAULT_IFNAME;
+    const undo = new UndoStack();
+    try {
+      const live = await this.#ensureLive(request.network, ctx);
+      const address = await ctx.ipam.allocateAddress(live.subnet.subnet, owner, options.ip ? { address: options.ip } : {});
+      undo.push('lease', address, () => ctx.ipam.releaseAddress(live.subnet.subnet, address));
+
+      const leases = await ctx.ports.allocate(owner, portRequests(options.ports ?? []));
+      if (leases.length > 0) undo.push('ports', owner, () => ctx.ports.releaseOwner(owner));
+      const firewallPorts = (options.ports ?? []).map((port, i): FirewallPort => ({
+        protocol: port.protocol ?? 'tcp',
+        ...(hostIpOf(port) === undefined ? {} : { hostIp: hostIpOf(port) as string }),
+        hostPort: leases[i]?.hostPort as number,
+        containerPort: port.containerPort,
+        count: port.count ?? 1,
+      }));
+
+      const owned = options.netns === undefined;
+      if (options.netns) await ctx.sandboxes.assertNotHost(options.netns, ctx.hostNetns);
+      const netns = options.netns ?? (await ctx.sandboxes.create(ctx.sandboxName(containerId), { signal: ctx.signal, loopbackUp: false }));
+      if (owned) undo.push('netns', ctx.sandboxName(containerId), () => ctx.sandboxes.delete(netns));
+
+      const hostVeth = ctx.interfaceName(containerId, 'v');
+      const mtu = live.settings.mtu;
+      // Undo first, since the step may take effect and still report failure;
+      // the undo is idempotent. With an owned sandbox, deleting the namespace
+      // (undone after this) removes the pair.
+      if (!owned) undo.push('link', hostVeth, () => deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth));
+      const pair = new IpBatch().vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns)).hairpinOn(hostVeth);
+      try {
+        await runIpBatch(ctx.runner, ctx.hostNetns, pair, ctx.signal);
+      } catch (error) {
+        // The name is derived from the container id, which has no other
+        // endpoint: an existing link of that name is the pair of this
+        // container's previous sandbox, which the kernel is still removing
+        // (it lingers ~0.1 s after the namespace is deleted). Remove it, retry once.
+        if (!isNetModeError(error, ErrorCode.COMMAND_FAILED) || !/File exists/.test(String(error.context['stderr']))) throw error;
+        await deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth);
+        await runIpBatch(ctx.runner, ctx.hostNetns, pair, ctx.signal);
+      }
+
+      const inside = new IpBatch().linkUp('lo');
+      if (options.mac) inside.linkSetMac(ifname, options.mac);
+      inside.addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
+      if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
+      await runIpBatch(ctx.runner, netns, inside, ctx.signal);
+      // arp_notify: a gratuitous ARP when eth0 comes up, so neighbours forget a
+      // MAC cached for a reused address at once.
+      await writeSysctls(ctx, netns, { [`net/ipv4/conf/${ifname}/arp_notify`]: '1' });
+
+      const endpoint: FirewallEndpoint = {
+        endpointId: containerId,
+        networkId: request.network.id,
+        bridge: live.settings.bridge,
+        address,
+        ports: firewallPorts,
+      };
+      if (firewallPorts.length > 0) {
+        undo.push('firewall', containerId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
+        await this.#firewall.setupEndpoint(scope(ctx), endpoint);
+        await flushUdpConntrack(ctx, udpHostPorts(firewallPorts), containerId);
+      }
+
+      const data: BridgeEndpointData = { bridge: live.settings.bridge, hostVeth, ifname, address, firewallPorts };
+      return {
+        netns,
+        ownsNetns: owned,
+        interfaces: [
+          { name: ifname, side: 'sandbox', mtu, ...(options.mac ? { mac: options.mac } : {}) },
+          { name: hostVeth, side: 'host', mtu },
+        ],
+        addresses: [`${address}/${live.prefixLength}`],
+        gateways: request.network.internal ? [] : [live.subnet.gateway],
+        ports: firewallPorts.map(
+          (p): PortMapping => ({
+            ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }),
+            hostPort: p.hostPort,
+            containerPort: p.containerPort,
+            count: p.count,
+            protocol: p.protocol,
+          }),
+        ),
+        driverData: { ...data },
+      };
+    } catch (error) {
+      // The bridge may have been removed behind our back: look again next time.
+      this.#live.delete(request.network.id);
+      throw await undo.rollback(error);
+    }
+  }
+
+  async detach(endpoint: Endpoint, ctx: DriverContext): Promise<void> {
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    const steps = new TeardownSteps();
+    const firewallPorts = data.firewallPorts ?? [];
+    if (firewallPorts.length > 0 && data.bridge && data.address) {
+      const fw: FirewallEndpoint = {
+        endpointId: endpoint.containerId,
+        networkId: endpoint.networkId,
+        bridge: data.bridge,
+        address: data.address,
+        ports: firewallPorts,
+      };
+      await steps.step('firewall', endpoint.containerId, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
+      await steps.step('conntrack', endpoint.containerId, () =>
+        flushUdpConntrack(ctx, udpHostPorts(firewallPorts), endpoint.containerId),
+      );
+    }
+    const ownSandbox = ctx.sandboxName(endpoint.containerId);
+    if (endpoint.ownsNetns || (endpoint.netns.kind === 'named' && endpoint.netns.name === ownSandbox)) {
+      // Deleting the namespace returns at once and the kernel removes the
+      // pair; a synchronous veth delete would cost ~30 ms.
+      await steps.step('netns', ownSandbox, () => ctx.sandboxes.delete(endpoint.netns));
+    } else {
+      const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.containerId, 'v');
+      await steps.step('link', hostVeth, () => deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth));
+    }
+    steps.finish(`detaching ${endpoint.containerId}`);
+  }
+
+  async check(endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport> {
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    const problems: string[] = [];
+    if (!(await ctx.sandboxes.exists(endpoint.netns))) return { ok: false, problems: ['the sandbox namespace is gone'] };
+    const inside = data.ifname ? await readLink(ctx, endpoint.netns, data.ifname) : undefined;
+    if (!inside) problems.push(`interface ${data.ifname ?? DEFAULT_IFNAME} is missing in the sandbox`);
+    else if (!inside.ipv4.some((a) => endpoint.addresses.includes(a))) problems.push(`${inside.name} lost its address`);
+    const veth = data.hostVeth ? await readLink(ctx, ctx.hostNetns, data.hostVeth) : undefined;
+    if (!veth) problems.push(`host interface ${data.hostVeth ?? '(unknown)'} is missing`);
+    const bridge = data.bridge ? await readLink(ctx, ctx.hostNetns, data.bridge) : undefined;
+    if (!bridge) problems.push(`bridge ${data.bridge ?? '(unknown)'} is missing`);
+    return { ok: problems.length === 0, problems };
+  }
+
+  /** The network's bridge and firewall base, set up once per process (and again after a failure). */
+  #ensureLive(network: NetworkRecord, ctx: DriverContext): Promise<LiveNetwork> {
+    let live = this.#live.get(network.id);
+    if (!live) {
+      live = this.#bringUp(network, ctx, false);
+      this.#live.set(network.id, live);
+      live.catch(() => this.#live.delete(network.id));
+    }
+    return live;
+  }
+
+  /**
+   * Makes a network's kernel side exist: its subnet reserved in IPAM (for the
+   * predefined network), the bridge with its gateway address, the sysctls,
+   * and the firewall's network state. `isNew` refuses to adopt an interface
+   * that already exists; `undo` receives the undo of what was created.
+   */
+  async #bringUp(network: NetworkRecord, ctx: DriverContext, isNew: boolean, undo?: UndoStack): Promise<LiveNetwork> {
+    const settings = readSettings(network);
+    const subnet = settings.existing ? await existingBridgeSubnet(ctx, settings.bridge) : network.subnets[0];
+    if (!subnet?.gateway) throw invalidConfig('subnets', `network ${network.name} has no subnet with a gateway`);
+    // A user network's subnet came from IPAM in createNetwork; the predefined
+    // network's (from `bip`) and an existing bridge's must be reserved too,
+    // or IPAM could not lease addresses in them.
+    await reserveSubnet(network, subnet, ctx);
+
+    if (!settings.existing) {
+      const outcome = await ensureBridge(ctx, settings.bridge, subnet, settings.mtu, isNew);
+      if (outcome === 'created') {
+        undo?.push('link', settings.bridge, () => deleteLinkIfPresent(ctx, ctx.hostNetns, settings.bridge));
+      }
+    }
+    const sysctls: Record<string, string> = {};
+    if (this.#options.ipForward) sysctls['net/ipv4/ip_forward'] = '1';
+    // Lets DNAT send packets from 127.0.0.1 out of the bridge (localhost
+    // publishing); the firewall's guard drops 127/8 arriving on it.
+    if (!settings.existing && this.#options.firewall !== 'none') {
+      sysctls[`net/ipv4/conf/${settings.bridge}/route_localnet`] = '1';
+    }
+    await writeSysctls(ctx, ctx.hostNetns, sysctls);
+    if (!this.#options.ipForward && (await readSysctl(ctx, ctx.hostNetns, 'net/ipv4/ip_forward')) !== '1') {
+      ctx.events.emit('warning', {
+        code: 'IP_FORWARD_OFF',
+        message: 'net.ipv4.ip_forward is 0 in the host namespace and ipForward is false: containers cannot reach beyond the host',
+        network: network.name,
+      });
+    }
+    const fw = firewallNetwork(network, settings, [subnet.subnet]);
+    undo?.push('firewall', network.name, () => this.#firewall.teardownNetwork(scope(ctx), fw));
+    await this.#firewall.setupNetwork(scope(ctx), fw);
+    return {
+      settings,
+      subnet: { ...subnet, gateway: subnet.gateway },
+      prefixLength: parseNetwork(subnet.subnet).prefixLength,
+      firewall: fw,
+    };
+  }
+}
+
+/** Reserves the predefined network's subnet in IPAM, once, tolerating a route of its own bridge. */
+async function reserveSubnet(network: NetworkRecord, subnet: SubnetConfig, ctx: DriverContext): Promise<void> {
+  const owner = networkOwner(network.id);
+  const held = await ctx.ipam.listSubnets();
+  if (held.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
+  try {
+    // The bridge's own route (an existing bridge, or ours before a state
+    // loss) is no overlap; another network or route still is.
+    await ctx.ipam.allocateSubnet(owner, {
+      subnet: subnet.subnet,
+      ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
+      adoptRoute: true,
+    });
+  } catch (error) {
+    // Another process reserved it for the same network between our look and our allocation.
+    const again = await ctx.ipam.listSubnets();
+    if (isNetModeError(error, ErrorCode.SUBNET_OVERLAP) && again.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
+    throw error;
+  }
+}
+
+function scope(ctx: DriverContext): FirewallScope {
+  return { runner: ctx.runner, netns: ctx.hostNetns, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+}
+
+function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subnets: readonly string[]): FirewallNetwork {
+  return {
+    networkId: network.id,
+    bridge: settings.bridge,
+    subnets,
+    icc: settings.icc,
+    ipMasq: settings.ipMasq,
+    internal: network.internal,
+  };
+}
+
+function hostIpOf(port: PortMapping): string | undefined {
+  // 0.0.0.0 is Docker's spelling of "every address".
+  return port.hostIp === undefined || port.hostIp === '0.0.0.0' ? undefined : parseAddress(port.hostIp).text;
+}
+
+function portRequests(ports: readonly PortMapping[]): PortRequest[] {
+  return ports.map((port) => ({
+    protocol: port.protocol ?? 'tcp',
+    ...(hostIpOf(port) === undefined ? {} : { hostIp: hostIpOf(port) as string }),
+    hostPort: port.hostPort ?? 0,
+    count: port.count ?? 1,
+  }));
+}
+
+function udpHostPorts(ports: readonly FirewallPort[]): number[] {
+  return ports
+    .filter((p) => p.protocol === 'udp')
+    .flatMap((p) => Array.from({ length: p.count }, (_, i) => p.hostPort + i));
+}

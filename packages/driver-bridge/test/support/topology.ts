@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { netnsPath, resolveToolPath, type NetnsRef } from '@netmode/core';
+import { createNetnsFixture, type NetnsFixture } from '@netmode/core/testing';
+
+const PROBE = fileURLToPath(new URL('./probe.mjs', import.meta.url));
+
+/** Addresses of the test topology; every one lives in a namespace the test made. */
+export const ADDR = {
+  /** The host's address towards the outside world. */
+  host: '10.231.255.1',
+  /** The outside world's address on the shared link. */
+  ext: '10.231.255.2',
+  /** An "internet" address on the outside world's lo. */
+  internet: '10.231.254.1',
+  /** A second host address, on the host's lo, reachable from outside. */
+  hostSecond: '10.231.253.1',
+} as const;
+
+/**
+ * The topology of ../shared/PEERS.md: a throwaway "host" namespace and an
+ * "outside world" namespace joined by a veth. The outside world has no route
+ * to container subnets unless a test adds one, so a reply reaches a container
+ * only through the host's masquerade, and a connection from outside reaches
+ * one only through DNAT.
+ */
+export interface Topology {
+  /** The fixture; its host namespace plays the host. */
+  readonly fixture: NetnsFixture;
+  /** The outside world. */
+  readonly ext: NetnsRef;
+  /** Runs a probe to completion in `netns`; resolves with its output and exit status. */
+  ask(netns: NetnsRef, mode: 'tcp-ask' | 'udp-ask', host: string, port: number): Promise<{ ok: boolean; out: string }>;
+  /** Starts a probe server in `netns` and resolves once it listens. */
+  serve(netns: NetnsRef, mode: 'tcp-serve' | 'udp-serve', port: number): Promise<void>;
+  /** `ping -c1` from `netns`; with `size`, a don't-fragment ping of that payload size. */
+  ping(netns: NetnsRef, host: string, size?: number): Promise<boolean>;
+  /** Runs a command in a namespace and returns its stdout (throws on failure). */
+  run(netns: NetnsRef, command: string, ...args: string[]): Promise<string>;
+  /** Stops every probe server (by its PID) and deletes every namespace. */
+  cleanup(): Promise<void>;
+}
+
+/** Builds the topology. Call `cleanup()` in afterAll. */
+export async function createTopology(): Promise<Topology> {
+  const fixture = await createNetnsFixture();
+  const servers = new Set<ChildProcess>();
+  const run = async (netns: NetnsRef, command: string, ...args: string[]) =>
+    (await fixture.runner.run({ command, args, netns })).stdout;
+  const cleanup = async () => {
+    for (const child of servers) if (child.exitCode === null) child.kill('SIGKILL');
+    servers.clear();
+    await fixture.cleanup();
+  };
+  try {
+    const ext = await fixture.createNetns('ext');
+    const host = fixture.hostNetns;
+    await run(host, 'ip', 'link', 'add', 'ext0', 'up', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netnsPath(ext));
+    await run(host, 'ip', 'address', 'add', `${ADDR.host}/30`, 'dev', 'ext0');
+    await run(host, 'ip', 'address', 'add', `${ADDR.hostSecond}/32`, 'dev', 'lo');
+    await run(host, 'ip', 'route', 'add', 'default', 'via', ADDR.ext);
+    await run(ext, 'ip', 'address', 'add', `${ADDR.ext}/30`, 'dev', 'eth0');
+    await run(ext, 'ip', 'link', 'set', 'eth0', 'up');
+    await run(ext, 'ip', 'address', 'add', `${ADDR.internet}/32`, 'dev', 'lo');
+    await run(ext, 'ip', 'route', 'add', `${ADDR.hostSecond}/32`, 'via', ADDR.host);
+
+    const nsenter = (netns: NetnsRef, args: string[]) => [`--net=${netnsPath(netns)}`, '--', process.execPath, PROBE, ...args];
+    return {
+      fixture,
+      ext,
+      run,
+      cleanup,
+      ask: (netns, mode, target, port) =>
+        new Promise((resolve) => {
+          const child = spawn(resolveToolPath('nsenter'), nsenter(netns, [mode, target, String(port)]));
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('exit', (code) => resolve({ ok: code === 0, out: out.trim() }));
+        }),
+      serve: (netns, mode, port) =>
+        new Promise((resolve, reject) => {
+          const child = spawn(resolveToolPath('nsenter'), nsenter(netns, [mode, String(port)]));
+          servers.add(child);
+          child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+          child.on('exit', (code) => reject(new Error(`probe server exited ${code}`)));
+        }),
+      ping: async (netns, target, size) => {
+        const args = ['-c', '1', '-W', '1', ...(size === undefined ? [] : ['-M', 'do', '-s', String(size)]), target];
+        try {
+          await fixture.runner.run({ command: 'ping', args, netns });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
