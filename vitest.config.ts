@@ -12,6 +12,7 @@ const alias = {
   '@netmode/driver-none': src('./packages/driver-none/src/index.ts'),
   '@netmode/driver-host': src('./packages/driver-host/src/index.ts'),
   '@netmode/driver-bridge': src('./packages/driver-bridge/src/index.ts'),
+  '@netmode/driver-container': src('./packages/driver-container/src/index.ts'),
 };
 
 export default defineConfig({

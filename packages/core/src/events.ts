@@ -40,6 +40,16 @@ export interface SandboxEvent {
   readonly netns: NetnsRef;
 }
 
+/** Payload of `sandbox:owner-lost` and `sandbox:owner-regained`. */
+export interface SandboxOwnerEvent {
+  /** The container that owns the shared sandbox. */
+  readonly containerId: string;
+  /** The sandbox. */
+  readonly netns: NetnsRef;
+  /** The containers that joined it (`container:NAME`) and keep using it. */
+  readonly joiners: readonly string[];
+}
+
 /** Payload of `warning`. */
 export interface WarningEvent {
   /** A stable code for the kind of warning, for example `PORTS_IGNORED_IN_HOST_MODE`. */
@@ -95,6 +105,10 @@ export interface NetModeEvents {
   'sandbox:created': [event: SandboxEvent];
   /** A sandbox namespace netmode owned was deleted. */
   'sandbox:deleted': [event: SandboxEvent];
+  /** A sandbox's owner disconnected while joiners still use it: the sandbox and its network stay. */
+  'sandbox:owner-lost': [event: SandboxOwnerEvent];
+  /** An orphaned sandbox's owner reconnected and took it back, same network and address. */
+  'sandbox:owner-regained': [event: SandboxOwnerEvent];
   /** Something was ignored or looks wrong but did not stop the operation (for example ports published in host mode). */
   warning: [event: WarningEvent];
   /** One process was run by the command runner. */

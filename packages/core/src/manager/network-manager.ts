@@ -23,6 +23,7 @@ import { currentProcess } from '../store/process-identity.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
+import { joinersOf, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
 import {
   assertNotBusy,
   endpointKey,
@@ -286,8 +287,19 @@ export class NetworkManager {
       createdAt: new Date().toISOString(),
       operator: currentProcess(),
     };
+    const regained = await this.#regainOrphan(containerId, request.network);
+    if (regained) return regained;
     await this.#store.transaction(async (tx) => {
       await this.#assertNoEndpoint(tx, containerId);
+      if (request.target) {
+        // The target may have gone since it was resolved outside the lock.
+        const owner = await tx.get<StoredEndpoint>(endpointKey(request.target.id));
+        if (owner?.status !== 'attached') {
+          throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${request.target.id} is no longer running`, {
+            context: { containerId, target: request.target.id },
+          });
+        }
+      }
       const network = await tx.get<NetworkRecord>(networkKey(request.network.name));
       if (!network || network.id !== request.network.id || network.status !== 'ready') {
         throw networkNotFound(request.network.name);
@@ -366,14 +378,25 @@ export class NetworkManager {
     const existing = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
     if (!existing) return;
     const driver = this.#driver(existing.driver);
-    const endpoint = await this.#store.transaction(async (tx) => {
+    const outcome = await this.#store.transaction(async (tx) => {
       const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
       if (!record) return undefined;
       assertNotBusy(record, `container ${containerId}`);
+      // Others share this sandbox: keep it and its network for them.
+      const joiners = record.status === 'orphaned' ? [] : await joinersOf(tx, containerId);
+      if (joiners.length > 0) {
+        tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
+        return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners: joiners.map((j) => j.id) };
+      }
       tx.put(endpointKey(containerId), { ...record, status: 'detaching', operator: currentProcess() });
-      return withoutOperator<Endpoint>({ ...record, status: 'detaching' });
+      return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>({ ...record, status: 'detaching' }) };
     });
-    if (!endpoint) return;
+    if (!outcome) return;
+    if (outcome.kind === 'orphaned') {
+      this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
+      return;
+    }
+    const { endpoint } = outcome;
     try {
       await driver.detach(endpoint, this.#context());
     } catch (cause) {
@@ -382,11 +405,35 @@ export class NetworkManager {
       await this.#bookkeeping(error, async (tx) => tx.put(endpointKey(containerId), endpoint));
       throw error;
     }
-    await this.#store.transaction(async (tx) => {
+    const orphan = await this.#store.transaction(async (tx) => {
       tx.delete(endpointKey(containerId));
       await this.#releaseLeases(tx, containerId);
+      // The last joiner of an orphaned sandbox takes the sandbox with it.
+      const ownerId = sandboxOwnerOf(endpoint);
+      if (ownerId === containerId) return undefined;
+      const owner = await tx.get<StoredEndpoint>(endpointKey(ownerId));
+      const remaining = (await joinersOf(tx, ownerId)).filter((j) => j.id !== containerId);
+      return owner?.status === 'orphaned' && remaining.length === 0 ? ownerId : undefined;
     });
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
+    if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnect(orphan));
+  }
+
+  /**
+   * Gives an orphaned sandbox back to its owner reconnecting on the same
+   * network: same sandbox, same address, nothing rebuilt.
+   */
+  async #regainOrphan(containerId: string, network: NetworkRecord): Promise<Endpoint | undefined> {
+    const regained = await this.#store.transaction(async (tx) => {
+      const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
+      if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
+      const endpoint: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'attached' };
+      tx.put(endpointKey(containerId), endpoint);
+      return { endpoint, joiners: (await joinersOf(tx, containerId)).map((j) => j.id) };
+    });
+    if (!regained) return undefined;
+    this.events.emit('sandbox:owner-regained', { containerId, netns: regained.endpoint.netns, joiners: regained.joiners });
+    return regained.endpoint;
   }
 
   /**
@@ -456,14 +503,8 @@ export class NetworkManager {
         });
       }
       const network = await this.#networkRecord(CONTAINER_MODE_DRIVER);
-      const target = await this.#store.get<StoredEndpoint>(endpointKey(mode.target));
-      const request: AttachRequest = {
-        containerId,
-        network,
-        options,
-        ...(target ? { target: withoutOperator<Endpoint>(target) } : {}),
-      };
-      return { driver, request };
+      const target = await resolveJoinTarget(this.#store, containerId, mode.target);
+      return { driver, request: { containerId, network, options, target } };
     }
     if (mode.network === CONTAINER_MODE_DRIVER) {
       throw invalidConfig('mode', '"container" needs the name of a container: container:NAME');

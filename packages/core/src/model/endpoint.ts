@@ -37,8 +37,12 @@ export interface ConnectOptions {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** The life stage of an endpoint record. */
-export type EndpointStatus = 'attaching' | 'attached' | 'detaching' | 'broken';
+/**
+ * The life stage of an endpoint record. `orphaned`: the container was
+ * disconnected while others still share its sandbox (`container:NAME`); its
+ * network stays until the last of them leaves, or it reconnects.
+ */
+export type EndpointStatus = 'attaching' | 'attached' | 'detaching' | 'broken' | 'orphaned';
 
 /** One interface an endpoint placed somewhere. */
 export interface EndpointInterface {
