@@ -3,6 +3,7 @@ import type { NetModeError } from './errors.js';
 import type { Endpoint } from './model/endpoint.js';
 import type { NetnsRef } from './model/netns-ref.js';
 import type { NetworkRecord } from './model/network.js';
+import type { ReconcileReport } from './manager/maintenance.js';
 
 /** Payload of `network:created` and `network:removed`. */
 export interface NetworkEvent {
@@ -48,6 +49,20 @@ export interface SandboxOwnerEvent {
   readonly netns: NetnsRef;
   /** The containers that joined it (`container:NAME`) and keep using it. */
   readonly joiners: readonly string[];
+}
+
+/** Payload of `endpoint:broken`. */
+export interface EndpointBrokenEvent {
+  /** The endpoint, now with status `broken`. */
+  readonly endpoint: Endpoint;
+  /** What no longer matches the record, one sentence each. */
+  readonly problems: readonly string[];
+}
+
+/** Payload of `reconcile:repaired`. */
+export interface ReconcileEvent {
+  /** What `reconcile()` found and did. */
+  readonly report: ReconcileReport;
 }
 
 /** Payload of `warning`. */
@@ -101,6 +116,10 @@ export interface NetModeEvents {
   'endpoint:detached': [event: EndpointEvent];
   /** A connect failed; `rolledBack` says whether every completed step was undone. */
   'endpoint:failed': [event: EndpointFailedEvent];
+  /** `reconcile()` found the kernel no longer matching an endpoint (a link removed by hand); `disconnect()` cleans it up. */
+  'endpoint:broken': [event: EndpointBrokenEvent];
+  /** `reconcile()` finished; the report says what it repaired. */
+  'reconcile:repaired': [event: ReconcileEvent];
   /** A network namespace was created for a sandbox. */
   'sandbox:created': [event: SandboxEvent];
   /** A sandbox namespace netmode owned was deleted. */

@@ -56,5 +56,6 @@ export { refuseOptions } from './driver/refuse-options.js';
 export { parseMode, formatMode, CONTAINER_MODE_DRIVER, type ParsedMode } from './driver/mode.js';
 
 export { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
+export type { GcReport, ReconcileReport } from './manager/maintenance.js';
 export { validateConnectOptions, validateLabels, validateNetnsRef } from './manager/connect-options.js';
 export { createNetMode, DEFAULT_STATE_DIR, type DriverRegistration, type NetModeOptions } from './create.js';

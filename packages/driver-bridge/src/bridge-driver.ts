@@ -5,6 +5,7 @@ import {
   UndoStack,
   createFirewall,
   endpointOwner,
+  escapeRegExp,
   invalidConfig,
   isNetModeError,
   netnsPath,
@@ -37,6 +38,7 @@ import {
   ensureBridge,
   existingBridgeSubnet,
   flushUdpConntrack,
+  listLinks,
   readLink,
   readSysctl,
   writeSysctls,
@@ -295,6 +297,41 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = data.bridge ? await readLink(ctx, ctx.hostNetns, data.bridge) : undefined;
     if (!bridge) problems.push(`bridge ${data.bridge ?? '(unknown)'} is missing`);
     return { ok: problems.length === 0, problems };
+  }
+
+  async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void> {
+    // Look again: someone may have flushed the firewall since this process looked.
+    this.#live.delete(network.id);
+    await this.#ensureLive(network, ctx);
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    const firewallPorts = data.firewallPorts ?? [];
+    if (firewallPorts.length === 0 || !data.bridge || !data.address) return;
+    await this.#firewall.setupEndpoint(scope(ctx), {
+      endpointId: endpoint.containerId,
+      networkId: endpoint.networkId,
+      bridge: data.bridge,
+      address: data.address,
+      ports: firewallPorts,
+    });
+  }
+
+  async gc(endpoints: readonly Endpoint[], networks: readonly NetworkRecord[], ctx: DriverContext): Promise<string[]> {
+    const veths = new Set(
+      endpoints.filter((e) => e.driver === this.name).map((e) => String(e.driverData['hostVeth'] ?? ctx.interfaceName(e.containerId, 'v'))),
+    );
+    const bridges = new Set(networks.filter((n) => n.driver === this.name).map((n) => String(n.options['bridge'])));
+    const vethName = new RegExp(`^${escapeRegExp(ctx.namePrefix)}v[0-9a-f]+$`);
+    const bridgeName = new RegExp(`^${escapeRegExp(ctx.namePrefix)}b[0-9a-f]+$`);
+    const removed: string[] = [];
+    for (const link of await listLinks(ctx)) {
+      const stray =
+        (link.kind === 'veth' && vethName.test(link.name) && !veths.has(link.name)) ||
+        (link.kind === 'bridge' && bridgeName.test(link.name) && !bridges.has(link.name));
+      if (!stray) continue;
+      await deleteLinkIfPresent(ctx, ctx.hostNetns, link.name);
+      removed.push(`link ${link.name}`);
+    }
+    return removed;
   }
 
   /** The network's bridge and firewall base, set up once per process (and again after a failure). */

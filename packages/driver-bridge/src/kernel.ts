@@ -62,6 +62,17 @@ export async function readLink(ctx: DriverContext, netns: NetnsRef, name: string
   }
 }
 
+/** Every link of the host namespace, with its kind. */
+export async function listLinks(ctx: DriverContext): Promise<{ name: string; kind: string | undefined }[]> {
+  const { stdout } = await ctx.runner.run({
+    command: 'ip',
+    args: ['-json', '-details', 'link', 'show'],
+    netns: ctx.hostNetns,
+    signal: ctx.signal,
+  });
+  return (JSON.parse(stdout || '[]') as JsonLink[]).map((link) => ({ name: link.ifname, kind: link.linkinfo?.info_kind }));
+}
+
 /**
  * The subnet and gateway of an existing bridge (Docker's `-b`): its first
  * IPv4 address. Throws ERR_INVALID_CONFIG when it is missing, not a bridge, or

@@ -28,8 +28,10 @@ export interface DriverContext {
   readonly ports: PortAllocator;
   /** Where the driver reports warnings; lifecycle events are the manager's job. */
   readonly events: NetModeEmitter;
-  /** Aborts the operation; pass it to every runner call. */
+  /** Aborts the operation; pass it to setup steps (never to undo or teardown steps, which must finish). */
   readonly signal?: AbortSignal;
+  /** The instance's name prefix: every namespace and interface netmode makes starts with it. */
+  readonly namePrefix: string;
   /**
    * The deterministic name of the sandbox namespace netmode makes for a
    * container (prefix plus a hash of the id), so a crashed attach can be found
@@ -176,6 +178,23 @@ export interface NetworkDriver {
    * missing namespace, link or address). Reads only.
    */
   check?(endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport>;
+
+  /**
+   * Restores what an attached, otherwise intact endpoint needs from state
+   * shared with others and possibly removed by someone else — firewall rules
+   * after `nft flush ruleset` or `iptables -F`, a base table, sysctls.
+   * Idempotent: called by `reconcile()` for every endpoint whose `check()`
+   * passed; it must not touch what is already right.
+   */
+  repair?(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void>;
+
+  /**
+   * Removes kernel objects of this driver that carry the instance's name
+   * prefix but belong to none of the given records (left by a crash or a
+   * lost state directory), and returns one line per object removed. Called by
+   * `gc()`; sandboxes named by the manager are removed by the manager.
+   */
+  gc?(endpoints: readonly Endpoint[], networks: readonly NetworkRecord[], ctx: DriverContext): Promise<string[]>;
 }
 
 /** The IPAM lease owner used for a container's addresses. */

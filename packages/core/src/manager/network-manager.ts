@@ -23,6 +23,7 @@ import { currentProcess } from '../store/process-identity.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
+import { gc, reconcile, type GcReport, type MaintenanceDeps, type ReconcileReport } from './maintenance.js';
 import { joinersOf, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
 import {
   assertNotBusy,
@@ -473,6 +474,63 @@ export class NetworkManager {
     return { ok: exists, problems: exists ? [] : ['the sandbox namespace is gone'] };
   }
 
+  // ------------------------------------------------------------- maintenance
+
+  /**
+   * Brings records and kernel back in line, after a crash, a reboot with a
+   * persisted state directory, or someone else's changes:
+   * - finishes operations a dead process left half-done, by tearing them down;
+   * - tears down endpoints whose sandbox vanished, releasing their leases;
+   * - marks `broken` (event `endpoint:broken`) endpoints whose links were
+   *   removed by hand; `disconnect()` then cleans them up;
+   * - restores shared state of intact endpoints through their driver's
+   *   `repair()` (firewall rules after `nft flush ruleset` or `iptables -F`);
+   * - releases address, subnet and port leases whose owner is gone.
+   * Every step is attempted; failures are listed in the report. Safe to run
+   * at any time, also while other processes work (their records are skipped).
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    await this.#ensurePredefined();
+    return reconcile(this.#maintenance());
+  }
+
+  /**
+   * Garbage collection with CNI's semantics: disconnects every endpoint whose
+   * container id is not in `validContainerIds`, removes sandboxes and driver
+   * objects carrying this instance's name prefix that no record owns, and
+   * releases leases whose owner is gone.
+   */
+  async gc(validContainerIds: readonly string[]): Promise<GcReport> {
+    if (!Array.isArray(validContainerIds)) throw invalidConfig('validContainerIds', 'must be an array of container ids');
+    await this.#ensurePredefined();
+    return gc(this.#maintenance(), validContainerIds);
+  }
+
+  #maintenance(): MaintenanceDeps {
+    return {
+      store: this.#store,
+      drivers: this.#drivers,
+      ipam: this.#ipam,
+      ports: this.#ports,
+      sandboxes: this.#sandboxes,
+      events: this.events,
+      namePrefix: this.#settings.namePrefix,
+      context: () => this.#context(),
+      disconnect: (id) => this.disconnect(id),
+      removeNetwork: (name) => this.removeNetwork(name),
+      markBroken: async (id, problems) => {
+        const endpoint = await this.#store.transaction(async (tx) => {
+          const record = await tx.get<StoredEndpoint>(endpointKey(id));
+          if (!record) return undefined;
+          const marked: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'broken' };
+          tx.put(endpointKey(id), marked);
+          return marked;
+        });
+        if (endpoint) this.events.emit('endpoint:broken', { endpoint, problems });
+      },
+    };
+  }
+
   // ----------------------------------------------------------------- helpers
 
   /** Runs `work` unless this process is already working on the container. */
@@ -587,6 +645,7 @@ export class NetworkManager {
       ipam: this.#ipam,
       ports: this.#ports,
       events: this.events,
+      namePrefix: prefix,
       sandboxName: (containerId) => this.#sandboxName(containerId),
       interfaceName: (id, tag = '') => hashedName(prefix + tag, id),
     };

@@ -73,3 +73,8 @@ export function hashedMac(id: string): string {
   const bytes = createHash('sha256').update(id).digest().subarray(0, 5);
   return ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
+
+/** `text` with every regular-expression metacharacter escaped, to match it literally (a name prefix, say). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}

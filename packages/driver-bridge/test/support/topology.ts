@@ -31,8 +31,13 @@ export interface Topology {
   readonly ext: NetnsRef;
   /** Runs a probe to completion in `netns`; resolves with its output and exit status. */
   ask(netns: NetnsRef, mode: 'tcp-ask' | 'udp-ask', host: string, port: number): Promise<{ ok: boolean; out: string }>;
-  /** Starts a probe server in `netns` and resolves once it listens. */
-  serve(netns: NetnsRef, mode: 'tcp-serve' | 'udp-serve', port: number): Promise<void>;
+  /**
+   * Starts a probe server in `netns` and resolves, once it listens, with a
+   * function that stops it. A process inside a namespace keeps the namespace
+   * (and its veth pair) alive after `ip netns delete`, so stop servers before
+   * checking that a disconnect left nothing.
+   */
+  serve(netns: NetnsRef, mode: 'tcp-serve' | 'udp-serve', port: number): Promise<() => Promise<void>>;
   /** `ping -c1` from `netns`; with `size`, a don't-fragment ping of that payload size. */
   ping(netns: NetnsRef, host: string, size?: number): Promise<boolean>;
   /** Runs a command in a namespace and returns its stdout (throws on failure). */
@@ -81,7 +86,13 @@ export async function createTopology(): Promise<Topology> {
         new Promise((resolve, reject) => {
           const child = spawn(resolveToolPath('nsenter'), nsenter(netns, [mode, String(port)]));
           servers.add(child);
-          child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+          const exited = new Promise<void>((done) => child.once('exit', () => done()));
+          const stop = async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+            await exited;
+            servers.delete(child);
+          };
+          child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(stop));
           child.on('exit', (code) => reject(new Error(`probe server exited ${code}`)));
         }),
       ping: async (netns, target, size) => {
