@@ -169,11 +169,11 @@ export class BridgeDriver implements NetworkDriver {
     const undo = new UndoStack();
     try {
       const live = await this.#ensureLive(request.network, ctx);
-      const address = await ctx.ipam.allocateAddress(live.subnet.subnet, owner, options.ip ? { address: options.ip } : {});
-      undo.push('lease', address, () => ctx.ipam.releaseAddress(live.subnet.subnet, address));
-
+      // Ports first: a conflict then leaves even IPAM's round-robin pointer untouched.
       const leases = await ctx.ports.allocate(owner, portRequests(options.ports ?? []));
       if (leases.length > 0) undo.push('ports', owner, () => ctx.ports.releaseOwner(owner));
+      const address = await ctx.ipam.allocateAddress(live.subnet.subnet, owner, options.ip ? { address: options.ip } : {});
+      undo.push('lease', address, () => ctx.ipam.releaseAddress(live.subnet.subnet, address));
       const firewallPorts = (options.ports ?? []).map((port, i): FirewallPort => ({
         protocol: port.protocol ?? 'tcp',
         ...(hostIpOf(port) === undefined ? {} : { hostIp: hostIpOf(port) as string }),
@@ -357,8 +357,12 @@ export class BridgeDriver implements NetworkDriver {
     if (!subnet?.gateway) throw invalidConfig('subnets', `network ${network.name} has no subnet with a gateway`);
     // A user network's subnet came from IPAM in createNetwork; the predefined
     // network's (from `bip`) and an existing bridge's must be reserved too,
-    // or IPAM could not lease addresses in them.
-    await reserveSubnet(network, subnet, ctx);
+    // or IPAM could not lease addresses in them. Routes inside the subnet are
+    // adopted only when they are this bridge's own (it exists and carries the
+    // gateway); otherwise another interface's route is a real conflict.
+    const prefix = parseNetwork(subnet.subnet).prefixLength;
+    const own = await readLink(ctx, ctx.hostNetns, settings.bridge);
+    await reserveSubnet(network, subnet, ctx, own?.ipv4.includes(`${subnet.gateway}/${prefix}`) === true);
 
     if (!settings.existing) {
       const outcome = await ensureBridge(ctx, settings.bridge, subnet, settings.mtu, isNew);
@@ -393,18 +397,16 @@ export class BridgeDriver implements NetworkDriver {
   }
 }
 
-/** Reserves the predefined network's subnet in IPAM, once, tolerating a route of its own bridge. */
-async function reserveSubnet(network: NetworkRecord, subnet: SubnetConfig, ctx: DriverContext): Promise<void> {
+/** Reserves a network's subnet in IPAM, once; `adoptRoute` when its own bridge already routes it. */
+async function reserveSubnet(network: NetworkRecord, subnet: SubnetConfig, ctx: DriverContext, adoptRoute: boolean): Promise<void> {
   const owner = networkOwner(network.id);
   const held = await ctx.ipam.listSubnets();
   if (held.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
   try {
-    // The bridge's own route (an existing bridge, or ours before a state
-    // loss) is no overlap; another network or route still is.
     await ctx.ipam.allocateSubnet(owner, {
       subnet: subnet.subnet,
       ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
-      adoptRoute: true,
+      adoptRoute,
     });
   } catch (error) {
     // Another process reserved it for the same network between our look and our allocation.

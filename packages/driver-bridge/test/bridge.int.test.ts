@@ -285,3 +285,32 @@ describe.skipIf(!root)('bridge mode on an existing bridge (Docker\'s -b)', () =>
     expect(after[0]?.addr_info).toEqual(before[0]?.addr_info);
   });
 });
+
+describe.skipIf(!root)('bridge mode beside another bridge on the same subnet (a docker0)', () => {
+  let topo: Topology;
+  beforeAll(async () => {
+    topo = await createTopology();
+  });
+  afterAll(async () => {
+    await topo?.cleanup();
+  });
+
+  it('refuses the default subnet when another interface routes it, and changes nothing', async () => {
+    const host = topo.fixture.hostNetns;
+    const other = `${topo.fixture.prefix}dk`;
+    await topo.run(host, 'ip', 'link', 'add', other, 'type', 'bridge');
+    await topo.run(host, 'ip', 'address', 'add', '172.17.0.1/16', 'dev', other);
+    await topo.run(host, 'ip', 'link', 'set', other, 'up');
+    const before = await topo.fixture.snapshot();
+    const netmode = createNetMode({
+      drivers: [registerBridgeDriver],
+      hostNetns: host,
+      stateDir: topo.fixture.stateDir,
+      namePrefix: topo.fixture.prefix,
+    });
+    const error = await netmode.connect('clash', 'bridge').catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.SUBNET_OVERLAP)).toBe(true);
+    expect(await netmode.list()).toEqual([]);
+    expect(await topo.fixture.snapshot()).toEqual(before);
+  });
+});
