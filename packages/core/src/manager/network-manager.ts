@@ -24,7 +24,7 @@ import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
 import { gc, reconcile, type GcReport, type MaintenanceDeps, type ReconcileReport } from './maintenance.js';
-import { joinersOf, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
+import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
 import {
   assertNotBusy,
   endpointKey,
@@ -300,6 +300,7 @@ export class NetworkManager {
             context: { containerId, target: request.target.id },
           });
         }
+        await addJoiner(tx, request.target.id, containerId);
       }
       const network = await tx.get<NetworkRecord>(networkKey(request.network.name));
       if (!network || network.id !== request.network.id || network.status !== 'ready') {
@@ -325,6 +326,7 @@ export class NetworkManager {
         if (rolledBack) {
           tx.delete(endpointKey(containerId));
           await this.#releaseLeases(tx, containerId);
+          if (request.target) await removeJoiner(tx, request.target.id, containerId);
         } else {
           tx.put(endpointKey(containerId), { ...attaching, status: 'broken' });
         }
@@ -387,7 +389,7 @@ export class NetworkManager {
       const joiners = record.status === 'orphaned' ? [] : await joinersOf(tx, containerId);
       if (joiners.length > 0) {
         tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
-        return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners: joiners.map((j) => j.id) };
+        return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners };
       }
       tx.put(endpointKey(containerId), { ...record, status: 'detaching', operator: currentProcess() });
       return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>({ ...record, status: 'detaching' }) };
@@ -412,8 +414,9 @@ export class NetworkManager {
       // The last joiner of an orphaned sandbox takes the sandbox with it.
       const ownerId = sandboxOwnerOf(endpoint);
       if (ownerId === containerId) return undefined;
+      await removeJoiner(tx, ownerId, containerId);
       const owner = await tx.get<StoredEndpoint>(endpointKey(ownerId));
-      const remaining = (await joinersOf(tx, ownerId)).filter((j) => j.id !== containerId);
+      const remaining = (await joinersOf(tx, ownerId)).filter((id) => id !== containerId);
       return owner?.status === 'orphaned' && remaining.length === 0 ? ownerId : undefined;
     });
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
@@ -430,7 +433,7 @@ export class NetworkManager {
       if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
       const endpoint: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'attached' };
       tx.put(endpointKey(containerId), endpoint);
-      return { endpoint, joiners: (await joinersOf(tx, containerId)).map((j) => j.id) };
+      return { endpoint, joiners: await joinersOf(tx, containerId) };
     });
     if (!regained) return undefined;
     this.events.emit('sandbox:owner-regained', { containerId, netns: regained.endpoint.netns, joiners: regained.joiners });

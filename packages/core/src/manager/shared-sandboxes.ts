@@ -47,9 +47,24 @@ export async function resolveJoinTarget(store: StateStore, containerId: string, 
   return withoutOperator<Endpoint>(owner);
 }
 
-/** The endpoints that joined `ownerId`'s sandbox, read in the caller's transaction. */
-export async function joinersOf(tx: StateTransaction, ownerId: string): Promise<Endpoint[]> {
-  return (await tx.list<Endpoint>('endpoints'))
-    .map((entry) => entry.value)
-    .filter((endpoint) => endpoint.id !== ownerId && sandboxOwnerOf(endpoint) === ownerId);
+// Joiners are indexed by owner, so that disconnecting one of a thousand
+// endpoints reads one record instead of all of them.
+const joinersKey = (ownerId: string) => `joiners/${ownerId}`;
+
+/** The ids of the endpoints that joined `ownerId`'s sandbox, read in the caller's transaction. */
+export async function joinersOf(tx: StateTransaction, ownerId: string): Promise<string[]> {
+  return (await tx.get<string[]>(joinersKey(ownerId))) ?? [];
+}
+
+/** Records in the caller's transaction that `joinerId` joined `ownerId`'s sandbox. */
+export async function addJoiner(tx: StateTransaction, ownerId: string, joinerId: string): Promise<void> {
+  const joiners = await joinersOf(tx, ownerId);
+  if (!joiners.includes(joinerId)) tx.put(joinersKey(ownerId), [...joiners, joinerId].sort());
+}
+
+/** Records in the caller's transaction that `joinerId` left `ownerId`'s sandbox. */
+export async function removeJoiner(tx: StateTransaction, ownerId: string, joinerId: string): Promise<void> {
+  const joiners = (await joinersOf(tx, ownerId)).filter((id) => id !== joinerId);
+  if (joiners.length === 0) tx.delete(joinersKey(ownerId));
+  else tx.put(joinersKey(ownerId), joiners);
 }
