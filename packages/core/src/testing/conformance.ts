@@ -37,6 +37,13 @@ export interface DriverConformanceOptions {
    * after disconnect. `host` and `container:` share an existing one.
    */
   readonly createsSandbox: boolean;
+  /**
+   * Prepares the fixture's host namespace for the real-kernel tests, before
+   * the network is created and the "before" snapshot is taken: for drivers
+   * whose networks need host objects they do not make themselves, such as the
+   * parent link of a macvlan network. Whatever it makes is removed with the fixture.
+   */
+  readonly prepareHost?: (fixture: NetnsFixture) => Promise<void>;
 }
 
 /**
@@ -92,6 +99,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
 
       beforeAll(async () => {
         fixture = await createNetnsFixture();
+        await options.prepareHost?.(fixture);
         mode = options.network ? await createTestNetwork(make()) : (options.mode as string);
         before = await fixture.snapshot();
       });
