@@ -124,9 +124,16 @@ export class BridgeDriver implements NetworkDriver {
 
   async removeNetwork(network: NetworkRecord, ctx: DriverContext): Promise<void> {
     this.#live.delete(network.id);
-    const settings = readSettings(network);
+    // A network whose creation crashed still holds the caller's options and
+    // maybe no subnet: settle them again, and ask IPAM what it reserved.
+    const settings =
+      'existing' in network.options
+        ? readSettings(network)
+        : settleNetworkOptions(network, this.#options, ctx.interfaceName(network.id, 'b'));
     const steps = new TeardownSteps();
-    const subnet = network.subnets[0];
+    const subnet =
+      network.subnets.find((s) => s.gateway !== undefined) ??
+      (await ctx.ipam.listSubnets()).find((s) => s.owner === networkOwner(network.id));
     if (subnet) {
       await steps.step('firewall', network.name, () =>
         this.#firewall.teardownNetwork(scope(ctx), firewallNetwork(network, settings, [subnet.subnet])),
@@ -260,6 +267,19 @@ export class BridgeDriver implements NetworkDriver {
     const data = endpoint.driverData as Partial<BridgeEndpointData>;
     const steps = new TeardownSteps();
     const firewallPorts = data.firewallPorts ?? [];
+    if (data.firewallPorts === undefined && this.#options.firewall !== 'none') {
+      // An attach that crashed before its record held the ports: let the
+      // firewall remove whatever carries this endpoint's mark.
+      await steps.step('firewall', endpoint.containerId, () =>
+        this.#firewall.teardownEndpoint(scope(ctx), {
+          endpointId: endpoint.containerId,
+          networkId: endpoint.networkId,
+          bridge: 'unknown',
+          address: '0.0.0.0',
+          ports: [],
+        }),
+      );
+    }
     if (firewallPorts.length > 0 && data.bridge && data.address) {
       const fw: FirewallEndpoint = {
         endpointId: endpoint.containerId,

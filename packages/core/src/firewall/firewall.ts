@@ -97,7 +97,11 @@ export interface Firewall {
   teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
   /** Publishes the endpoint's ports. */
   setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
-  /** Withdraws the endpoint's ports. */
+  /**
+   * Withdraws the endpoint's ports. With `ports` empty (an attach that
+   * crashed before its record held the ports), removes everything that
+   * carries the endpoint's ownership mark, reading only `endpointId`.
+   */
   teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
 }
 

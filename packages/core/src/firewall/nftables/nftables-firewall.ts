@@ -3,8 +3,8 @@ import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from 
 import { TABLE, baseScript } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
 import { baseUnused, missingFromBase, parseTableListing } from './listing.js';
-import { NftScript, type NftElement } from './script.js';
-import { validateEndpoint, validateNetwork } from './validate.js';
+import { NftScript, endpointOwner, type NftElement } from './script.js';
+import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
 
 const [TABLE_FAMILY, TABLE_NAME] = TABLE.split(' ') as [string, string];
 
@@ -73,6 +73,17 @@ export class NftablesFirewall implements Firewall {
    * endpoint's comment.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
+    if (endpoint.ports.length === 0) {
+      // Ports unknown (an attach that crashed before its record was
+      // confirmed): remove whatever carries the endpoint's comment.
+      assertOwnerId(endpoint.endpointId, 'endpointId');
+      try {
+        await this.#sweepOwner(scope, endpointOwner(endpoint.endpointId));
+      } catch (error) {
+        throw withContext(error, { endpointId: endpoint.endpointId });
+      }
+      return;
+    }
     const valid = validateEndpoint(endpoint);
     await this.#remove(scope, endpointElements(valid), { endpointId: valid.endpointId, networkId: valid.networkId });
   }
@@ -152,6 +163,24 @@ export class NftablesFirewall implements Firewall {
         throw withContext(second, context);
       }
     }
+  }
+
+  /** Deletes every element of the table whose comment is `owner`; nothing when the table is gone. */
+  async #sweepOwner(scope: FirewallScope, owner: string): Promise<void> {
+    let listing;
+    try {
+      listing = parseTableListing(await list(scope, []));
+    } catch (error) {
+      if (tableMissing(error)) return;
+      throw error;
+    }
+    const script = new NftScript();
+    for (const [set, elements] of listing.sets) {
+      for (const element of elements) {
+        if (element.comment === owner) script.deleteElement({ set: set as NftElement['set'], key: element.key, owner });
+      }
+    }
+    if (!script.empty) await apply(scope, script.toString());
   }
 
   /**

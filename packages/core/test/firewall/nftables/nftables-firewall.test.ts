@@ -122,11 +122,13 @@ describe('NftablesFirewall scripts', () => {
     });
   }
 
-  it('starts no process for an endpoint without ports', async () => {
+  it('starts no process to set up an endpoint without ports; tearing it down sweeps by its comment', async () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), endpoint);
-    await firewall.teardownEndpoint(scopeOf(runner), endpoint);
     expect(runner.commands).toHaveLength(0);
+    // Ports unknown (a crashed attach): one listing, and no transaction when nothing carries its comment.
+    await firewall.teardownEndpoint(scopeOf(runner), endpoint);
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j list table inet netmode']);
   });
 
   it('passes the scope namespace and signal to every process', async () => {
