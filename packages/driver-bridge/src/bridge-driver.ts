@@ -191,36 +191,39 @@ export class BridgeDriver implements NetworkDriver {
 
       const owned = options.netns === undefined;
       if (options.netns) await ctx.sandboxes.assertNotHost(options.netns, ctx.hostNetns);
-      const netns = options.netns ?? (await ctx.sandboxes.create(ctx.sandboxName(containerId), { signal: ctx.signal, loopbackUp: false }));
-      if (owned) undo.push('netns', ctx.sandboxName(containerId), () => ctx.sandboxes.delete(netns));
-
+      // An owned sandbox is born in the same host-side batch as the pair:
+      // `netns add` there (entered with nsenter, not `ip -n`) saves a process.
+      const netns = options.netns ?? (await ctx.sandboxes.claim(ctx.sandboxName(containerId)));
       const hostVeth = ctx.interfaceName(containerId, 'v');
       const mtu = live.settings.mtu;
-      // Undo first, since the step may take effect and still report failure;
-      // the undo is idempotent. With an owned sandbox, deleting the namespace
-      // (undone after this) removes the pair.
-      if (!owned) undo.push('link', hostVeth, () => deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth));
+      // Undo first, since a step may take effect and still report failure;
+      // the undos are idempotent. Deleting an owned sandbox removes the pair.
+      if (owned) undo.push('netns', ctx.sandboxName(containerId), () => ctx.sandboxes.delete(netns));
+      else undo.push('link', hostVeth, () => deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth));
       const pair = new IpBatch().vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns)).hairpinOn(hostVeth);
+      const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       try {
-        await runIpBatch(ctx.runner, ctx.hostNetns, pair, ctx.signal);
+        await runIpBatch(ctx.runner, ctx.hostNetns, host, ctx.signal);
       } catch (error) {
         // The name is derived from the container id, which has no other
         // endpoint: an existing link of that name is the pair of this
         // container's previous sandbox, which the kernel is still removing
         // (it lingers ~0.1 s after the namespace is deleted). Remove it, retry once.
         if (!isNetModeError(error, ErrorCode.COMMAND_FAILED) || !/File exists/.test(String(error.context['stderr']))) throw error;
+        if (!(await ctx.sandboxes.exists(netns))) throw error;
         await deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth);
         await runIpBatch(ctx.runner, ctx.hostNetns, pair, ctx.signal);
       }
+      if (owned) ctx.events.emit('sandbox:created', { netns });
 
+      // arp_notify before eth0 comes up: the gratuitous ARP is sent when the
+      // link goes up, so neighbours forget a MAC cached for a reused address.
+      await writeSysctls(ctx, netns, { [`net/ipv4/conf/${ifname}/arp_notify`]: '1' });
       const inside = new IpBatch().linkUp('lo');
       if (options.mac) inside.linkSetMac(ifname, options.mac);
       inside.addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
       await runIpBatch(ctx.runner, netns, inside, ctx.signal);
-      // arp_notify: a gratuitous ARP when eth0 comes up, so neighbours forget a
-      // MAC cached for a reused address at once.
-      await writeSysctls(ctx, netns, { [`net/ipv4/conf/${ifname}/arp_notify`]: '1' });
 
       const endpoint: FirewallEndpoint = {
         endpointId: containerId,

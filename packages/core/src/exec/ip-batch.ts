@@ -111,6 +111,12 @@ export class IpBatch {
     return this.#add('route', 'add', 'default', 'via', parseAddress(gateway, 'gateway').text, 'dev', dev);
   }
 
+  /** Appends every line of `other` (built and validated there), to run batches of one namespace in one process. */
+  append(other: IpBatch): this {
+    this.#lines.push(...other.lines);
+    return this;
+  }
+
   /** The script: the lines joined with newlines, ending with one. */
   toString(): string {
     return this.#lines.map((line) => `${line}\n`).join('');

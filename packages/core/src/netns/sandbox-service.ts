@@ -40,13 +40,7 @@ export class SandboxService {
    */
   async create(name: string, options: SandboxCreateOptions = {}): Promise<NetnsRef> {
     const { signal, loopbackUp = true } = options;
-    assertNetnsName(name);
-    const ref = namedNetns(name);
-    if (await this.exists(ref)) {
-      throw new NetModeError(ErrorCode.NETNS_EXISTS, `namespace ${name} already exists; remove it (ip netns delete ${name})`, {
-        context: { netns: name },
-      });
-    }
+    const ref = await this.claim(name);
     try {
       // `ip netns add` runs in the SDK's own namespace on purpose: the new
       // namespace is fresh whatever namespace creates it, and `ip -n` would
@@ -65,6 +59,23 @@ export class SandboxService {
       throw error;
     }
     this.#events?.emit('sandbox:created', { netns: ref });
+    return ref;
+  }
+
+  /**
+   * Checks that the named namespace `name` can be created, and returns its
+   * reference, without creating it: for a caller that puts `netns add NAME`
+   * in a host-side batch of its own to save a process. Throws
+   * ERR_NETNS_EXISTS like {@link SandboxService.create}.
+   */
+  async claim(name: string): Promise<NetnsRef> {
+    assertNetnsName(name);
+    const ref = namedNetns(name);
+    if (await this.exists(ref)) {
+      throw new NetModeError(ErrorCode.NETNS_EXISTS, `namespace ${name} already exists; remove it (ip netns delete ${name})`, {
+        context: { netns: name },
+      });
+    }
     return ref;
   }
 
