@@ -314,3 +314,29 @@ describe.skipIf(!root)('bridge mode beside another bridge on the same subnet (a 
     expect(await topo.fixture.snapshot()).toEqual(before);
   });
 });
+
+describe.skipIf(!root)('user-defined networks before the first connect', () => {
+  let topo: Topology;
+  beforeAll(async () => {
+    topo = await createTopology();
+  });
+  afterAll(async () => {
+    await topo?.cleanup();
+  });
+
+  it("never get the default bridge's subnet", async () => {
+    const netmode = createNetMode({
+      drivers: [(c) => registerBridgeDriver(c, { bip: '10.238.0.1/16' })],
+      hostNetns: topo.fixture.hostNetns,
+      stateDir: topo.fixture.stateDir,
+      namePrefix: topo.fixture.prefix,
+      pools: [{ base: '10.238.0.0/15', size: 16 }],
+    });
+    const network = await netmode.createNetwork({ name: 'first', driver: 'bridge' });
+    expect(network.subnets[0]?.subnet).toBe('10.239.0.0/16');
+    const c = await netmode.connect('c', 'bridge');
+    expect(c.addresses[0]).toMatch(/^10\.238\./);
+    await netmode.disconnect('c');
+    await netmode.removeNetwork('first');
+  });
+});

@@ -9,7 +9,7 @@ import {
   type DriverContext,
   type NetworkDriver,
 } from '../driver/network-driver.js';
-import { ErrorCode, NetModeError, asNetModeError, invalidConfig } from '../errors.js';
+import { ErrorCode, NetModeError, asNetModeError, invalidConfig, isNetModeError } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import type { CommandRunner } from '../exec/runner.js';
 import type { Ipam } from '../ipam/ipam.js';
@@ -135,6 +135,7 @@ export class NetworkManager {
       throw asNetModeError(error, `validating network ${spec.name}`).withContext({ network: spec.name });
     }
     await this.#ensurePredefined();
+    await this.#reservePredefinedSubnets();
     const started = performance.now();
     const pending: StoredNetwork = { ...newNetworkRecord(spec, false), status: 'creating', operator: currentProcess() };
     await this.#store.transaction(async (tx) => {
@@ -652,6 +653,30 @@ export class NetworkManager {
       sandboxName: (containerId) => this.#sandboxName(containerId),
       interfaceName: (id, tag = '') => hashedName(prefix + tag, id),
     };
+  }
+
+  /**
+   * Reserves in IPAM the subnets predefined networks declare (the default
+   * bridge's `bip`), so a user-defined network created before the first
+   * connect is not handed the same subnet. A subnet that overlaps something
+   * of the host is left alone: its driver reports that when it first uses it.
+   */
+  async #reservePredefinedSubnets(): Promise<void> {
+    const held = new Set((await this.#ipam.listSubnets()).map((s) => `${s.owner} ${s.subnet}`));
+    for (const { value: network } of await this.#store.list<NetworkRecord>('networks')) {
+      if (!network.predefined) continue;
+      for (const subnet of network.subnets) {
+        if (held.has(`${networkOwner(network.id)} ${subnet.subnet}`)) continue;
+        try {
+          await this.#ipam.allocateSubnet(networkOwner(network.id), {
+            subnet: subnet.subnet,
+            ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
+          });
+        } catch (error) {
+          if (!isNetModeError(error, ErrorCode.SUBNET_OVERLAP)) throw error;
+        }
+      }
+    }
   }
 
   /** Records each driver's predefined networks once, on first use. */
