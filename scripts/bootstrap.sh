@@ -19,8 +19,11 @@ fi
 # The kernel tools netmode drives, each with the Debian package that has it.
 missing=()
 # ping, conntrack and sysctl serve the bridge driver (arp_notify, stale UDP
-# flows) and its tests.
-for pair in ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux sysctl:procps conntrack:conntrack ping:iputils-ping; do
+# flows) and its tests; with --test, runc and busybox serve the test that runs
+# a real OCI container in a namespace netmode prepared.
+tools="ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux sysctl:procps conntrack:conntrack ping:iputils-ping"
+[ "${1:-}" = "--test" ] && tools="$tools runc:runc busybox:busybox-static"
+for pair in $tools; do
   tool=${pair%%:*} pkg=${pair#*:}
   found=
   for dir in /usr/sbin /usr/bin /sbin /bin; do [ -x "$dir/$tool" ] && found=1 && break; done

@@ -5,7 +5,7 @@
 # machine, and end with one line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --test
 
 # What the machine's own network looks like before the tests; it must look the
 # same after them.

@@ -1,0 +1,186 @@
+import type { FirewallKind } from '@netmode/core';
+import { usage } from '../cli-error.js';
+
+/**
+ * The daemon-level options, given before the subcommand as in
+ * `docker -H … run`, each also read from a `NETMODE_*` environment variable
+ * (the flag wins).
+ */
+export interface GlobalOptions {
+  /** An existing bridge for the default network (Docker's `-b`). */
+  readonly bridge?: string;
+  /** The default bridge's address and prefix (Docker's `--bip`). */
+  readonly bip?: string;
+  /** Inter-container communication on the default bridge (Docker's `--icc`). */
+  readonly icc?: boolean;
+  /** Whether netmode turns on ip_forward in the host namespace. */
+  readonly ipForward?: boolean;
+  /** Whether outbound traffic is masqueraded. */
+  readonly ipMasq?: boolean;
+  /** MTU of bridges and veth pairs. */
+  readonly mtu?: number;
+  /** The firewall backend; `--iptables=false` means `none`. */
+  readonly firewall?: FirewallKind;
+  /** Where netmode keeps its state. */
+  readonly stateDir: string;
+  /** A named namespace (`/run/netns/NAME`) that plays the host. */
+  readonly hostNetns?: string;
+  /** Prefix of the namespaces and interfaces netmode makes. */
+  readonly namePrefix?: string;
+  /** Print the full error (context, stack) on failure. */
+  readonly debug: boolean;
+}
+
+/** What {@link parseGlobalOptions} returns. */
+export interface ParsedGlobals {
+  readonly globals: GlobalOptions;
+  /** The subcommand and everything after it. */
+  readonly rest: string[];
+  readonly help: boolean;
+  readonly version: boolean;
+}
+
+type Kind = 'string' | 'boolean' | 'integer' | 'firewall';
+
+interface Spec {
+  readonly long: string;
+  readonly short?: string;
+  readonly kind: Kind;
+  readonly env?: string;
+  readonly key: keyof MutableGlobals | 'iptables' | 'help' | 'version';
+  readonly help: string;
+  readonly arg?: string;
+}
+
+type MutableGlobals = { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] };
+
+/** The global options, in the order `--help` lists them. */
+export const GLOBAL_OPTIONS: readonly Spec[] = [
+  { long: 'bridge', short: 'b', kind: 'string', env: 'NETMODE_BRIDGE', key: 'bridge', arg: 'NAME', help: 'use an existing bridge for the default network' },
+  { long: 'bip', kind: 'string', env: 'NETMODE_BIP', key: 'bip', arg: 'CIDR', help: 'address of the default bridge (default 172.17.0.1/16)' },
+  { long: 'icc', kind: 'boolean', env: 'NETMODE_ICC', key: 'icc', help: 'containers on one bridge may talk to each other (default true)' },
+  { long: 'ip-forward', kind: 'boolean', env: 'NETMODE_IP_FORWARD', key: 'ipForward', help: 'turn on net.ipv4.ip_forward in the host namespace (default true)' },
+  { long: 'ip-masq', kind: 'boolean', env: 'NETMODE_IP_MASQ', key: 'ipMasq', help: 'masquerade traffic leaving the host (default true)' },
+  { long: 'iptables', kind: 'boolean', env: 'NETMODE_IPTABLES', key: 'iptables', help: 'false: no firewall rules at all (same as --firewall none)' },
+  { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
+  { long: 'firewall', kind: 'firewall', env: 'NETMODE_FIREWALL', key: 'firewall', arg: 'KIND', help: 'nftables (default), iptables or none' },
+  { long: 'state-dir', kind: 'string', env: 'NETMODE_STATE_DIR', key: 'stateDir', arg: 'DIR', help: 'state directory (default /var/lib/netmode)' },
+  { long: 'host-netns', kind: 'string', env: 'NETMODE_HOST_NETNS', key: 'hostNetns', arg: 'NAME', help: 'run the host side in the named namespace /run/netns/NAME' },
+  { long: 'name-prefix', kind: 'string', env: 'NETMODE_NAME_PREFIX', key: 'namePrefix', arg: 'PREFIX', help: 'prefix of the namespaces and interfaces netmode makes (default nm-)' },
+  { long: 'debug', short: 'D', kind: 'boolean', env: 'NETMODE_DEBUG', key: 'debug', help: 'print the full error context on failure' },
+  { long: 'help', short: 'h', kind: 'boolean', key: 'help', help: 'print this help' },
+  { long: 'version', short: 'v', kind: 'boolean', key: 'version', help: 'print the version' },
+];
+
+export const DEFAULT_STATE_DIR = '/var/lib/netmode';
+
+/**
+ * Parses the options before the subcommand. Booleans take Docker's
+ * spelling: `--icc` or `--icc=true|false` (never `--icc false`, whose
+ * `false` would be the subcommand). Values: `--bip CIDR` or `--bip=CIDR`,
+ * `-b NAME` or `-bNAME`. Throws a usage error naming the flag or variable.
+ */
+export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedGlobals {
+  const fromFlags = new Map<Spec, unknown>();
+  let index = 0;
+  for (; index < argv.length; index += 1) {
+    const token = argv[index] as string;
+    if (token === '--') {
+      index += 1;
+      break;
+    }
+    if (!token.startsWith('-') || token === '-') break;
+    let spec: Spec | undefined;
+    let inline: string | undefined;
+    if (token.startsWith('--')) {
+      const eq = token.indexOf('=');
+      const name = eq < 0 ? token.slice(2) : token.slice(2, eq);
+      inline = eq < 0 ? undefined : token.slice(eq + 1);
+      spec = GLOBAL_OPTIONS.find((s) => s.long === name);
+      if (!spec) throw usage(`unknown global option --${name}${hintForMisplaced(name)}`);
+    } else {
+      spec = GLOBAL_OPTIONS.find((s) => s.short === token[1]);
+      if (!spec) throw usage(`unknown global option ${token.slice(0, 2)}`);
+      if (token.length > 2) inline = token.slice(2);
+    }
+    const flag = token.startsWith('--') ? `--${spec.long}` : `-${spec.short}`;
+    let raw: string;
+    if (spec.kind === 'boolean') {
+      if (inline === undefined) {
+        const next = argv[index + 1];
+        if (next === 'true' || next === 'false') throw usage(`write ${flag}=${next}: a boolean option takes its value after '='`);
+        raw = 'true';
+      } else raw = inline;
+    } else if (inline !== undefined) {
+      raw = inline;
+    } else {
+      const next = argv[index + 1];
+      if (next === undefined) throw usage(`${flag} needs a value (${spec.arg ?? 'VALUE'})`);
+      raw = next;
+      index += 1;
+    }
+    fromFlags.set(spec, convert(spec, raw, flag));
+  }
+
+  const fromEnv = new Map<Spec, unknown>();
+  for (const spec of GLOBAL_OPTIONS) {
+    const raw = spec.env === undefined ? undefined : env[spec.env];
+    if (raw === undefined || raw === '') continue;
+    fromEnv.set(spec, convert(spec, raw, spec.env as string));
+  }
+
+  const value = (key: Spec['key']): { value: unknown; source: 'flag' | 'env' | undefined } => {
+    const spec = GLOBAL_OPTIONS.find((s) => s.key === key) as Spec;
+    if (fromFlags.has(spec)) return { value: fromFlags.get(spec), source: 'flag' };
+    if (fromEnv.has(spec)) return { value: fromEnv.get(spec), source: 'env' };
+    return { value: undefined, source: undefined };
+  };
+
+  const globals: MutableGlobals = { stateDir: DEFAULT_STATE_DIR, debug: false };
+  for (const key of ['bridge', 'bip', 'icc', 'ipForward', 'ipMasq', 'mtu', 'firewall', 'stateDir', 'hostNetns', 'namePrefix', 'debug'] as const) {
+    const { value: v } = value(key);
+    if (v !== undefined) (globals as Record<string, unknown>)[key] = v;
+  }
+  // --iptables=false is Docker's "no firewall"; it must not contradict --firewall.
+  const iptables = value('iptables');
+  const firewall = value('firewall');
+  if (iptables.value === false) {
+    if (firewall.value !== undefined && firewall.value !== 'none') {
+      // A flag beats an environment variable; two of the same level contradict.
+      if (firewall.source === iptables.source) {
+        throw usage(`--iptables=false and --firewall ${String(firewall.value)} contradict each other (--iptables=false means --firewall none)`);
+      }
+      if (iptables.source === 'flag') globals.firewall = 'none';
+    } else {
+      globals.firewall = 'none';
+    }
+  } else if (iptables.value === true && firewall.value === 'none' && iptables.source === firewall.source) {
+    throw usage('--iptables=true and --firewall none contradict each other');
+  }
+  return { globals, rest: argv.slice(index), help: value('help').value === true, version: value('version').value === true };
+}
+
+function convert(spec: Spec, raw: string, where: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      if (raw === '') throw usage(`${where} must not be empty`);
+      return raw;
+    case 'boolean':
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw usage(`${where} must be true or false, not ${JSON.stringify(raw)}`);
+    case 'integer':
+      if (!/^[0-9]+$/.test(raw)) throw usage(`${where} must be a whole number, not ${JSON.stringify(raw)}`);
+      return Number(raw);
+    case 'firewall':
+      if (raw !== 'nftables' && raw !== 'iptables' && raw !== 'none') {
+        throw usage(`${where} must be nftables, iptables or none, not ${JSON.stringify(raw)}`);
+      }
+      return raw;
+  }
+}
+
+function hintForMisplaced(name: string): string {
+  const subcommandOptions = ['name', 'net', 'network', 'publish', 'ip', 'detach', 'json', 'driver', 'subnet', 'force'];
+  return subcommandOptions.includes(name) ? ` (it belongs after the subcommand, e.g. netmode run --${name} …)` : '';
+}

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { release } from 'node:os';
+import {
+  ExecaRunner,
+  HOST_NETNS,
+  SandboxService,
+  errorMessage,
+  formatNetns,
+  isNetModeError,
+  namedNetns,
+  resolveToolPath,
+  type NetnsRef,
+} from '@netmode/core';
+import { parseSubcommand } from '../args/subcommand.js';
+import { ExitCode, usage } from '../cli-error.js';
+import type { Session } from '../session.js';
+import { helpFor } from './help.js';
+
+/** One finding of `netmode doctor`. */
+export interface Check {
+  readonly check: string;
+  readonly status: 'ok' | 'warn' | 'fail';
+  readonly detail: string;
+}
+
+const CAP_NET_ADMIN = 12;
+const CAP_SYS_ADMIN = 21;
+
+const runner = new ExecaRunner({ timeoutMs: 10_000 });
+
+async function output(command: string, args: string[], netns?: NetnsRef): Promise<string> {
+  return (await runner.run({ command, args, ...(netns ? { netns } : {}) })).stdout.trim();
+}
+
+function privileges(): Check {
+  if (process.getuid?.() === 0) return { check: 'privileges', status: 'ok', detail: 'running as root' };
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0';
+  const caps = BigInt(`0x${hex}`);
+  const has = (bit: number) => (caps & (1n << BigInt(bit))) !== 0n;
+  const missing = [has(CAP_NET_ADMIN) ? '' : 'CAP_NET_ADMIN', has(CAP_SYS_ADMIN) ? '' : 'CAP_SYS_ADMIN'].filter(Boolean);
+  return missing.length === 0
+    ? { check: 'privileges', status: 'ok', detail: 'CAP_NET_ADMIN and CAP_SYS_ADMIN' }
+    : { check: 'privileges', status: 'fail', detail: `not root, and missing ${missing.join(' and ')}` };
+}
+
+async function tools(firewall: string): Promise<Check[]> {
+  const wanted: [string, string[], 'fail' | 'warn', string][] = [
+    ['ip', ['-V'], 'fail', 'every mode'],
+    ['nsenter', ['--version'], 'fail', 'entering namespaces'],
+    ['nft', ['--version'], firewall === 'nftables' ? 'fail' : 'warn', 'the nftables firewall'],
+    ['iptables', ['--version'], firewall === 'iptables' ? 'fail' : 'warn', 'the iptables firewall'],
+    ['sysctl', ['--version'], 'warn', 'reading sysctls'],
+    ['conntrack', ['--version'], 'warn', 'flushing stale UDP flows of changed port mappings'],
+  ];
+  const checks: Check[] = [];
+  for (const [tool, args, severity, use] of wanted) {
+    try {
+      const path = resolveToolPath(tool);
+      const version = (await output(tool, args).catch(() => '')).split('\n')[0] ?? '';
+      checks.push({ check: `tool ${tool}`, status: 'ok', detail: `${path}${version ? ` (${version})` : ''}` });
+    } catch (error) {
+      checks.push({ check: `tool ${tool}`, status: severity, detail: `${errorMessage(error)}; needed for ${use}` });
+    }
+  }
+  return checks;
+}
+
+/** Tries the kernel features netmode uses, in a scratch namespace made and deleted here. */
+async function kernel(): Promise<Check[]> {
+  const checks: Check[] = [{ check: 'kernel', status: 'ok', detail: `Linux ${release()}` }];
+  const sandboxes = new SandboxService(runner);
+  const name = `nmdoctor${randomBytes(3).toString('hex')}`;
+  let scratch: NetnsRef | undefined;
+  const attempt = async (check: string, ok: string, work: () => Promise<unknown>, severity: 'fail' | 'warn' = 'fail') => {
+    try {
+      await work();
+      checks.push({ check, status: 'ok', detail: ok });
+    } catch (error) {
+      const stderr = isNetModeError(error) && typeof error.context['stderr'] === 'string' ? `: ${error.context['stderr'].trim()}` : '';
+      checks.push({ check, status: severity, detail: `${errorMessage(error)}${stderr}` });
+    }
+  };
+  await attempt('network namespaces', `created and deleted a scratch namespace ${name}`, async () => {
+    scratch = await sandboxes.create(name);
+  });
+  if (!scratch) return checks;
+  const ns = scratch;
+  try {
+    await attempt('bridge and veth', 'made a bridge and a veth pair on it in the scratch namespace', async () => {
+      await output('ip', ['link', 'add', 'nmdoc-br', 'type', 'bridge'], ns);
+      await output('ip', ['link', 'add', 'nmdoc-v0', 'master', 'nmdoc-br', 'up', 'type', 'veth', 'peer', 'name', 'nmdoc-v1'], ns);
+    });
+    await attempt(
+      'nftables in the kernel',
+      'made and deleted an nft table in the scratch namespace',
+      async () => {
+        await output('nft', ['add', 'table', 'inet', 'nmdoctor'], ns);
+        await output('nft', ['delete', 'table', 'inet', 'nmdoctor'], ns);
+      },
+      'warn',
+    );
+    await attempt('iptables nat table', 'listed the nat table in the scratch namespace', () => output('iptables', ['-t', 'nat', '-S'], ns), 'warn');
+    await attempt(
+      'br_netfilter',
+      'net.bridge.bridge-nf-call-iptables exists (bridged traffic passes the firewall)',
+      () => output('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables'], ns),
+      'warn',
+    );
+  } finally {
+    await sandboxes.delete(ns).catch((error: unknown) => {
+      checks.push({ check: 'network namespaces', status: 'fail', detail: `could not delete the scratch namespace ${name}: ${errorMessage(error)}` });
+    });
+  }
+  return checks;
+}
+
+/** Reads (never writes) the host namespace's forwarding and firewall state. */
+async function hostNamespace(session: Session): Promise<Check[]> {
+  const { hostNetns } = session.globals;
+  const ref = hostNetns === undefined ? HOST_NETNS : namedNetns(hostNetns);
+  const where = hostNetns === undefined ? 'this namespace' : formatNetns(ref);
+  if (hostNetns !== undefined && !existsSync(`/run/netns/${hostNetns}`)) {
+    return [{ check: 'host namespace', status: 'fail', detail: `--host-netns ${hostNetns}: /run/netns/${hostNetns} does not exist` }];
+  }
+  const checks: Check[] = [{ check: 'host namespace', status: 'ok', detail: where }];
+  try {
+    const forward = await output('sysctl', ['-n', 'net.ipv4.ip_forward'], ref);
+    const willWrite = session.globals.ipForward !== false;
+    checks.push(
+      forward === '1'
+        ? { check: 'ip_forward', status: 'ok', detail: `1 in ${where}` }
+        : {
+            check: 'ip_forward',
+            status: willWrite ? 'ok' : 'warn',
+            detail: willWrite
+              ? `0 in ${where}; netmode turns it on at the first bridge connect (--ip-forward=false to leave it)`
+              : `0 in ${where} and --ip-forward=false: containers cannot reach beyond the host`,
+          },
+    );
+  } catch (error) {
+    checks.push({ check: 'ip_forward', status: 'warn', detail: `could not read: ${errorMessage(error)}` });
+  }
+  try {
+    const tables = await output('nft', ['list', 'tables'], ref);
+    checks.push({ check: 'nft tables', status: 'ok', detail: tables.split('\n').filter(Boolean).map((l) => l.replace(/^table /, '')).join(', ') || 'none' });
+    const chains = await output('nft', ['list', 'chains'], ref);
+    checks.push(...firewallManagers(tables, chains, where));
+  } catch (error) {
+    checks.push({ check: 'nft tables', status: 'warn', detail: `could not list: ${errorMessage(error)}` });
+    checks.push(...firewallManagers('', '', where));
+  }
+  return checks;
+}
+
+function running(comm: string): boolean {
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return true;
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+  } catch {
+    // No /proc: nothing to say.
+  }
+  return false;
+}
+
+function installed(paths: string[]): string | undefined {
+  return paths.find((p) => {
+    try {
+      accessSync(p, constants.F_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Other managers of the same firewall and forwarding settings, found by binaries, units, processes and rules. */
+function firewallManagers(tables: string, chains: string, where: string): Check[] {
+  const units = (name: string) => [`/lib/systemd/system/${name}.service`, `/usr/lib/systemd/system/${name}.service`, `/etc/systemd/system/${name}.service`];
+  const managers: { name: string; files: string[]; process?: string; rules: RegExp; extra?: () => string | undefined }[] = [
+    { name: 'firewalld', files: ['/usr/sbin/firewalld', ...units('firewalld')], process: 'firewalld', rules: /table inet firewalld|firewalld/ },
+    {
+      name: 'ufw',
+      files: ['/usr/sbin/ufw', ...units('ufw')],
+      rules: /chain ufw-/,
+      extra: () => (existsSync('/etc/ufw/ufw.conf') && /^ENABLED=yes/m.test(readFileSync('/etc/ufw/ufw.conf', 'utf8')) ? 'enabled in /etc/ufw/ufw.conf' : undefined),
+    },
+    { name: 'docker', files: ['/usr/bin/dockerd', '/usr/sbin/dockerd', ...units('docker')], process: 'dockerd', rules: /chain DOCKER/ },
+    { name: 'podman/netavark', files: ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark', '/usr/bin/podman'], process: 'netavark', rules: /NETAVARK|table inet netavark/ },
+    { name: 'CNI plugins', files: ['/usr/lib/cni/bridge', '/opt/cni/bin/bridge'], rules: /chain CNI-/ },
+  ];
+  const text = `${tables}\n${chains}`;
+  return managers.map((m) => {
+    const file = installed(m.files);
+    const active = [
+      m.process && running(m.process) ? `${m.process} is running` : '',
+      m.rules.test(text) ? `its rules are in ${where}` : '',
+      m.extra?.() ?? '',
+    ].filter(Boolean);
+    if (active.length > 0) {
+      return { check: `other manager: ${m.name}`, status: 'warn', detail: `${active.join('; ')}: it may change the same firewall and forwarding settings` } as Check;
+    }
+    return { check: `other manager: ${m.name}`, status: 'ok', detail: file ? `installed (${file}), not active here` : 'not installed' } as Check;
+  });
+}
+
+function stateDir(session: Session): Check {
+  const dir = session.globals.stateDir;
+  if (!existsSync(dir)) return { check: 'state directory', status: 'ok', detail: `${dir} (created on first use, mode 0700)` };
+  try {
+    accessSync(dir, constants.W_OK);
+    return { check: 'state directory', status: 'ok', detail: `${dir} (writable)` };
+  } catch {
+    return { check: 'state directory', status: 'fail', detail: `${dir} is not writable` };
+  }
+}
+
+/** `netmode doctor [--json]` */
+export async function doctorCommand(session: Session, args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseSubcommand('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values['help']) {
+    session.out.line(helpFor('doctor'));
+    return ExitCode.OK;
+  }
+  if (positionals.length > 0) throw usage(`netmode doctor: unexpected argument ${positionals[0]}`);
+  const firewall = session.globals.firewall ?? 'nftables';
+  const checks: Check[] = await session.out.progress('checking', async () => [
+    privileges(),
+    { check: 'firewall backend', status: 'ok', detail: firewall },
+    ...(await tools(firewall)),
+    ...(await kernel()),
+    ...(await hostNamespace(session)),
+    stateDir(session),
+  ]);
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  const warned = checks.filter((c) => c.status === 'warn').length;
+  if (values['json']) {
+    session.out.json({ ok: failed === 0, checks });
+  } else {
+    session.out.table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, c.status, c.detail]));
+    session.out.line(`\n${checks.length - failed - warned} ok, ${warned} warnings, ${failed} failures`);
+  }
+  return failed === 0 ? ExitCode.OK : ExitCode.CHECK_FAILED;
+}

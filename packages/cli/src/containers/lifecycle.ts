@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ErrorCode,
+  assertObjectName,
+  isNetModeError,
+  netnsPath,
+  type Endpoint,
+  type PortMapping,
+} from '@netmode/core';
+import { CliError, CliErrorCode } from '../cli-error.js';
+import type { Session } from '../session.js';
+import { containerStatus, type ContainerRecord } from './container-store.js';
+import { isAlive, processStartTime, type ProcessIdentity } from './process-identity.js';
+import { SignalRelay, assertRunnable, nsenterArgv, runToEnd, startDetached, type Finished } from './spawn.js';
+
+/** What `netmode run` asks for. */
+export interface RunSpec {
+  readonly name?: string;
+  readonly mode: string;
+  readonly ports?: readonly PortMapping[];
+  readonly ip?: string;
+  readonly mac?: string;
+  readonly command: readonly string[];
+}
+
+/** A container started with `-d`. */
+export interface Started {
+  readonly record: ContainerRecord;
+  readonly endpoint: Endpoint;
+}
+
+/** A container's name from `--name`, or a fresh one like Docker's ids: `c` and 11 hex digits. */
+export function containerName(name: string | undefined): string {
+  if (name === undefined) return `c${randomBytes(6).toString('hex').slice(0, 11)}`;
+  assertObjectName(name, '--name');
+  return name;
+}
+
+/** The identity of a process just started, or a dead one if it is already gone. */
+function identify(pid: number): ProcessIdentity {
+  return { pid, start: processStartTime(pid) ?? 'exited' };
+}
+
+function self(): ProcessIdentity {
+  return identify(process.pid);
+}
+
+/** The directory of detached containers' output files. */
+export function logDir(session: Session): string {
+  return join(resolve(session.globals.stateDir), 'cli', 'logs');
+}
+
+/**
+ * Connects a new container and starts its process detached (`run -d`): the
+ * process is recorded by PID and start time, its output goes to
+ * `STATE/cli/logs/NAME.log`, and the endpoint stays until `rm`.
+ */
+export async function runDetached(session: Session, spec: RunSpec): Promise<Started> {
+  const name = containerName(spec.name);
+  const command = [...spec.command];
+  assertRunnable(command[0] as string);
+  const dir = logDir(session);
+  const log = join(dir, `${name}.log`);
+  const record: ContainerRecord = { name, mode: spec.mode, command, detached: true, createdAt: new Date().toISOString(), log };
+  const endpoint = await connectReserved(session, record, spec);
+  let fd: number | undefined;
+  let proc: ProcessIdentity | undefined;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fd = openSync(log, 'a', 0o600);
+    proc = identify(await startDetached(nsenterArgv(netnsPath(endpoint.netns), command), fd));
+    const started = (await session.containers.update(name, { process: proc, startedAt: new Date().toISOString() })) ?? record;
+    return { record: started, endpoint };
+  } catch (error) {
+    // A process we started but could not record would be found by nothing: end it.
+    if (proc) signal(proc, 'SIGKILL');
+    await undoReserved(session, name);
+    throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Connects a new container, runs its process in the foreground to its end
+ * (signals passed on), then disconnects and forgets it. Resolves with the
+ * process's exit status and, with `capture`, its output. A signal that
+ * arrives while connecting cancels the run (status 128+N) after the
+ * endpoint is removed again.
+ */
+export async function runForeground(session: Session, spec: RunSpec, stdio: 'inherit' | 'capture'): Promise<Finished & { name: string }> {
+  const name = containerName(spec.name);
+  const command = [...spec.command];
+  assertRunnable(command[0] as string);
+  const relay = new SignalRelay();
+  try {
+    const record: ContainerRecord = {
+      name,
+      mode: spec.mode,
+      command,
+      detached: false,
+      createdAt: new Date().toISOString(),
+      supervisor: self(),
+    };
+    const endpoint = await connectReserved(session, record, spec);
+    let finished: Finished;
+    let recorded: Promise<unknown> = Promise.resolve();
+    try {
+      if (relay.received) throw new Interrupted(relay.received);
+      finished = await runToEnd(nsenterArgv(netnsPath(endpoint.netns), command), stdio, (child) => {
+        relay.attach(child);
+        // Recorded so that ps, exec and stop from another shell can find it.
+        recorded = session.containers.update(name, { process: identify(child.pid as number), startedAt: new Date().toISOString() });
+      });
+      await recorded;
+    } catch (error) {
+      await recorded.catch(() => {});
+      await undoReserved(session, name);
+      throw error;
+    }
+    try {
+      await removeContainer(session, name, { force: true });
+    } catch (error) {
+      // `rm -f` from another shell may have removed it already.
+      if (!(error instanceof CliError && error.code === CliErrorCode.CONTAINER_NOT_FOUND)) {
+        session.out.warn(`could not disconnect ${name} (${isNetModeError(error) ? `${error.code}: ${error.message}` : String(error)}); run netmode rm -f ${name}`);
+      }
+    }
+    return { ...finished, name };
+  } finally {
+    relay.close();
+  }
+}
+
+/** A foreground run cancelled by a signal before its process started. */
+export class Interrupted extends Error {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal} before the command started; nothing was left behind`);
+    this.name = 'Interrupted';
+    this.signal = signal;
+  }
+}
+
+/** Records the container, then connects it; a failed connect leaves no record. */
+async function connectReserved(session: Session, record: ContainerRecord, spec: RunSpec): Promise<Endpoint> {
+  const netmode = session.netmode;
+  await session.containers.reserve(record);
+  try {
+    return await session.out.progress(`connecting ${record.name} (${spec.mode})`, () =>
+      netmode.connect(record.name, spec.mode, {
+        ...(spec.ports && spec.ports.length > 0 ? { ports: spec.ports } : {}),
+        ...(spec.ip === undefined ? {} : { ip: spec.ip }),
+        ...(spec.mac === undefined ? {} : { mac: spec.mac }),
+      }),
+    );
+  } catch (error) {
+    await session.containers.remove(record.name).catch(() => {});
+    throw error;
+  }
+}
+
+/** Undoes a connect whose process never started (or failed to be recorded). */
+async function undoReserved(session: Session, name: string): Promise<void> {
+  try {
+    await disconnectPatiently(session, name);
+    await session.containers.remove(name);
+  } catch (error) {
+    session.out.warn(`could not undo ${name} (${isNetModeError(error) ? error.code : String(error)}); run netmode rm -f ${name}`);
+  }
+}
+
+/**
+ * Disconnects, waiting out ERR_BUSY for a few seconds: `rm -f` from one
+ * shell and the foreground `run` it ended may both get here at once.
+ */
+async function disconnectPatiently(session: Session, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await session.out.progress(`disconnecting ${name}`, () => session.netmode.disconnect(name));
+      return;
+    } catch (error) {
+      if (!isNetModeError(error, ErrorCode.BUSY) || Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+/** Waits until the process is gone or `ms` pass; resolves whether it is gone. */
+async function waitGone(identity: ProcessIdentity, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(identity)) {
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/**
+ * Stops a container's process: SIGTERM, then SIGKILL after `timeoutMs`.
+ * Only the recorded process is signalled, and only while its start time
+ * still matches, so a recycled PID is never hit. Resolves with what was
+ * needed: `not-running`, `terminated` or `killed`.
+ */
+export async function stopContainer(session: Session, name: string, timeoutMs: number): Promise<'not-running' | 'terminated' | 'killed'> {
+  const record = await session.containers.require(name);
+  const proc = record.process;
+  if (!proc || !isAlive(proc)) return 'not-running';
+  signal(proc, 'SIGTERM');
+  if (await session.out.progress(`stopping ${name}`, () => waitGone(proc, timeoutMs))) return 'terminated';
+  signal(proc, 'SIGKILL');
+  if (!(await waitGone(proc, 5000))) throw new CliError(CliErrorCode.CONTAINER_RUNNING, `${name} (pid ${proc.pid}) survived SIGKILL`);
+  return 'killed';
+}
+
+function signal(proc: ProcessIdentity, sig: NodeJS.Signals): void {
+  // Checked again right before the kill: the window for a recycled PID is as small as it gets.
+  if (!isAlive(proc)) return;
+  try {
+    process.kill(proc.pid, sig);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/**
+ * Removes a container: refuses a running one unless `force` (which kills it
+ * with SIGKILL, as `docker rm -f`), disconnects its endpoint, and forgets
+ * its record and output file.
+ */
+export async function removeContainer(session: Session, name: string, options: { force: boolean }): Promise<void> {
+  const record = await session.containers.require(name);
+  if (containerStatus(record) === 'running') {
+    if (!options.force) {
+      throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is running (pid ${record.process?.pid ?? '?'})`);
+    }
+    if (record.process) {
+      signal(record.process, 'SIGKILL');
+      if (!(await waitGone(record.process, 5000))) {
+        throw new CliError(CliErrorCode.CONTAINER_RUNNING, `${name} (pid ${record.process.pid}) survived SIGKILL`);
+      }
+    }
+  }
+  await disconnectPatiently(session, name);
+  await session.containers.remove(name);
+  if (record.log) rmSync(record.log, { force: true });
+}
+
+/**
+ * Runs a command in a running container's network namespace (that of its
+ * recorded process), in the foreground, and resolves with its exit status.
+ */
+export async function execInContainer(
+  session: Session,
+  name: string,
+  command: readonly string[],
+  stdio: 'inherit' | 'capture',
+): Promise<Finished> {
+  const record = await session.containers.require(name);
+  const proc = record.process;
+  if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
+  assertRunnable(command[0] as string);
+  // The endpoint's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
+  const endpoint = await session.netmode.inspect(name);
+  const relay = new SignalRelay();
+  try {
+    return await runToEnd(nsenterArgv(netnsPath(endpoint.netns), command), stdio, (child) => relay.attach(child));
+  } finally {
+    relay.close();
+  }
+}
