@@ -22,6 +22,12 @@ export type { StateEntry, StateStore, StateTransaction } from './store/state-sto
 export { assertStateKey } from './store/state-store.js';
 export { MemoryStateStore } from './store/memory-store.js';
 export { FileStateStore, type FileStateStoreOptions } from './store/file-store.js';
+export {
+  currentProcess,
+  isProcessAlive,
+  processStartTime,
+  type ProcessIdentity,
+} from './store/process-identity.js';
 
 export type { CommandResult, CommandRunner, CommandSpec } from './exec/runner.js';
 export { KNOWN_TOOLS } from './exec/runner.js';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatPort } from '../args/port-spec.js';
 import { parseSubcommand } from '../args/subcommand.js';
 import { CliError, CliErrorCode, ExitCode, usage } from '../cli-error.js';
-import { isAlive } from '../containers/process-identity.js';
+import { isProcessAlive as isAlive } from '@netmode/core';
 import { Interrupted, execInContainer, removeContainer, runDetached, type RunSpec } from '../containers/lifecycle.js';
 import { judge, readProbe, type Expectation, type PathResult, type ProbeAnswer } from '../demo/paths.js';
 import { PROBE, WORLD, World } from '../demo/world.js';

@@ -1,6 +1,6 @@
 import type { StateStore } from '@netmode/core';
 import { CliError, CliErrorCode } from '../cli-error.js';
-import { isAlive, type ProcessIdentity } from './process-identity.js';
+import { isProcessAlive as isAlive, type ProcessIdentity } from '@netmode/core';
 
 /**
  * What the CLI remembers of a container it started, under

@@ -13,7 +13,7 @@ import {
 import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
 import { containerStatus, type ContainerRecord } from './container-store.js';
-import { isAlive, processStartTime, type ProcessIdentity } from './process-identity.js';
+import { isProcessAlive as isAlive, processStartTime, type ProcessIdentity } from '@netmode/core';
 import { SignalRelay, assertRunnable, nsenterArgv, runToEnd, startDetached, type Finished } from './spawn.js';
 
 /** What `netmode run` asks for. */
