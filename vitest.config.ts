@@ -23,6 +23,9 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
+          // Some unit tests start child processes (lock and IPAM races); a
+          // loaded 2-core machine needs more than the default 5 s for them.
+          testTimeout: 30_000,
           include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
