@@ -10,7 +10,7 @@ export interface SubnetConfig {
 
 /** What a caller asks for in `createNetwork()`. */
 export interface NetworkSpec {
-  /** The network's name: letters, digits, `_`, `.`, `-`, starting with a letter or digit; at most 64 characters. */
+  /** The network's name: letters, digits, `_`, `.`, `-`, starting with a letter or digit; at most 128 characters. */
   readonly name: string;
   /** The driver that implements it, by its registered name (`bridge`, `macvlan`, …). */
   readonly driver: string;

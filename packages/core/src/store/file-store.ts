@@ -63,30 +63,49 @@ export class FileStateStore implements StateStore {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    return this.#read<T>(key);
+    return this.#guard(() => this.#read<T>(key));
   }
 
   async list<T>(prefix: string): Promise<StateEntry<T>[]> {
-    const entries: StateEntry<T>[] = [];
-    for (const key of await this.#keysUnder(prefix)) {
-      const value = await this.#read<T>(key);
-      // Without the lock a record may vanish between readdir and read.
-      if (value !== undefined) entries.push({ key, value });
-    }
-    return entries;
+    return this.#guard(async () => {
+      const entries: StateEntry<T>[] = [];
+      for (const key of await this.#keysUnder(prefix)) {
+        const value = await this.#read<T>(key);
+        // Without the lock a record may vanish between readdir and read.
+        if (value !== undefined) entries.push({ key, value });
+      }
+      return entries;
+    });
   }
 
   async transaction<T>(fn: (tx: StateTransaction) => Promise<T>): Promise<T> {
-    await ensureDir(this.#dir);
-    const held = await this.#lock.acquire();
+    return this.#guard(async () => {
+      await ensureDir(this.#dir);
+      const held = await this.#lock.acquire();
+      try {
+        await this.#replayJournal();
+        const pending = new Map<string, string | undefined>();
+        const result = await fn(this.#view(pending));
+        await this.#commit([...pending].map(([key, text]) => ({ key, text })));
+        return result;
+      } finally {
+        await held.release();
+      }
+    });
+  }
+
+  /** Turns the file system's refusals (EACCES, EPERM, EROFS) into ERR_PERMISSION naming the state directory. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
-      await this.#replayJournal();
-      const pending = new Map<string, string | undefined>();
-      const result = await fn(this.#view(pending));
-      await this.#commit([...pending].map(([key, text]) => ({ key, text })));
-      return result;
-    } finally {
-      await held.release();
+      return await work();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (error instanceof NetModeError || (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS')) throw error;
+      throw new NetModeError(
+        ErrorCode.PERMISSION,
+        `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
+        { cause: error, context: { stateDir: this.#dir } },
+      );
     }
   }
 
