@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+
+/** What one process left behind, with its wall time from spawn to exit. */
+export interface ProcResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+  readonly ms: number;
+}
+
+export interface ProcOptions {
+  /** Written to standard input (a `-batch -` script, a CNI or netavark config). */
+  readonly input?: string;
+  /** The whole environment of the child; default: PATH and LC_ALL only. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Start it even after {@link stopSpawning} (the cleanup's own commands). */
+  readonly evenWhenStopping?: boolean;
+}
+
+let stopping = false;
+
+/**
+ * After an interrupt no new process may start, or a workload still running
+ * could create a namespace after the cleanup deleted them all. Runners of
+ * netmode check {@link spawningStopped} too.
+ */
+export function stopSpawning(): void {
+  stopping = true;
+}
+
+export function spawningStopped(): boolean {
+  return stopping;
+}
+
+/** A plain environment, so peers and tools find each other and print untranslated messages. */
+export const PLAIN_ENV: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
+// Children alive right now: an interrupted run ends them by PID, and only them.
+const live = new Set<ChildProcess>();
+
+/**
+ * Runs one process with `child_process.spawn` (the cheapest way Node has, so
+ * the peers and the floor pay no wrapper cost netmode does not pay too) and
+ * resolves whatever its exit status; see {@link mustRun} for the checked form.
+ */
+export function runProcess(argv: readonly string[], options: ProcOptions = {}): Promise<ProcResult> {
+  const [file, ...args] = argv as [string, ...string[]];
+  const started = performance.now();
+  if (stopping && !options.evenWhenStopping) {
+    return Promise.resolve({ stdout: '', stderr: 'not started: the run is stopping', code: null, ms: 0 });
+  }
+  return new Promise((resolve) => {
+    const child = spawn(file, args, {
+      env: options.env ?? PLAIN_ENV,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (error) => {
+      live.delete(child);
+      resolve({ stdout, stderr: `${stderr}${error.message}`, code: null, ms: performance.now() - started });
+    });
+    child.on('close', (code) => {
+      live.delete(child);
+      resolve({ stdout, stderr, code, ms: performance.now() - started });
+    });
+    if (options.input !== undefined) {
+      // A tool that exits before reading its input (a bad flag) must not crash the run with EPIPE.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(options.input);
+    }
+  });
+}
+
+/** An exit status other than 0, with what the tool said. */
+export class ProcError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly result: ProcResult,
+  ) {
+    super(`${argv.join(' ')} exited ${String(result.code)}: ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    this.name = 'ProcError';
+  }
+}
+
+/** Runs one process and rejects with a {@link ProcError} unless it exits 0. */
+export async function mustRun(argv: readonly string[], options: ProcOptions = {}): Promise<ProcResult> {
+  const result = await runProcess(argv, options);
+  if (result.code !== 0) throw new ProcError(argv, result);
+  return result;
+}
+
+/** Sends SIGKILL to every child this module started that is still running, by its PID. */
+export function killLiveChildren(): void {
+  for (const child of live) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

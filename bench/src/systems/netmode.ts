@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import {
+  COMMAND_RUNNER,
+  FileStateStore,
+  createNetMode,
+  namedNetns,
+  type CommandRunner,
+  type DriverRegistration,
+  type NetworkManager,
+} from '@netmode/core';
+import { registerBridgeDriver } from '@netmode/driver-bridge';
+import type { Namespaces } from '../namespaces.js';
+import type { Profiler } from '../profiler.js';
+import { GATEWAY, PREFIX_LENGTH } from './addresses.js';
+import type { EndpointSystem, OpTrace } from './system.js';
+
+export interface NetmodeFlavour {
+  readonly key: string;
+  readonly label: string;
+  readonly firewall: 'nftables' | 'iptables';
+  /** The file store's fsyncs (its default, true) or none, to show what they cost. */
+  readonly durable: boolean;
+}
+
+export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftNoSync', NetmodeFlavour>> = {
+  nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true },
+  ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true },
+  nftNoSync: { key: 'nm-nosync', label: 'netmode, nftables, store durable:false', firewall: 'nftables', durable: false },
+};
+
+/** Everything a netmode instance of the benchmark needs: its own host namespace, store and profiling hooks. */
+export interface NetmodeInstance {
+  readonly manager: NetworkManager;
+  readonly host: string;
+}
+
+/**
+ * Makes a netmode instance as a runtime would (createNetMode with the
+ * default execa runner and the default file store, in a temp dir), with two
+ * hooks for the profile: the store is wrapped to time its calls, and the
+ * runner to name its commands; the process times are the manager's own
+ * `command:exec` events.
+ */
+export async function createNetmode(
+  ns: Namespaces,
+  tmp: string,
+  profiler: Profiler,
+  key: string,
+  drivers: readonly DriverRegistration[],
+  durable = true,
+): Promise<NetmodeInstance> {
+  const host = await ns.createHost(`h-${key}`);
+  const hostNetns = namedNetns(host);
+  const manager = createNetMode({
+    drivers,
+    hostNetns,
+    store: profiler.timedStore(new FileStateStore(join(tmp, `state-${key}`), { durable })),
+    namePrefix: ns.prefix,
+    configure: (container) => {
+      const inner = container.resolve<CommandRunner>(COMMAND_RUNNER);
+      container.register(COMMAND_RUNNER, { useValue: profiler.labellingRunner(inner, hostNetns) });
+    },
+  });
+  profiler.listen(manager.events);
+  return { manager, host };
+}
+
+/** netmode's bridge mode on the default network `bridge`, as a benchmark system. */
+export class NetmodeSystem implements EndpointSystem {
+  readonly key: string;
+  readonly label: string;
+
+  private constructor(
+    private readonly instance: NetmodeInstance,
+    private readonly profiler: Profiler,
+    flavour: NetmodeFlavour,
+  ) {
+    this.key = flavour.key;
+    this.label = flavour.label;
+  }
+
+  static async create(ns: Namespaces, tmp: string, profiler: Profiler, flavour: NetmodeFlavour): Promise<NetmodeSystem> {
+    const bridge = (c: Parameters<DriverRegistration>[0]) =>
+      registerBridgeDriver(c, { firewall: flavour.firewall, bip: `${GATEWAY}/${PREFIX_LENGTH}`, bridgeName: 'nmbr0' });
+    const instance = await createNetmode(ns, tmp, profiler, flavour.key, [bridge], flavour.durable);
+    return new NetmodeSystem(instance, profiler, flavour);
+  }
+
+  get manager(): NetworkManager {
+    return this.instance.manager;
+  }
+
+  /** The container id: unique across the run, since sandbox names derive from it and share one prefix. */
+  containerId(name: string): string {
+    return `${this.key}-${name}`;
+  }
+
+  async attach(name: string, hostPort?: number): Promise<OpTrace> {
+    const options = hostPort === undefined ? {} : { ports: [{ hostPort, containerPort: 80 }] };
+    const { trace } = await this.profiler.trace(() => this.manager.connect(this.containerId(name), 'bridge', options));
+    return trace;
+  }
+
+  async detach(name: string): Promise<OpTrace> {
+    const { trace } = await this.profiler.trace(() => this.manager.disconnect(this.containerId(name)));
+    return trace;
+  }
+
+  async close(): Promise<void> {
+    this.manager.events.removeAllListeners();
+  }
+}
