@@ -3,21 +3,11 @@ import { formatCidr, parseAddress, parseNetwork } from '../../net/address.js';
 import { assertInterfaceName } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallNetwork, FirewallPort } from '../firewall.js';
 
-/** A network checked and canonicalised, ready to become rules. */
-export interface CheckedNetwork {
-  /** The network id. */
-  readonly networkId: string;
-  /** The bridge. */
-  readonly bridge: string;
-  /** Canonical IPv4 network CIDRs, without duplicates. */
-  readonly subnets: readonly string[];
-  /** Docker's `icc`. */
-  readonly icc: boolean;
-  /** Whether outgoing traffic is masqueraded. */
-  readonly ipMasq: boolean;
-  /** Docker's `--internal`. */
-  readonly internal: boolean;
-}
+/**
+ * A network checked and canonicalised (IPv4 network CIDRs without
+ * duplicates), ready to become rules: the same shape as the contract's.
+ */
+export type CheckedNetwork = FirewallNetwork;
 
 /** One published port, after a range was expanded. */
 export interface CheckedPort {

@@ -19,21 +19,11 @@ const OWNER_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp'];
 const MAX_PORT = 65535;
 
-/** A network whose every field was checked, with subnets in canonical form. */
-export interface ValidNetwork {
-  /** The owner id. */
-  readonly networkId: string;
-  /** The bridge interface. */
-  readonly bridge: string;
-  /** Canonical IPv4 network CIDRs, none overlapping another. */
-  readonly subnets: readonly string[];
-  /** Docker's `icc`. */
-  readonly icc: boolean;
-  /** Whether outgoing traffic is masqueraded. */
-  readonly ipMasq: boolean;
-  /** Docker's `--internal`. */
-  readonly internal: boolean;
-}
+/**
+ * A network whose every field was checked, with its subnets in canonical
+ * form and none overlapping another: the same shape as the contract's.
+ */
+export type ValidNetwork = FirewallNetwork;
 
 /** One published port (a range is expanded into one of these per port). */
 export interface PublishedPort {
