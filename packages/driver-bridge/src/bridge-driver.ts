@@ -67,6 +67,8 @@ interface BridgeEndpointData {
   readonly ifname: string;
   readonly address: string;
   readonly firewallPorts: readonly FirewallPort[];
+  /** `false` when the network had `icc: false` at attach: the firewall isolated the host veth. */
+  readonly icc?: boolean;
 }
 
 const DEFAULT_IFNAME = 'eth0';
@@ -225,20 +227,21 @@ export class BridgeDriver implements NetworkDriver {
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
       await runIpBatch(ctx.runner, netns, inside, ctx.signal);
 
-      const endpoint: FirewallEndpoint = {
-        endpointId: containerId,
-        networkId: request.network.id,
+      const data: BridgeEndpointData = {
         bridge: live.settings.bridge,
+        hostVeth,
+        ifname,
         address,
-        ports: firewallPorts,
+        firewallPorts,
+        ...(live.settings.icc ? {} : { icc: false }),
       };
-      if (firewallPorts.length > 0) {
+      const endpoint = firewallEndpoint(containerId, request.network.id, data);
+      if (endpoint) {
         undo.push('firewall', containerId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
         await this.#firewall.setupEndpoint(scope(ctx), endpoint);
         await flushUdpConntrack(ctx, udpHostPorts(firewallPorts), containerId);
       }
 
-      const data: BridgeEndpointData = { bridge: live.settings.bridge, hostVeth, ifname, address, firewallPorts };
       return {
         netns,
         ownsNetns: owned,
@@ -283,14 +286,8 @@ export class BridgeDriver implements NetworkDriver {
         }),
       );
     }
-    if (firewallPorts.length > 0 && data.bridge && data.address) {
-      const fw: FirewallEndpoint = {
-        endpointId: endpoint.containerId,
-        networkId: endpoint.networkId,
-        bridge: data.bridge,
-        address: data.address,
-        ports: firewallPorts,
-      };
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data);
+    if (fw) {
       await steps.step('firewall', endpoint.containerId, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
       await steps.step('conntrack', endpoint.containerId, () =>
         flushUdpConntrack(ctx, udpHostPorts(firewallPorts), endpoint.containerId),
@@ -326,16 +323,8 @@ export class BridgeDriver implements NetworkDriver {
     // Look again: someone may have flushed the firewall since this process looked.
     this.#live.delete(network.id);
     await this.#ensureLive(network, ctx);
-    const data = endpoint.driverData as Partial<BridgeEndpointData>;
-    const firewallPorts = data.firewallPorts ?? [];
-    if (firewallPorts.length === 0 || !data.bridge || !data.address) return;
-    await this.#firewall.setupEndpoint(scope(ctx), {
-      endpointId: endpoint.containerId,
-      networkId: endpoint.networkId,
-      bridge: data.bridge,
-      address: data.address,
-      ports: firewallPorts,
-    });
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, endpoint.driverData as Partial<BridgeEndpointData>);
+    if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
   }
 
   async gc(endpoints: readonly Endpoint[], networks: readonly NetworkRecord[], ctx: DriverContext): Promise<string[]> {
@@ -451,6 +440,25 @@ function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subne
     icc: settings.icc,
     ipMasq: settings.ipMasq,
     internal: network.internal,
+  };
+}
+
+/**
+ * What the firewall keeps for an endpoint — its published ports and, on an
+ * `icc: false` network, its isolated host veth — or `undefined` when it keeps
+ * nothing (or the record is too incomplete to say).
+ */
+function firewallEndpoint(endpointId: string, networkId: string, data: Partial<BridgeEndpointData>): FirewallEndpoint | undefined {
+  const ports = data.firewallPorts ?? [];
+  const isolated = data.icc === false && data.hostVeth !== undefined;
+  if ((ports.length === 0 && !isolated) || !data.bridge || !data.address) return undefined;
+  return {
+    endpointId,
+    networkId,
+    bridge: data.bridge,
+    address: data.address,
+    ports,
+    ...(isolated ? { hostInterface: data.hostVeth as string, icc: false } : {}),
   };
 }
 

@@ -51,6 +51,22 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await netmode.disconnect('web');
   });
 
+  it('restores the isolation of icc: false ports after their table was deleted', async () => {
+    await netmode.createNetwork({ name: 'quiet', driver: 'bridge', subnets: [{ subnet: '10.248.0.0/24' }], options: { icc: false } });
+    const a = await netmode.connect('qa', 'quiet');
+    const veth = a.interfaces.find((i) => i.side === 'host')?.name as string;
+    const isolated = () => topo.run(topo.fixture.hostNetns, 'nft', 'list', 'set', 'bridge', 'netmode', 'isolated_ports');
+    expect(await isolated()).toContain(`"${veth}" comment "endpoint:qa"`);
+    await topo.run(topo.fixture.hostNetns, 'nft', 'delete', 'table', 'bridge', 'netmode');
+
+    const report = await make().reconcile();
+    expect(report.repaired).toContain('qa');
+    expect(await isolated()).toContain(`"${veth}" comment "endpoint:qa"`);
+    await netmode.disconnect('qa');
+    expect(await isolated()).not.toContain('endpoint:qa');
+    await netmode.removeNetwork('quiet');
+  });
+
   it('marks an endpoint broken when its link was removed by hand, and disconnect cleans up', async () => {
     const c = await netmode.connect('cut', 'bridge');
     const seen: string[] = [];

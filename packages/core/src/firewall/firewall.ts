@@ -57,6 +57,14 @@ export interface FirewallEndpoint {
   readonly address: string;
   /** The ports to publish; may be empty. */
   readonly ports: readonly FirewallPort[];
+  /** The endpoint's host-side interface: its port on the bridge. */
+  readonly hostInterface?: string;
+  /**
+   * Its network's `icc`. With `false` and {@link hostInterface} given, the
+   * backend also drops non-IP frames (ARP above all) between this port and
+   * the other isolated ports (see `NonIpFilter`); absent means `true`.
+   */
+  readonly icc?: boolean;
 }
 
 /**
@@ -74,8 +82,9 @@ export interface FirewallEndpoint {
  *   published port); and traffic from 127.0.0.0/8 going out a netmode bridge.
  * - **Forwarding**: the administrator's chain first (netmode never writes into
  *   it); established and related traffic accepted; DNATed traffic accepted;
- *   traffic between two containers of an `icc: false` network dropped; traffic
- *   within one bridge accepted; traffic into or out of an internal network
+ *   traffic between two containers of an `icc: false` network dropped (and,
+ *   at layer 2, every frame between them that is neither IPv4 nor IPv6);
+ *   traffic within one bridge accepted; traffic into or out of an internal network
  *   dropped; traffic between two netmode bridges dropped; any other new traffic
  *   towards a netmode bridge (direct access to container addresses from
  *   outside) dropped.
@@ -95,12 +104,13 @@ export interface Firewall {
   setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
   /** Removes the network's rules and elements. */
   teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
-  /** Publishes the endpoint's ports. */
+  /** Publishes the endpoint's ports and, on an `icc: false` network, isolates its bridge port. */
   setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
   /**
-   * Withdraws the endpoint's ports. With `ports` empty (an attach that
-   * crashed before its record held the ports), removes everything that
-   * carries the endpoint's ownership mark, reading only `endpointId`.
+   * Withdraws the endpoint's ports and its port isolation. With `ports` empty
+   * and no `hostInterface` (an attach that crashed before its record held
+   * them), removes everything that carries the endpoint's ownership mark,
+   * reading only `endpointId`.
    */
   teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
 }

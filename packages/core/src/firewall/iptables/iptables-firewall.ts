@@ -2,6 +2,7 @@ import { asNetModeError, ErrorCode, errorMessage, isNetModeError } from '../../e
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
 import { baseRules, endpointRules, networkRules, noRules, type OwnedRules } from './desired-rules.js';
 import { ensureChains, hasBase, reconcile, removeBase } from './reconcile.js';
+import { NonIpFilter, portIsolation } from '../nftables/non-ip-filter.js';
 import { RestoreScript } from './restore-script.js';
 import { endpointOwner, networkOwner, type IptablesTable } from './rule.js';
 import { SavedRuleset } from './saved-ruleset.js';
@@ -48,6 +49,9 @@ export class IptablesFirewall implements Firewall {
   /** Always `iptables`. */
   readonly kind = 'iptables';
 
+  // Frames below IP have no iptables hook: the bridge-family nft table serves both backends.
+  readonly #nonIp = new NonIpFilter();
+
   /** Creates whatever is missing of the shared base: owned chains, hook jumps and NETMODE-FORWARD's first rules. */
   async ensureBase(scope: FirewallScope): Promise<void> {
     await this.#apply(scope, ALL_TABLES, (saved) => this.#setupScript(saved, ALL_TABLES));
@@ -62,7 +66,9 @@ export class IptablesFirewall implements Firewall {
    * Removes the jumps, the base rules and the owned chains, when no owned
    * chain holds any other rule; resolves `false` (and changes nothing) while
    * rules of a network or endpoint, or rules of anyone else, remain in them.
-   * `NETMODE-USER` is kept while it holds the administrator's rules.
+   * `NETMODE-USER` is kept while it holds the administrator's rules. Then
+   * deletes the `bridge netmode` nft table of `icc: false` networks when no
+   * port is isolated in it.
    */
   async removeBase(scope: FirewallScope): Promise<boolean> {
     let removed = true;
@@ -71,18 +77,22 @@ export class IptablesFirewall implements Firewall {
       removed = removeBase(saved, ALL_TABLES, script);
       return script;
     });
-    return removed;
+    // Only once no network is left: an icc: false network needs the table.
+    return removed && (await this.#nonIp.removeIfUnused(scope));
   }
 
   /**
    * Creates the base when missing and makes the network's rules exactly what
-   * the network asks for, in one restore.
+   * the network asks for, in one restore; for an `icc: false` network, also
+   * creates the `bridge netmode` nft table when missing.
    *
    * @throws NetModeError ERR_INVALID_CONFIG before any process starts, for a
    * bad id, bridge name or subnet, or an IPv6 subnet.
    */
   async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
-    await this.#setup(scope, ALL_TABLES, networkRules(checkNetwork(network)));
+    const rules = networkRules(checkNetwork(network));
+    if (!network.icc) await this.#nonIp.ensure(scope);
+    await this.#setup(scope, ALL_TABLES, rules);
   }
 
   /**
@@ -96,22 +106,36 @@ export class IptablesFirewall implements Firewall {
 
   /**
    * Makes the endpoint's DNAT rules exactly its ports, creating the nat part
-   * of the base when missing, in one restore.
+   * of the base when missing, in one restore; on an `icc: false` network,
+   * isolates its bridge port first (one nft transaction) and releases it
+   * again when the restore fails. Starts no iptables process for an
+   * isolated endpoint without ports.
    *
    * @throws NetModeError ERR_INVALID_CONFIG before any process starts, for a
    * bad id, bridge, address or port, or an IPv6 address.
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    await this.#setup(scope, NAT, endpointRules(checkEndpoint(endpoint)));
+    const rules = endpointRules(checkEndpoint(endpoint));
+    portIsolation(endpoint);
+    await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
+      if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#setup(scope, NAT, rules);
+    });
   }
 
   /**
-   * Removes every rule commented with the endpoint's id; only `endpointId` is read.
+   * Removes every rule commented with the endpoint's id, then its port
+   * isolation. Reads only `endpointId`, plus `hostInterface` and `icc` for
+   * the isolation (without them, removes every isolated port commented with
+   * the endpoint).
    *
    * @throws NetModeError ERR_INVALID_CONFIG before any process starts, for a bad id.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    await this.#teardown(scope, NAT, endpointOwner(checkOwnerId(endpoint.endpointId, 'endpointId')));
+    const owner = endpointOwner(checkOwnerId(endpoint.endpointId, 'endpointId'));
+    portIsolation(endpoint);
+    await this.#nonIp.teardownEndpoint(scope, endpoint, async () => {
+      if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#teardown(scope, NAT, owner);
+    });
   }
 
   async #setup(scope: FirewallScope, tables: readonly IptablesTable[], wanted: OwnedRules): Promise<void> {

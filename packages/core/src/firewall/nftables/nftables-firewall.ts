@@ -3,10 +3,10 @@ import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from 
 import { TABLE, baseScript } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
 import { baseUnused, missingFromBase, parseTableListing } from './listing.js';
+import { applyScript, listTable, tableMissing } from './nft-command.js';
+import { NonIpFilter, portIsolation, unknownEndpoint } from './non-ip-filter.js';
 import { NftScript, endpointOwner, type NftElement } from './script.js';
 import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
-
-const [TABLE_FAMILY, TABLE_NAME] = TABLE.split(' ') as [string, string];
 
 /**
  * The nftables backend: one table `inet netmode` whose chains and rules are
@@ -18,6 +18,8 @@ const [TABLE_FAMILY, TABLE_NAME] = TABLE.split(' ') as [string, string];
 export class NftablesFirewall implements Firewall {
   /** Always `nftables`. */
   readonly kind = 'nftables';
+
+  readonly #nonIp = new NonIpFilter();
 
   /**
    * Creates the base if it is missing (racing processes are fine: the loser's
@@ -31,7 +33,8 @@ export class NftablesFirewall implements Firewall {
     const context = { networkId: valid.networkId, bridge: valid.bridge };
     try {
       await this.#ensureBase(scope);
-      await apply(scope, addAll(networkElements(valid)));
+      if (!valid.icc) await this.#nonIp.ensure(scope);
+      await applyScript(scope, addAll(networkElements(valid)));
     } catch (error) {
       throw withContext(error, context);
     }
@@ -50,42 +53,52 @@ export class NftablesFirewall implements Firewall {
   }
 
   /**
-   * Adds one map element per published port, in one transaction; starts no
-   * process when there is no port. Assumes the network was set up (the base
+   * Adds one map element per published port, in one transaction, after
+   * isolating the bridge port of an endpoint on an `icc: false` network (one
+   * transaction more, in `bridge netmode`); starts no process when there is
+   * neither. Assumes the network was set up (the base
    * exists) and never lists the table, so it costs the same with a thousand
    * endpoints as with one.
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const valid = validateEndpoint(endpoint);
+    portIsolation(endpoint);
     const elements = endpointElements(valid);
-    if (elements.length === 0) return;
     try {
-      await apply(scope, addAll(elements));
+      await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
+        if (elements.length > 0) await applyScript(scope, addAll(elements));
+      });
     } catch (error) {
       throw withContext(error, { endpointId: valid.endpointId, networkId: valid.networkId });
     }
   }
 
   /**
-   * Removes the endpoint's map elements in one transaction; succeeds when
-   * they, or the table, are gone. When another endpoint now holds one of its
+   * Removes the endpoint's map elements in one transaction, then its port
+   * isolation; succeeds when they, or the tables, are gone. When another endpoint now holds one of its
    * ports, looks at the table and removes only what still carries this
    * endpoint's comment.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    if (endpoint.ports.length === 0) {
+    if (unknownEndpoint(endpoint)) {
       // Ports unknown (an attach that crashed before its record was
       // confirmed): remove whatever carries the endpoint's comment.
       assertOwnerId(endpoint.endpointId, 'endpointId');
       try {
-        await this.#sweepOwner(scope, endpointOwner(endpoint.endpointId));
+        await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
       } catch (error) {
         throw withContext(error, { endpointId: endpoint.endpointId });
       }
       return;
     }
     const valid = validateEndpoint(endpoint);
-    await this.#remove(scope, endpointElements(valid), { endpointId: valid.endpointId, networkId: valid.networkId });
+    portIsolation(endpoint);
+    const context = { endpointId: valid.endpointId, networkId: valid.networkId };
+    try {
+      await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
+    } catch (error) {
+      throw withContext(error, context);
+    }
   }
 
   /**
@@ -99,7 +112,8 @@ export class NftablesFirewall implements Firewall {
   /**
    * Deletes the table when nothing uses it any more: no bridge is left in it
    * and the administrator's `user` chain is empty (netmode never discards
-   * someone else's rules). Resolves to whether the table is gone.
+   * someone else's rules); then the `bridge netmode` table of `icc: false`
+   * networks when no port is isolated in it. Resolves to whether both are gone.
    *
    * Looking and deleting are two steps: call it where no other process can
    * set up a network meanwhile (under the runtime's own lock), or that
@@ -107,20 +121,20 @@ export class NftablesFirewall implements Firewall {
    */
   async removeBase(scope: FirewallScope): Promise<boolean> {
     try {
-      const listing = parseTableListing(await list(scope, []));
+      const listing = parseTableListing(await listTable(scope, TABLE, []));
       if (!baseUnused(listing)) return false;
-      await apply(scope, `delete table ${TABLE}\n`);
-      return true;
+      await applyScript(scope, `delete table ${TABLE}\n`);
     } catch (error) {
-      if (tableMissing(error)) return true;
-      throw withContext(error, { table: TABLE });
+      if (!tableMissing(error)) throw withContext(error, { table: TABLE });
     }
+    // Only once no network is left: an icc: false network needs the table.
+    return this.#nonIp.removeIfUnused(scope);
   }
 
   /** The gaps in the base (empty when whole), or `null` when there is no table. */
   async #baseGaps(scope: FirewallScope): Promise<string[] | null> {
     try {
-      return missingFromBase(parseTableListing(await list(scope, ['-t'])));
+      return missingFromBase(parseTableListing(await listTable(scope, TABLE, ['-t'])));
     } catch (error) {
       if (tableMissing(error)) return null;
       throw error;
@@ -130,7 +144,7 @@ export class NftablesFirewall implements Firewall {
   async #ensureBase(scope: FirewallScope): Promise<void> {
     if ((await this.#baseGaps(scope))?.length === 0) return;
     try {
-      await apply(scope, baseScript());
+      await applyScript(scope, baseScript());
     } catch (error) {
       // A refused transaction (File exists) is worth a second look; a timeout or an abort is not.
       if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
@@ -152,7 +166,7 @@ export class NftablesFirewall implements Firewall {
     const script = new NftScript();
     for (const element of elements) script.removeElement(element);
     try {
-      await apply(scope, script.toString());
+      await applyScript(scope, script.toString());
     } catch (error) {
       // No table, no elements: what was to be removed is gone.
       if (tableMissing(error) && (await this.#baseGaps(scope).catch(() => undefined)) === null) return;
@@ -169,7 +183,7 @@ export class NftablesFirewall implements Firewall {
   async #sweepOwner(scope: FirewallScope, owner: string): Promise<void> {
     let listing;
     try {
-      listing = parseTableListing(await list(scope, []));
+      listing = parseTableListing(await listTable(scope, TABLE, []));
     } catch (error) {
       if (tableMissing(error)) return;
       throw error;
@@ -177,10 +191,10 @@ export class NftablesFirewall implements Firewall {
     const script = new NftScript();
     for (const [set, elements] of listing.sets) {
       for (const element of elements) {
-        if (element.comment === owner) script.deleteElement({ set: set as NftElement['set'], key: element.key, owner });
+        if (element.comment === owner) script.deleteElement({ set, key: element.key, owner });
       }
     }
-    if (!script.empty) await apply(scope, script.toString());
+    if (!script.empty) await applyScript(scope, script.toString());
   }
 
   /**
@@ -190,13 +204,13 @@ export class NftablesFirewall implements Firewall {
    * the elements that still carry this owner's comment.
    */
   async #removeOwned(scope: FirewallScope, elements: readonly NftElement[]): Promise<void> {
-    const listing = parseTableListing(await list(scope, []));
+    const listing = parseTableListing(await listTable(scope, TABLE, []));
     const script = new NftScript();
     for (const element of elements) {
       const listed = listing.sets.get(element.set) ?? [];
       if (listed.some((e) => e.key === element.key && e.comment === element.owner)) script.deleteElement(element);
     }
-    if (!script.empty) await apply(scope, script.toString());
+    if (!script.empty) await applyScript(scope, script.toString());
   }
 }
 
@@ -204,21 +218,6 @@ function addAll(elements: readonly NftElement[]): string {
   const script = new NftScript();
   for (const element of elements) script.addElement(element);
   return script.toString();
-}
-
-/** Runs one transaction: the script on standard input of one `nft -f -`. */
-async function apply(scope: FirewallScope, input: string): Promise<void> {
-  await scope.runner.run({ command: 'nft', args: ['-f', '-'], netns: scope.netns, input, signal: scope.signal });
-}
-
-async function list(scope: FirewallScope, flags: readonly string[]): Promise<string> {
-  const args = ['-j', ...flags, 'list', 'table', TABLE_FAMILY, TABLE_NAME];
-  return (await scope.runner.run({ command: 'nft', args, netns: scope.netns, signal: scope.signal })).stdout;
-}
-
-/** Whether nft failed because the table (or a set in it) does not exist: its ENOENT message. */
-function tableMissing(error: unknown): boolean {
-  return isNetModeError(error, ErrorCode.COMMAND_FAILED) && /No such file or directory/.test(String(error.context['stderr']));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TABLE, type SetName } from './base.js';
+import { TABLE } from './base.js';
 
 /**
  * One element of a set or map, already in nft syntax. Every part was
@@ -6,8 +6,10 @@ import { TABLE, type SetName } from './base.js';
  * ids), so nothing in it needs escaping.
  */
 export interface NftElement {
+  /** The table holding the set, as nft names it; absent for netmode's `inet netmode`. */
+  readonly table?: string;
   /** The set or map it belongs to. */
-  readonly set: SetName;
+  readonly set: string;
   /** The key, such as `"nm-br0" . "nm-br0"` or `tcp . 8080`. */
   readonly key: string;
   /** The value, for map elements only, such as `10.88.0.2 . 80`. */
@@ -38,7 +40,7 @@ export class NftScript {
   /** Adds `element`; a no-op in the kernel when an identical element exists. */
   addElement(element: NftElement): this {
     const value = element.value === undefined ? '' : ` : ${element.value}`;
-    this.#lines.push(`add element ${TABLE} ${element.set} { ${element.key} comment "${element.owner}"${value} }`);
+    this.#lines.push(`add element ${element.table ?? TABLE} ${element.set} { ${element.key} comment "${element.owner}"${value} }`);
     return this;
   }
 
@@ -53,7 +55,7 @@ export class NftScript {
 
   /** Deletes `element`, which must exist: the transaction fails whole if it does not. */
   deleteElement(element: NftElement): this {
-    this.#lines.push(`delete element ${TABLE} ${element.set} { ${element.key} }`);
+    this.#lines.push(`delete element ${element.table ?? TABLE} ${element.set} { ${element.key} }`);
     return this;
   }
 

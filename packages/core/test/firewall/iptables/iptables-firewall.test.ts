@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError, isNetModeError } from '../../../src/errors.js';
 import type { FirewallEndpoint, FirewallNetwork, FirewallPort, FirewallScope } from '../../../src/firewall/firewall.js';
@@ -8,6 +10,9 @@ import { EP_A, EP_B, NET_A, NET_B, NET_C, NET_D, expectGolden, fakeSave, readFix
 const HOST = { kind: 'named', name: 'nt-host' } as const;
 const firewall = new IptablesFirewall();
 const save = commandMatches('iptables-save');
+const nftListing = commandMatches('nft', '-j');
+// `nft -j -t list table bridge netmode` of a fresh table of isolated ports (icc: false), recorded on nft 1.0.6.
+const PORTS_LISTING = readFileSync(fileURLToPath(new URL('../nftables/fixtures/isolated-ports-terse.json', import.meta.url)), 'utf8');
 const restore = commandMatches('iptables-restore');
 
 // Real iptables-save output, written by the integration test: the base alone,
@@ -21,7 +26,7 @@ beforeAll(async () => {
 
 /** A runner whose iptables-save prints `state`, and the scope around it. */
 function host(state: string): { runner: RecordingRunner; scope: FirewallScope } {
-  const runner = new RecordingRunner().respond(save, fakeSave(state));
+  const runner = new RecordingRunner().respond(save, fakeSave(state)).respond(nftListing, { stdout: PORTS_LISTING });
   return { runner, scope: { runner, netns: HOST } };
 }
 

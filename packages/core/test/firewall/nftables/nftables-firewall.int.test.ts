@@ -196,11 +196,15 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
       networkId: `n${i}`,
       bridge: `nm-r${i}`,
       subnets: [`10.231.${100 + i}.0/24`],
+      // Half of them race for the table of isolated ports too.
+      icc: i % 2 === 0,
     }));
     await Promise.all(networks.map((network) => firewall.setupNetwork({ runner: fixture.runner, netns }, network)));
     const table = await listTable(fixture.runner, netns);
     expect(table.rules.filter((r) => r.comment === 'netmode')).toHaveLength(BASE_RULE_COUNT);
     expect(table.sets.get('bridges')).toHaveLength(8);
+    const ports = await fixture.runner.run({ command: 'nft', args: ['list', 'table', 'bridge', 'netmode'], netns });
+    expect(ports.stdout.match(/ether type != \{ ip, ip6 \} drop/g)).toHaveLength(1);
   });
 });
 
@@ -227,7 +231,7 @@ class LookBarrierRunner implements CommandRunner {
   }
 
   async run(spec: CommandSpec): Promise<CommandResult> {
-    const isBase = spec.input?.startsWith('add table') ?? false;
+    const isBase = spec.input?.startsWith('add table inet') ?? false;
     if (isBase) this.baseAttempts += 1;
     const outcome = this.#inner.run(spec).then(
       (result) => ({ result }),

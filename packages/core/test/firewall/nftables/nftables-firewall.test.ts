@@ -12,7 +12,11 @@ const NETNS = namedNetns('nmhost');
 // `nft -j -t list table inet netmode` of a freshly created base, recorded on nft 1.0.6.
 const BASE_LISTING = readFixture('base-terse.json');
 const NO_TABLE = 'Error: No such file or directory\nlist table inet netmode\n                 ^^^^^^^';
+// `nft -j -t list table bridge netmode` of a fresh table of isolated ports.
+const PORTS_LISTING = readFixture('isolated-ports-terse.json');
+const NO_PORTS_TABLE = 'Error: No such file or directory\nlist table bridge netmode\n                   ^^^^^^^';
 
+const isPortsListing = (spec: CommandSpec) => spec.command === 'nft' && spec.args.includes('bridge') && spec.args.includes('list');
 const isListing = commandMatches('nft', '-j');
 const isTransaction = commandMatches('nft', '-f', '-');
 
@@ -38,12 +42,12 @@ const udpRange: FirewallPort = { protocol: 'udp', hostIp: '192.168.7.5', hostPor
 
 /** A runner whose table exists with the whole base. */
 function withBase(): RecordingRunner {
-  return new RecordingRunner().respond(isListing, { stdout: BASE_LISTING });
+  return new RecordingRunner().respond(isPortsListing, { stdout: PORTS_LISTING }).respond(isListing, { stdout: BASE_LISTING });
 }
 
 /** A runner whose namespace has no netmode table. */
 function withoutTable(): RecordingRunner {
-  return new RecordingRunner().failOn(isListing, NO_TABLE);
+  return new RecordingRunner().failOn(isPortsListing, NO_PORTS_TABLE).failOn(isListing, NO_TABLE);
 }
 
 function scopeOf(runner: RecordingRunner): FirewallScope {
@@ -88,7 +92,9 @@ describe('NftablesFirewall scripts', () => {
     it(`sets up the ${name} network with a look at the table and one transaction`, async () => {
       const runner = withBase();
       await firewall.setupNetwork(scopeOf(runner), config);
-      expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j -t list table inet netmode', '-f -']);
+      // An icc: false network also looks at the table of isolated ports.
+      const ports = config.icc ? [] : ['-j -t list table bridge netmode'];
+      expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j -t list table inet netmode', ...ports, '-f -']);
       expectGolden(`setup-network-${name}`, runner.transcript());
     });
 
@@ -126,9 +132,9 @@ describe('NftablesFirewall scripts', () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), endpoint);
     expect(runner.commands).toHaveLength(0);
-    // Ports unknown (a crashed attach): one listing, and no transaction when nothing carries its comment.
+    // Ports unknown (a crashed attach): a listing of each table, and no transaction when nothing carries its comment.
     await firewall.teardownEndpoint(scopeOf(runner), endpoint);
-    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j list table inet netmode']);
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j list table inet netmode', '-j list table bridge netmode']);
   });
 
   it('passes the scope namespace and signal to every process', async () => {
@@ -239,6 +245,84 @@ describe('NftablesFirewall base races and failures', () => {
   });
 });
 
+describe('NftablesFirewall port isolation (icc: false)', () => {
+  const firewall = new NftablesFirewall();
+  const isolated: FirewallEndpoint = { ...endpoint, hostInterface: 'nmv1', icc: false };
+  const transactions = (runner: RecordingRunner) => runner.commands.filter(isTransaction).map((c) => c.input);
+
+  it('isolates the bridge port, then publishes the ports, one transaction each', async () => {
+    const runner = withBase();
+    await firewall.setupEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
+    expect(runner.commands).toHaveLength(2);
+    expectGolden('setup-endpoint-isolated', runner.transcript());
+  });
+
+  it('starts one transaction for an isolated endpoint without ports, and none when icc is on', async () => {
+    const runner = withBase();
+    await firewall.setupEndpoint(scopeOf(runner), isolated);
+    await firewall.setupEndpoint(scopeOf(runner), { ...isolated, icc: true });
+    expect(transactions(runner)).toEqual(['add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n']);
+  });
+
+  it('releases the port again when publishing fails', async () => {
+    const runner = withBase().failOn((spec) => isTransaction(spec) && (spec.input ?? '').includes('pub_any4'), 'Error: Could not process rule: File exists');
+    const error = await errorOf(firewall.setupEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] }));
+    expect(error.context).toMatchObject({ endpointId: 'c1' });
+    expect(transactions(runner).at(-1)).toBe(
+      'add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n' +
+        'delete element bridge netmode isolated_ports { "nmv1" }\n',
+    );
+  });
+
+  it('withdraws the ports, then releases the port', async () => {
+    const runner = withBase();
+    await firewall.teardownEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
+    expect(runner.commands).toHaveLength(2);
+    expectGolden('teardown-endpoint-isolated', runner.transcript());
+  });
+
+  it('counts a release as done when the table of isolated ports is gone', async () => {
+    const runner = withBase().failOn(
+      (spec) => isTransaction(spec) && (spec.input ?? '').includes('bridge netmode'),
+      NO_PORTS_TABLE,
+    );
+    await firewall.teardownEndpoint(scopeOf(runner), isolated);
+    expect(runner.commands).toHaveLength(1);
+  });
+
+  it('removes the ports a crashed attach isolated, found by their comment', async () => {
+    const held = JSON.parse(PORTS_LISTING) as { nftables: Record<string, Record<string, unknown>>[] };
+    for (const entry of held.nftables) {
+      if (entry['set']) entry['set']['elem'] = [{ elem: { val: 'nmv1', comment: 'endpoint:c1' } }, { elem: { val: 'nmv2', comment: 'endpoint:c2' } }];
+    }
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: JSON.stringify(held) }).respond(isListing, { stdout: BASE_LISTING });
+    await firewall.teardownEndpoint(scopeOf(runner), endpoint);
+    expect(transactions(runner)).toEqual(['delete element bridge netmode isolated_ports { "nmv1" }\n']);
+  });
+
+  it('refuses a bad host interface before any process starts', async () => {
+    const runner = withBase();
+    const error = await errorOf(firewall.setupEndpoint(scopeOf(runner), { ...isolated, hostInterface: 'nm v1' }));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(runner.commands).toHaveLength(0);
+  });
+
+  it('takes a table of isolated ports that another process created meanwhile', async () => {
+    let looks = 0;
+    const racing = new RecordingRunner()
+      .respond(isPortsListing, (spec) => (looks++ === 0 ? commandFailed(NO_PORTS_TABLE)(spec) : { stdout: PORTS_LISTING }))
+      .respond(isListing, { stdout: BASE_LISTING })
+      .respond(
+        (spec) => isTransaction(spec) && (spec.input ?? '').startsWith('add table bridge'),
+        commandFailed('Error: Could not process rule: File exists'),
+      );
+    await firewall.setupNetwork(scopeOf(racing), { ...network, icc: false });
+    expect(looks).toBe(2);
+    // The network's own elements still went in after the lost race.
+    expect(racing.commands.filter(isTransaction).at(-1)?.input).toMatch(/^add element inet netmode bridges/);
+  });
+});
+
 describe('NftablesFirewall hasBase and removeBase', () => {
   const firewall = new NftablesFirewall();
 
@@ -269,10 +353,18 @@ describe('NftablesFirewall hasBase and removeBase', () => {
     expect(runner.commands).toHaveLength(1);
   });
 
-  it('counts a missing table as removed', async () => {
+  it('counts missing tables as removed', async () => {
     const runner = withoutTable();
     expect(await firewall.removeBase(scopeOf(runner))).toBe(true);
-    expect(runner.commands).toHaveLength(1);
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j list table inet netmode', '-j list table bridge netmode']);
+  });
+
+  it('keeps the table of isolated ports while a port is in it', async () => {
+    const held = PORTS_LISTING.replace('"comment": "netmode"}', '"comment": "netmode", "elem": [{"elem": {"val": "nmv1", "comment": "endpoint:c1"}}]}');
+    expect(held).not.toBe(PORTS_LISTING);
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
+    expect(await firewall.removeBase(scopeOf(runner))).toBe(false);
+    expect(runner.commands.filter(isTransaction).map((c) => c.input)).toEqual(['delete table inet netmode\n']);
   });
 });
 

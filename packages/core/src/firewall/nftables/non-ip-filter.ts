@@ -1,0 +1,214 @@
+import { ErrorCode, NetModeError, isNetModeError } from '../../errors.js';
+import { assertInterfaceName } from '../../net/names.js';
+import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
+import { BASE_OWNER } from './base.js';
+import { parseTableListing, type TableListing } from './listing.js';
+import { applyScript, listTable, tableMissing } from './nft-command.js';
+import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
+import { assertOwnerId } from './validate.js';
+
+/**
+ * The part of `icc: false` that works below IP: a bridge-family table that
+ * drops every frame that is neither IPv4 nor IPv6 (ARP above all) when it
+ * goes from one isolated bridge port to another. Docker leaves ARP and other
+ * non-IP traffic between the containers of an `icc=false` network open
+ * (moby#36355); netmode does not.
+ *
+ * Why a set of ports and not of bridges: the bridge family's `meta ibrname`
+ * is missing from kernels built without `nft_meta_bridge` (this project's CI
+ * kernel refuses it with "Operation not supported"), while `iifname` and
+ * `oifname` work everywhere. Two isolated ports are always on the same bridge
+ * or on two bridges, which never forward to each other at layer 2, so one
+ * set serves every network. Why not the bridge's own port isolation
+ * (`isolated on`): with br_netfilter, a DNAT to a container on the same
+ * bridge (a container reaching a published port of its own network) is
+ * forwarded at layer 2 between the two ports, which isolation would cut.
+ *
+ * IP frames are left to the layer-3 rules of the firewall backend, which
+ * already drop traffic between two containers of an `icc: false` network
+ * and let DNAT and replies through. Both backends use this table (the
+ * `iptables` one too, through `nft`), so `icc: false` needs the nft binary
+ * either way.
+ *
+ * @module
+ */
+
+/** The table, as nft names it (family and name). */
+export const PORT_TABLE = 'bridge netmode';
+
+/** The set of host-side interfaces (bridge ports) of endpoints on `icc: false` networks. */
+export const ISOLATED_PORTS = 'isolated_ports';
+
+const CHAIN = 'forward';
+const RULE = `iifname @${ISOLATED_PORTS} oifname @${ISOLATED_PORTS} ether type != { ip, ip6 } drop`;
+
+/** An endpoint whose bridge port is to be isolated, checked. */
+export interface PortIsolation {
+  /** The endpoint id: the owner written on the element. */
+  readonly endpointId: string;
+  /** The host-side interface. */
+  readonly port: string;
+}
+
+/**
+ * The isolation an endpoint asks for: its port when it is on an `icc: false`
+ * network and names its host interface, else `undefined`. Checks both values
+ * first (they end up in an nft script).
+ *
+ * @throws NetModeError ERR_INVALID_CONFIG for a bad id or interface name.
+ */
+export function portIsolation(endpoint: FirewallEndpoint): PortIsolation | undefined {
+  if (endpoint.icc !== false || endpoint.hostInterface === undefined) return undefined;
+  assertOwnerId(endpoint.endpointId, 'endpointId');
+  assertInterfaceName(endpoint.hostInterface, 'hostInterface');
+  return { endpointId: endpoint.endpointId, port: endpoint.hostInterface };
+}
+
+/**
+ * Keeps the table: creates it once (race-safe, like the inet base), adds and
+ * removes one set element per isolated port, each commented with its
+ * endpoint, and deletes it when no port is left. Every change is one
+ * `nft -f -` transaction.
+ */
+export class NonIpFilter {
+  /**
+   * Creates the table with its set, chain and rule when missing. Two
+   * processes racing: the second transaction fails whole on `create`, and
+   * the second look finds the first one's table.
+   *
+   * @throws NetModeError ERR_COMMAND_FAILED when the table exists without its
+   * set, chain or rule (changed outside netmode).
+   */
+  async ensure(scope: FirewallScope): Promise<void> {
+    if ((await this.gaps(scope))?.length === 0) return;
+    try {
+      await applyScript(scope, baseScript());
+    } catch (error) {
+      if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
+      const gaps = await this.gaps(scope);
+      if (gaps?.length === 0) return;
+      if (gaps === null) throw error;
+      throw new NetModeError(
+        ErrorCode.COMMAND_FAILED,
+        `table ${PORT_TABLE} exists without ${gaps.join(', ')}: it was changed outside netmode; ` +
+          `remove it with 'nft delete table ${PORT_TABLE}' and run reconcile`,
+        { cause: error, context: { missing: gaps } },
+      );
+    }
+  }
+
+  /** What the table lacks (empty when whole), or `null` when there is no table. */
+  async gaps(scope: FirewallScope): Promise<string[] | null> {
+    let listing: TableListing;
+    try {
+      listing = parseTableListing(await listTable(scope, PORT_TABLE, ['-t']));
+    } catch (error) {
+      if (tableMissing(error)) return null;
+      throw error;
+    }
+    const missing: string[] = [];
+    if (!listing.sets.has(ISOLATED_PORTS)) missing.push(`set ${ISOLATED_PORTS}`);
+    if (!listing.chains.has(CHAIN)) missing.push(`chain ${CHAIN}`);
+    else if (!listing.rules.some((r) => r.chain === CHAIN && r.comment === BASE_OWNER)) missing.push(`the rule of chain ${CHAIN}`);
+    return missing;
+  }
+
+  /**
+   * An endpoint's setup around its isolation: isolates the port (when the
+   * endpoint asks for it), then runs `publish`, the backend's own part; when
+   * `publish` fails, releases the port again, so the setup is whole or nothing.
+   */
+  async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, publish: () => Promise<void>): Promise<void> {
+    const isolation = portIsolation(endpoint);
+    if (isolation === undefined) return publish();
+    await this.isolate(scope, isolation);
+    try {
+      await publish();
+    } catch (error) {
+      // Without the caller's signal: an aborted setup must still be undone.
+      await this.release({ runner: scope.runner, netns: scope.netns }, isolation).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * An endpoint's teardown after the backend's own part (`withdraw`):
+   * releases its port, or, for an endpoint that knows neither ports nor host
+   * interface (an attach that crashed before its record held them), removes
+   * every port commented with it.
+   */
+  async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, withdraw: () => Promise<void>): Promise<void> {
+    await withdraw();
+    const isolation = portIsolation(endpoint);
+    if (isolation !== undefined) await this.release(scope, isolation);
+    else if (unknownEndpoint(endpoint)) await this.sweep(scope, endpoint.endpointId);
+  }
+
+  /** Adds the port to the set; a no-op when it is there. The table must exist ({@link ensure}). */
+  async isolate(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
+    await applyScript(scope, new NftScript().addElement(element(isolation)).toString());
+  }
+
+  /** Removes the port from the set; succeeds when it, or the table, is gone. */
+  async release(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
+    try {
+      await applyScript(scope, new NftScript().removeElement(element(isolation)).toString());
+    } catch (error) {
+      if (!tableMissing(error)) throw error;
+    }
+  }
+
+  /** Removes every port commented with the endpoint, whatever its name; nothing when the table is gone. */
+  async sweep(scope: FirewallScope, endpointId: string): Promise<void> {
+    assertOwnerId(endpointId, 'endpointId');
+    const owner = endpointOwner(endpointId);
+    let listing: TableListing;
+    try {
+      listing = parseTableListing(await listTable(scope, PORT_TABLE, []));
+    } catch (error) {
+      if (tableMissing(error)) return;
+      throw error;
+    }
+    const script = new NftScript();
+    for (const listed of listing.sets.get(ISOLATED_PORTS) ?? []) {
+      if (listed.comment === owner) script.deleteElement({ table: PORT_TABLE, set: ISOLATED_PORTS, key: listed.key, owner });
+    }
+    if (!script.empty) await applyScript(scope, script.toString());
+  }
+
+  /** Deletes the table when no port is in it; resolves to whether it is gone. */
+  async removeIfUnused(scope: FirewallScope): Promise<boolean> {
+    try {
+      const listing = parseTableListing(await listTable(scope, PORT_TABLE, []));
+      if ((listing.sets.get(ISOLATED_PORTS) ?? []).length > 0) return false;
+      await applyScript(scope, `delete table ${PORT_TABLE}\n`);
+      return true;
+    } catch (error) {
+      if (tableMissing(error)) return true;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Whether a teardown knows nothing of the endpoint but its id: no ports and
+ * no host interface, the call for an attach that crashed before its record
+ * held them. Backends then remove whatever carries the endpoint's mark.
+ */
+export function unknownEndpoint(endpoint: FirewallEndpoint): boolean {
+  return endpoint.ports.length === 0 && endpoint.hostInterface === undefined;
+}
+
+function element(isolation: PortIsolation): NftElement {
+  return { table: PORT_TABLE, set: ISOLATED_PORTS, key: ifnameLiteral(isolation.port), owner: endpointOwner(isolation.endpointId) };
+}
+
+function baseScript(): string {
+  return [
+    `add table ${PORT_TABLE}`,
+    `create set ${PORT_TABLE} ${ISOLATED_PORTS} { type ifname; comment "${BASE_OWNER}"; }`,
+    `create chain ${PORT_TABLE} ${CHAIN} { type filter hook forward priority filter; policy accept; comment "${BASE_OWNER}"; }`,
+    `add rule ${PORT_TABLE} ${CHAIN} ${RULE} comment "${BASE_OWNER}"`,
+    '',
+  ].join('\n');
+}
