@@ -33,6 +33,7 @@ export type { CommandResult, CommandRunner, CommandSpec } from './exec/runner.js
 export { KNOWN_TOOLS } from './exec/runner.js';
 export { resolveToolPath } from './exec/tool-path.js';
 export { ExecaRunner, buildArgv, type ExecaRunnerOptions } from './exec/execa-runner.js';
+export { HelperRunner, type HelperRunnerOptions } from './exec/helper-runner.js';
 export { IpBatch, runIpBatch } from './exec/ip-batch.js';
 
 export { SandboxService, type SandboxCreateOptions } from './netns/sandbox-service.js';

@@ -23,7 +23,15 @@ for (const firewall of ['nftables', 'iptables'] as const) {
   });
 }
 
-describe.skipIf(!root).each(['nftables', 'iptables'] as const)('bridge mode on the real kernel (%s)', (firewall) => {
+// The helper runner (processes: 'helper') starts the same commands from
+// another process: the whole suite runs through it once more.
+const VARIANTS = [
+  ['nftables', 'direct'],
+  ['iptables', 'direct'],
+  ['nftables', 'helper'],
+] as const;
+
+describe.skipIf(!root).each(VARIANTS)('bridge mode on the real kernel (%s, processes %s)', (firewall, processes) => {
   let topo: Topology;
   const managers: NetworkManager[] = [];
   let netmode: NetworkManager;
@@ -34,6 +42,7 @@ describe.skipIf(!root).each(['nftables', 'iptables'] as const)('bridge mode on t
       hostNetns: topo.fixture.hostNetns,
       stateDir: topo.fixture.stateDir,
       namePrefix: topo.fixture.prefix,
+      processes,
     });
     managers.push(manager);
     return manager;

@@ -60,14 +60,17 @@ export class IpBatch {
    * One veth pair in one step: the host end `hostName` enslaved to `bridge`
    * and up, the peer created directly inside the namespace pinned at
    * `peerNetnsPath` as `peerName` (no move and no rename, each of which
-   * costs ~21 ms in the kernel), both with `mtu`.
+   * costs ~21 ms in the kernel), both with `mtu`; the peer with `peerMac`
+   * when given (set at birth, so no later `link set` is needed).
    */
-  vethAdd(hostName: string, bridge: string, mtu: number, peerName: string, peerNetnsPath: string): this {
+  vethAdd(hostName: string, bridge: string, mtu: number, peerName: string, peerNetnsPath: string, peerMac?: string): this {
     assertInterfaceName(hostName);
     assertInterfaceName(bridge);
     assertInterfaceName(peerName);
+    if (peerMac !== undefined) assertMac(peerMac);
     const m = String(checkMtu(mtu));
-    return this.#add('link', 'add', hostName, 'mtu', m, 'master', bridge, 'up', 'type', 'veth', 'peer', 'name', peerName, 'mtu', m, 'netns', peerNetnsPath);
+    const address = peerMac === undefined ? [] : ['address', peerMac];
+    return this.#add('link', 'add', hostName, 'mtu', m, 'master', bridge, 'up', 'type', 'veth', 'peer', 'name', peerName, ...address, 'mtu', m, 'netns', peerNetnsPath);
   }
 
   /** `link set dev DEV type bridge_slave hairpin on`: lets a container reach itself through the host (published ports). */

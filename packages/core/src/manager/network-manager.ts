@@ -289,9 +289,10 @@ export class NetworkManager {
       createdAt: new Date().toISOString(),
       operator: currentProcess(),
     };
-    const regained = await this.#regainOrphan(containerId, request.network);
-    if (regained) return regained;
-    await this.#store.transaction(async (tx) => {
+    // One transaction: an orphaned sandbox is regained, or the pending record claims the id.
+    const regained = await this.#store.transaction(async (tx) => {
+      const orphan = await regainOrphan(tx, containerId, request.network);
+      if (orphan) return orphan;
       await this.#assertNoEndpoint(tx, containerId);
       if (request.target) {
         // The target may have gone since it was resolved outside the lock.
@@ -308,7 +309,12 @@ export class NetworkManager {
         throw networkNotFound(request.network.name);
       }
       tx.put(endpointKey(containerId), pending);
+      return undefined;
     });
+    if (regained) {
+      this.events.emit('sandbox:owner-regained', { containerId, netns: regained.endpoint.netns, joiners: regained.joiners });
+      return regained.endpoint;
+    }
     const attaching = withoutOperator<Endpoint>(pending);
 
     let result: AttachResult;
@@ -422,23 +428,6 @@ export class NetworkManager {
     });
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
     if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnect(orphan));
-  }
-
-  /**
-   * Gives an orphaned sandbox back to its owner reconnecting on the same
-   * network: same sandbox, same address, nothing rebuilt.
-   */
-  async #regainOrphan(containerId: string, network: NetworkRecord): Promise<Endpoint | undefined> {
-    const regained = await this.#store.transaction(async (tx) => {
-      const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
-      if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
-      const endpoint: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'attached' };
-      tx.put(endpointKey(containerId), endpoint);
-      return { endpoint, joiners: await joinersOf(tx, containerId) };
-    });
-    if (!regained) return undefined;
-    this.events.emit('sandbox:owner-regained', { containerId, netns: regained.endpoint.netns, joiners: regained.joiners });
-    return regained.endpoint;
   }
 
   /**
@@ -696,4 +685,22 @@ export class NetworkManager {
       });
     return this.#predefined;
   }
+}
+
+/**
+ * Gives an orphaned sandbox back to its owner reconnecting on the same
+ * network, in the caller's transaction: same sandbox, same address, nothing
+ * rebuilt. Resolves to the endpoint and its joiners, or `undefined` when
+ * there is no such orphan.
+ */
+async function regainOrphan(
+  tx: StateTransaction,
+  containerId: string,
+  network: NetworkRecord,
+): Promise<{ readonly endpoint: Endpoint; readonly joiners: string[] } | undefined> {
+  const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
+  if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
+  const endpoint: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'attached' };
+  tx.put(endpointKey(containerId), endpoint);
+  return { endpoint, joiners: await joinersOf(tx, containerId) };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalidConfig } from '../errors.js';
+import { parseAddress } from './address.js';
 
 /** The longest interface name Linux accepts (IFNAMSIZ minus the terminating NUL). */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
@@ -72,6 +73,21 @@ export function hashedName(prefix: string, id: string, length = MAX_INTERFACE_NA
 export function hashedMac(id: string): string {
   const bytes = createHash('sha256').update(id).digest().subarray(0, 5);
   return ['02', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+/**
+ * The MAC address a container interface gets from its IPv4 address, as
+ * Docker gave them before version 28: `02:42:` and the address's four bytes
+ * (10.88.0.2 → `02:42:0a:58:00:02`). An address handed to a new container
+ * then comes with the MAC its neighbours (the host, other containers) still
+ * have cached for it, so no gratuitous ARP is needed for them to reach it.
+ *
+ * @throws NetModeError ERR_INVALID_CONFIG when `address` is not an IPv4 address.
+ */
+export function macFromIpv4(address: string): string {
+  const parsed = parseAddress(address, 'address');
+  if (parsed.family !== 4) throw invalidConfig('address', `${address} is not an IPv4 address`);
+  return ['02', '42', ...parsed.text.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
 }
 
 /** `text` with every regular-expression metacharacter escaped, to match it literally (a name prefix, say). */

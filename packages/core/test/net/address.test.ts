@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError } from '../../src/errors.js';
+import { macFromIpv4 } from '../../src/net/names.js';
 import {
   addressToBigInt,
   bigIntToAddress,
@@ -170,5 +171,14 @@ describe('arithmetic', () => {
     expect(cidrsOverlap(net, parseNetwork('10.0.0.255/32'))).toBe(true);
     expect(cidrsOverlap(net, parseNetwork('10.0.1.0/24'))).toBe(false);
     expect(cidrsOverlap(parseNetwork('0.0.0.0/0'), parseNetwork('::/0'))).toBe(false);
+  });
+});
+
+describe('macFromIpv4', () => {
+  it("gives Docker's pre-28 MAC for an IPv4 address, and refuses anything else", () => {
+    expect(macFromIpv4('172.17.0.2')).toBe('02:42:ac:11:00:02');
+    expect(macFromIpv4('10.88.255.254')).toBe('02:42:0a:58:ff:fe');
+    expect(() => macFromIpv4('fd00::2')).toThrow(/not an IPv4 address/);
+    expect(() => macFromIpv4('10.0.0.256')).toThrow();
   });
 });

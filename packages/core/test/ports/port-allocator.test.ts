@@ -24,6 +24,34 @@ async function code(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('PortAllocator', () => {
+  it('allocateWith commits the leases and the other work together, or neither', async () => {
+    const store = new MemoryStateStore();
+    const ports = new PortAllocator(store, { ephemeralRange: async () => [40000, 40009] });
+    const both = await ports.allocateWith('a', [{ protocol: 'tcp', hostPort: 8080, count: 1 }], async (tx) => {
+      tx.put('other/a', { ok: true });
+      return 'done';
+    });
+    expect(both).toEqual({ leases: [{ owner: 'a', protocol: 'tcp', hostPort: 8080, count: 1 }], result: 'done' });
+    expect(await store.get('other/a')).toEqual({ ok: true });
+
+    // The other work fails: no lease either.
+    const failed = ports.allocateWith('b', [{ protocol: 'tcp', hostPort: 9090, count: 1 }], async (tx) => {
+      tx.put('other/b', { ok: true });
+      throw new Error('exhausted');
+    });
+    await expect(failed).rejects.toThrow('exhausted');
+    expect(await store.get('other/b')).toBeUndefined();
+    expect((await ports.list()).map((l) => l.hostPort)).toEqual([8080]);
+
+    // A port conflict: the other work never runs.
+    let ran = false;
+    const conflict = ports.allocateWith('c', [{ protocol: 'tcp', hostPort: 8080, count: 1 }], async () => {
+      ran = true;
+    });
+    expect(await code(conflict)).toBe(ErrorCode.PORT_ALLOCATED);
+    expect(ran).toBe(false);
+  });
+
   it('leases fixed ports and refuses any overlap on the same protocol and address', async () => {
     const { ports, asked } = allocator();
     await ports.allocate('a', [{ protocol: 'tcp', hostPort: 8080, count: 1 }]);

@@ -1,16 +1,36 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError, isNetModeError } from '../../src/errors.js';
 import { NetModeEmitter } from '../../src/events.js';
-import { ExecaRunner, buildArgv } from '../../src/exec/execa-runner.js';
+import { ExecaRunner, buildArgv, type ExecaRunnerOptions } from '../../src/exec/execa-runner.js';
+import { HelperRunner } from '../../src/exec/helper-runner.js';
+import type { CommandRunner } from '../../src/exec/runner.js';
 import { resolveToolPath } from '../../src/exec/tool-path.js';
 
+// Both runners behave the same: one test suite for the two. The helper
+// runner needs the built helper script (pnpm build).
+const helpers: HelperRunner[] = [];
+const RUNNERS: [string, (options?: ExecaRunnerOptions) => CommandRunner][] = [
+  ['ExecaRunner', (options) => new ExecaRunner(options)],
+  [
+    'HelperRunner',
+    (options) => {
+      const runner = new HelperRunner(options);
+      helpers.push(runner);
+      return runner;
+    },
+  ],
+];
+afterAll(() => {
+  for (const runner of helpers) runner.close();
+});
+
 // These run harmless programs (`sleep`, `cat`, `ip -V`) and need no root.
-describe('ExecaRunner', () => {
+describe.each(RUNNERS)('%s', (_name, make) => {
   it('passes standard input, returns output and reports each process as an event', async () => {
     const events = new NetModeEmitter();
     const seen: { argv: readonly string[]; failed: boolean; durationMs: number }[] = [];
     events.on('command:exec', (e) => seen.push(e));
-    const result = await new ExecaRunner({ events }).run({ command: 'cat', args: [], input: 'a b\n$(x) `y`\n' });
+    const result = await make({ events }).run({ command: 'cat', args: [], input: 'a b\n$(x) `y`\n' });
     expect(result.stdout).toBe('a b\n$(x) `y`\n');
     expect(result.exitCode).toBe(0);
     expect(seen).toHaveLength(1);
@@ -20,17 +40,17 @@ describe('ExecaRunner', () => {
   });
 
   it('never uses a shell: metacharacters arrive as plain arguments', async () => {
-    const result = await new ExecaRunner().run({ command: 'echo', args: ['$HOME', ';', 'ls', '|', '`id`'] });
+    const result = await make().run({ command: 'echo', args: ['$HOME', ';', 'ls', '|', '`id`'] });
     expect(result.stdout).toBe('$HOME ; ls | `id`\n');
   });
 
   it('runs with LC_ALL=C so messages can be classified', async () => {
-    const result = await new ExecaRunner().run({ command: 'env', args: [] });
+    const result = await make().run({ command: 'env', args: [] });
     expect(result.stdout).toMatch(/^LC_ALL=C$/m);
   });
 
   it('turns a failing exit into ERR_COMMAND_FAILED with argv, exit code and stderr', async () => {
-    const error = await new ExecaRunner().run({ command: 'ip', args: ['link', 'show', 'dev', 'no-such-link0'] }).catch(
+    const error = await make().run({ command: 'ip', args: ['link', 'show', 'dev', 'no-such-link0'] }).catch(
       (e: unknown) => e,
     );
     expect(isNetModeError(error, ErrorCode.COMMAND_FAILED)).toBe(true);
@@ -41,13 +61,13 @@ describe('ExecaRunner', () => {
   });
 
   it('kills a process that outlives its timeout with ERR_COMMAND_TIMEOUT', async () => {
-    const error = await new ExecaRunner().run({ command: 'sleep', args: ['5'], timeoutMs: 100 }).catch((e: unknown) => e);
+    const error = await make().run({ command: 'sleep', args: ['5'], timeoutMs: 100 }).catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.COMMAND_TIMEOUT)).toBe(true);
   });
 
   it('kills a process whose signal aborts with ERR_ABORTED', async () => {
     const controller = new AbortController();
-    const pending = new ExecaRunner().run({ command: 'sleep', args: ['5'], signal: controller.signal });
+    const pending = make().run({ command: 'sleep', args: ['5'], signal: controller.signal });
     setTimeout(() => controller.abort(new Error('shutting down')), 50);
     const error = await pending.catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.ABORTED)).toBe(true);
@@ -65,7 +85,7 @@ describe('ExecaRunner', () => {
   });
 
   it('gives ERR_NETNS_NOT_FOUND when the namespace to enter does not exist', async () => {
-    const error = await new ExecaRunner()
+    const error = await make()
       .run({ command: 'ip', args: ['link'], netns: { kind: 'named', name: 'netmode-no-such-ns' } })
       .catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.NETNS_NOT_FOUND)).toBe(true);
@@ -84,5 +104,34 @@ describe('ExecaRunner', () => {
       '--net=/proc/1/ns/net',
     );
     expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'host' } })).toEqual([resolveToolPath('ip'), 'link']);
+  });
+});
+
+describe('HelperRunner, beyond what it shares with ExecaRunner', () => {
+  it('starts every command from one helper process, and a new helper after that one died', async () => {
+    const runner = new HelperRunner();
+    helpers.push(runner);
+    await runner.run({ command: 'ip', args: ['-V'] });
+    const first = runner.helperPid as number;
+    await runner.run({ command: 'ip', args: ['-V'] });
+    expect(runner.helperPid).toBe(first);
+    // A command in flight when the helper dies fails; the next one gets a new helper.
+    const inFlight = runner.run({ command: 'sleep', args: ['5'] }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(first, 'SIGKILL');
+    expect(isNetModeError(await inFlight, ErrorCode.COMMAND_FAILED)).toBe(true);
+    expect((await runner.run({ command: 'echo', args: ['again'] })).stdout).toBe('again\n');
+    expect(runner.helperPid).not.toBe(first);
+  });
+
+  it('does not keep the process alive while idle', async () => {
+    const { execa } = await import('execa');
+    const module = new URL('../../dist/index.js', import.meta.url).href;
+    const script = `const { HelperRunner } = await import(${JSON.stringify(module)});
+      const out = await new HelperRunner().run({ command: 'echo', args: ['done'] });
+      process.stdout.write(out.stdout);`;
+    // No close(): the process must still end by itself once its last command has.
+    const child = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, reject: false });
+    expect({ stdout: child.stdout, timedOut: child.timedOut, exitCode: child.exitCode }).toEqual({ stdout: 'done', timedOut: false, exitCode: 0 });
   });
 });
