@@ -126,7 +126,7 @@ async function main(): Promise<number> {
         progress(`setting up ${label} failed, left out: ${errorText(error)}`);
       }
     };
-    for (const flavour of [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftNoSync]) {
+    for (const flavour of [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync]) {
       await make(flavour.label, () => NetmodeSystem.create(ns, tmp, profiler, flavour));
     }
     if (peers['cni']?.available) await make('CNI', () => CniSystem.create(ns, tmp));

@@ -7,11 +7,12 @@
  * are really resident) it times: `/bin/true` started with
  * `child_process.spawn`; the same through netmode's default runner
  * (`ExecaRunner`, execa); the same through the runner inside a named
- * namespace (`nsenter --net=`); and netmode attach and detach of one bridge
- * endpoint with one published port. Never throws: failures are reported.
+ * namespace (`nsenter --net=`), directly and through the helper process
+ * (`HelperRunner`); and netmode attach and detach of one bridge endpoint
+ * with one published port, with `processes: 'direct'` and `'helper'`. Never throws: failures are reported.
  */
 import { spawn } from 'node:child_process';
-import { ExecaRunner, namedNetns } from '@netmode/core';
+import { ExecaRunner, HelperRunner, namedNetns } from '@netmode/core';
 import { registerBridgeDriver } from '@netmode/driver-bridge';
 import { memory } from './memory.js';
 import { Namespaces } from './namespaces.js';
@@ -35,8 +36,11 @@ export interface RssLevel {
   readonly spawnMs: number[];
   readonly runnerMs: number[];
   readonly runnerNsenterMs: number[];
+  readonly helperNsenterMs: number[];
   readonly attach: { ms: number; trace: OpTrace }[];
   readonly detach: { ms: number; trace: OpTrace }[];
+  readonly helperAttach: { ms: number; trace: OpTrace }[];
+  readonly helperDetach: { ms: number; trace: OpTrace }[];
 }
 
 export interface RssResult {
@@ -61,7 +65,11 @@ async function run(params: RssParams): Promise<RssResult> {
   const profiler = new Profiler();
   const bridge = (c: Parameters<typeof registerBridgeDriver>[0]) => registerBridgeDriver(c, { bip: '10.233.0.1/16' });
   const { manager, host } = await createNetmode(ns, params.tmp, profiler, 'nm-rss', [bridge]);
+  // The same through the helper process: its own host namespace, store and bridge subnet.
+  const helperBridge = (c: Parameters<typeof registerBridgeDriver>[0]) => registerBridgeDriver(c, { bip: '10.234.0.1/16' });
+  const helped = await createNetmode(ns, params.tmp, profiler, 'nm-rsh', [helperBridge], true, 'helper');
   const runner = new ExecaRunner();
+  const helperRunner = new HelperRunner();
   const hostNetns = namedNetns(host);
   const errors: string[] = [];
   const ballast: Buffer[] = [];
@@ -69,6 +77,8 @@ async function run(params: RssParams): Promise<RssResult> {
   // Warm up: the bridge, the firewall base and the code paths exist before the first timed level.
   await manager.connect('rss-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => errors.push(errorText(e)));
   await manager.disconnect('rss-warm').catch((e: unknown) => errors.push(errorText(e)));
+  await helped.manager.connect('rsh-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => errors.push(errorText(e)));
+  await helped.manager.disconnect('rsh-warm').catch((e: unknown) => errors.push(errorText(e)));
   for (const target of params.ballastMiB) {
     while (ballast.length * (CHUNK / 2 ** 20) < target) ballast.push(Buffer.alloc(CHUNK, 1));
     const level: RssLevel = {
@@ -77,8 +87,11 @@ async function run(params: RssParams): Promise<RssResult> {
       spawnMs: [],
       runnerMs: [],
       runnerNsenterMs: [],
+      helperNsenterMs: [],
       attach: [],
       detach: [],
+      helperAttach: [],
+      helperDetach: [],
     };
     process.stderr.write(`[bench] spawn cost at ${target} MiB ballast (RSS ${level.rssMb.toFixed(0)} MiB)\n`);
     try {
@@ -86,6 +99,7 @@ async function run(params: RssParams): Promise<RssResult> {
         level.spawnMs.push(await spawnTrue());
         level.runnerMs.push((await runner.run({ command: '/bin/true', args: [] })).durationMs);
         level.runnerNsenterMs.push((await runner.run({ command: '/bin/true', args: [], netns: hostNetns })).durationMs);
+        level.helperNsenterMs.push((await helperRunner.run({ command: '/bin/true', args: [], netns: hostNetns })).durationMs);
       }
       for (let i = 0; i < params.attaches; i++) {
         const id = `rss-${target}-${i}`;
@@ -93,12 +107,19 @@ async function run(params: RssParams): Promise<RssResult> {
         level.attach.push({ ms: attach.ms, trace: attach.trace });
         const detach = await profiler.trace(() => manager.disconnect(id));
         level.detach.push({ ms: detach.ms, trace: detach.trace });
+        const helperAttach = await profiler.trace(() =>
+          helped.manager.connect(`rsh-${target}-${i}`, 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }),
+        );
+        level.helperAttach.push({ ms: helperAttach.ms, trace: helperAttach.trace });
+        const helperDetach = await profiler.trace(() => helped.manager.disconnect(`rsh-${target}-${i}`));
+        level.helperDetach.push({ ms: helperDetach.ms, trace: helperDetach.trace });
       }
     } catch (error) {
       errors.push(`at ${target} MiB: ${errorText(error)}`);
     }
     levels.push(level);
   }
+  helperRunner.close();
   // Read after the last level, which keeps the ballast alive (resident) through it.
   return { levels, ballastChunks: ballast.length, errors };
 }

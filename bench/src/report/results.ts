@@ -71,8 +71,11 @@ export interface BenchReport {
         spawnMs: Summary;
         runnerMs: Summary;
         runnerNsenterMs: Summary;
+        helperNsenterMs: Summary;
         attachPortMs: Summary;
         detachPortMs: Summary;
+        helperAttachPortMs: Summary;
+        helperDetachPortMs: Summary;
       }[]
     | { error: string }
     | null;
@@ -119,7 +122,7 @@ export function buildReport(raw: RawResults): BenchReport {
     ratios[name] = round(ratio(netmode, other), 3);
     medians[name] = { netmode, other };
   };
-  for (const [prefix, key] of [['', 'nm-nft'], ['iptables.', 'nm-ipt']] as const) {
+  for (const [prefix, key] of [['', 'nm-nft'], ['iptables.', 'nm-ipt'], ['helper.', 'nm-helper']] as const) {
     pair(`${prefix}attachPortVsCni`, med(key, 'port', 'attach'), med('cni', 'port', 'attach'));
     pair(`${prefix}attachPortVsNetavark`, med(key, 'port', 'attach'), med('netavark', 'port', 'attach'));
     pair(`${prefix}detachPortVsCni`, med(key, 'port', 'detach'), med('cni', 'port', 'detach'));
@@ -182,9 +185,11 @@ export function buildReport(raw: RawResults): BenchReport {
         spawnMs: roundSummary(summarize(level.spawnMs)),
         runnerMs: roundSummary(summarize(level.runnerMs)),
         runnerNsenterMs: roundSummary(summarize(level.runnerNsenterMs)),
+        helperNsenterMs: roundSummary(summarize(level.helperNsenterMs)),
         ...(() => {
           const s = stats(level.attach, level.detach);
-          return { attachPortMs: s.attach, detachPortMs: s.detach };
+          const h = stats(level.helperAttach, level.helperDetach);
+          return { attachPortMs: s.attach, detachPortMs: s.detach, helperAttachPortMs: h.attach, helperDetachPortMs: h.detach };
         })(),
       };
     });

@@ -38,5 +38,15 @@ export function buildTargets(plan: Plan, ratios: Readonly<Record<string, number>
   }
   targets.push(check('endpoint1000Vs10', ratios['endpoint1000Vs10'], 1.25, '≤ 1.25×', plan.scale >= 1000));
   targets.push(check('attachVsFloor', ratios['attachVsFloor'], 1.5, '≤ 1.5×'));
+  // The same per-endpoint targets with processes: 'helper'.
+  for (const [name, limit, target] of [
+    ['attachPortVsCni', 0.2, '≤ 0.2×'],
+    ['attachPortVsNetavark', 0.3, '≤ 0.3×'],
+    ['detachPortVsCni', 0.1, '≤ 0.1×'],
+    ['detachPortVsNetavark', 0.1, '≤ 0.1×'],
+    ['attachVsFloor', 1.5, '≤ 1.5×'],
+  ] as const) {
+    targets.push(check(`helper.${name}`, ratios[`helper.${name}`], limit, target));
+  }
   return targets;
 }

@@ -114,8 +114,30 @@ export function renderText(report: BenchReport): string {
   else {
     out.push(
       table(
-        ['ballast', 'RSS MiB', 'spawn /bin/true', 'ExecaRunner /bin/true', 'ExecaRunner via nsenter', 'netmode attach, 1 port', 'netmode detach, 1 port'],
-        rss.map((l) => [`${l.ballastMiB} MiB`, String(l.rssMb), cell(l.spawnMs), cell(l.runnerMs), cell(l.runnerNsenterMs), cell(l.attachPortMs), cell(l.detachPortMs)]),
+        [
+          'ballast',
+          'RSS MiB',
+          'spawn /bin/true',
+          'ExecaRunner /bin/true',
+          'ExecaRunner via nsenter',
+          'HelperRunner via nsenter',
+          'attach, 1 port',
+          'detach, 1 port',
+          'attach, helper',
+          'detach, helper',
+        ],
+        rss.map((l) => [
+          `${l.ballastMiB} MiB`,
+          String(l.rssMb),
+          cell(l.spawnMs),
+          cell(l.runnerMs),
+          cell(l.runnerNsenterMs),
+          cell(l.helperNsenterMs),
+          cell(l.attachPortMs),
+          cell(l.detachPortMs),
+          cell(l.helperAttachPortMs),
+          cell(l.helperDetachPortMs),
+        ]),
       ),
     );
   }

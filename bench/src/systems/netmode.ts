@@ -20,12 +20,15 @@ export interface NetmodeFlavour {
   readonly firewall: 'nftables' | 'iptables';
   /** The file store's fsyncs (its default, true) or none, to show what they cost. */
   readonly durable: boolean;
+  /** createNetMode's `processes`: commands started from this process, or through the helper. */
+  readonly processes: 'direct' | 'helper';
 }
 
-export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftNoSync', NetmodeFlavour>> = {
-  nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true },
-  ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true },
-  nftNoSync: { key: 'nm-nosync', label: 'netmode, nftables, store durable:false', firewall: 'nftables', durable: false },
+export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftHelper' | 'nftNoSync', NetmodeFlavour>> = {
+  nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true, processes: 'direct' },
+  ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true, processes: 'direct' },
+  nftHelper: { key: 'nm-helper', label: "netmode, nftables, processes: 'helper'", firewall: 'nftables', durable: true, processes: 'helper' },
+  nftNoSync: { key: 'nm-nosync', label: 'netmode, nftables, store durable:false', firewall: 'nftables', durable: false, processes: 'direct' },
 };
 
 /** Everything a netmode instance of the benchmark needs: its own host namespace, store and profiling hooks. */
@@ -48,6 +51,7 @@ export async function createNetmode(
   key: string,
   drivers: readonly DriverRegistration[],
   durable = true,
+  processes: 'direct' | 'helper' = 'direct',
 ): Promise<NetmodeInstance> {
   const host = await ns.createHost(`h-${key}`);
   const hostNetns = namedNetns(host);
@@ -56,6 +60,7 @@ export async function createNetmode(
     hostNetns,
     store: profiler.timedStore(new FileStateStore(join(tmp, `state-${key}`), { durable })),
     namePrefix: ns.prefix,
+    processes,
     configure: (container) => {
       const inner = container.resolve<CommandRunner>(COMMAND_RUNNER);
       container.register(COMMAND_RUNNER, { useValue: profiler.labellingRunner(inner, hostNetns) });
@@ -82,7 +87,7 @@ export class NetmodeSystem implements EndpointSystem {
   static async create(ns: Namespaces, tmp: string, profiler: Profiler, flavour: NetmodeFlavour): Promise<NetmodeSystem> {
     const bridge = (c: Parameters<DriverRegistration>[0]) =>
       registerBridgeDriver(c, { firewall: flavour.firewall, bip: `${GATEWAY}/${PREFIX_LENGTH}`, bridgeName: 'nmbr0' });
-    const instance = await createNetmode(ns, tmp, profiler, flavour.key, [bridge], flavour.durable);
+    const instance = await createNetmode(ns, tmp, profiler, flavour.key, [bridge], flavour.durable, flavour.processes);
     return new NetmodeSystem(instance, profiler, flavour);
   }
 

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,8 @@ interface Pending {
   readonly spec: CommandSpec;
   readonly argv: readonly string[];
   readonly started: number;
+  /** The caller's async context: the reply arrives on the helper's stream, whose context is another. */
+  readonly scope: AsyncResource;
   readonly resolve: (result: CommandResult) => void;
   readonly reject: (error: unknown) => void;
   readonly detach: () => void;
@@ -71,7 +74,8 @@ export class HelperRunner implements CommandRunner {
       const onAbort = () => helper.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
       spec.signal?.addEventListener('abort', onAbort, { once: true });
       const detach = () => spec.signal?.removeEventListener('abort', onAbort);
-      this.#pending.set(id, { spec, argv, started: performance.now(), resolve, reject, detach });
+      const scope = new AsyncResource('netmode:command');
+      this.#pending.set(id, { spec, argv, started: performance.now(), scope, resolve, reject, detach });
       this.#ref(true);
       const request: HelperRequest = { id, file, args, input: spec.input ?? null, timeoutMs: spec.timeoutMs ?? this.#timeoutMs };
       helper.stdin.write(`${JSON.stringify(request)}\n`);
@@ -97,7 +101,9 @@ export class HelperRunner implements CommandRunner {
       for (const [id, pending] of this.#pending) {
         this.#pending.delete(id);
         pending.detach();
-        pending.reject(new NetModeError(ErrorCode.COMMAND_FAILED, `${pending.spec.command}: ${reason}`, { context: { argv: pending.argv } }));
+        const error = new NetModeError(ErrorCode.COMMAND_FAILED, `${pending.spec.command}: ${reason}`, { context: { argv: pending.argv } });
+        pending.scope.runInAsyncScope(() => pending.reject(error));
+        pending.scope.emitDestroy();
       }
     });
     return helper;
@@ -109,6 +115,12 @@ export class HelperRunner implements CommandRunner {
     this.#pending.delete(reply.id);
     pending.detach();
     if (this.#pending.size === 0) this.#ref(false);
+    // Events and the caller's continuation see the caller's async context (AsyncLocalStorage).
+    pending.scope.runInAsyncScope(() => this.#finish(pending, reply));
+    pending.scope.emitDestroy();
+  }
+
+  #finish(pending: Pending, reply: HelperReply): void {
     const { spec, argv } = pending;
     const durationMs = performance.now() - pending.started;
     const exitCode = reply.exitCode ?? undefined;

@@ -39,6 +39,17 @@ describe.each(RUNNERS)('%s', (_name, make) => {
     expect(seen[0]?.durationMs).toBeGreaterThan(0);
   });
 
+  it("reports each process in the caller's async context (AsyncLocalStorage)", async () => {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const als = new AsyncLocalStorage<string>();
+    const events = new NetModeEmitter();
+    const seen: (string | undefined)[] = [];
+    events.on('command:exec', () => seen.push(als.getStore()));
+    const runner = make({ events });
+    await Promise.all(['a', 'b'].map((label) => als.run(label, () => runner.run({ command: 'ip', args: ['-V'] }))));
+    expect(seen.sort()).toEqual(['a', 'b']);
+  });
+
   it('never uses a shell: metacharacters arrive as plain arguments', async () => {
     const result = await make().run({ command: 'echo', args: ['$HOME', ';', 'ls', '|', '`id`'] });
     expect(result.stdout).toBe('$HOME ; ls | `id`\n');
