@@ -1,5 +1,3 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE, assertBuilt } from './support/cli.js';
@@ -49,17 +47,6 @@ const CASES: [string, string[], string, number][] = [
   ['malformed MAC', run('--net', 'net1', '--mac-address', '02:42:ac:11:00'), 'ERR_INVALID_CONFIG', 125],
 ];
 
-/** Every file under the state directory with its content. */
-async function stateDir(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out[path] = await readFile(path, 'utf8');
-  }
-  return out;
-}
-
 describe.skipIf(!root)('bad input to the netmode binary is refused with its code, and changes nothing', () => {
   let world: World;
 
@@ -76,12 +63,12 @@ describe.skipIf(!root)('bad input to the netmode binary is refused with its code
   });
 
   it.each(CASES)('%s', async (_what, args, code, status) => {
-    const before = { host: await world.fixture.snapshot(), state: await stateDir(world.fixture.stateDir) };
+    const before = { host: await world.fixture.snapshot(), state: await world.fixture.stateFiles() };
     const result = await world.cli(args);
     expect(result.code, result.stderr).toBe(status);
     expect(result.stderr).toContain(code);
     // The message says what to fix: more than the code alone.
     expect(result.stderr.replace(code, '').trim().length).toBeGreaterThan(15);
-    expect({ host: await world.fixture.snapshot(), state: await stateDir(world.fixture.stateDir) }).toEqual(before);
+    expect({ host: await world.fixture.snapshot(), state: await world.fixture.stateFiles() }).toEqual(before);
   });
 });

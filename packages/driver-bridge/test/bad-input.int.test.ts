@@ -1,5 +1,3 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   ErrorCode,
   createNetMode,
@@ -96,17 +94,6 @@ const CASES: [string, Attempt, string][] = [
   ['removing a network in use', (m) => m.removeNetwork('net1'), ErrorCode.NETWORK_IN_USE],
 ];
 
-/** Every file under the state directory with its content, except the lock's private temp files. */
-async function stateDir(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    out[path] = await readFile(path, 'utf8');
-  }
-  return out;
-}
-
 describe.skipIf(!integrationAvailable())('bad input is refused with its code, and changes nothing', () => {
   let fixture: NetnsFixture;
   let netmode: NetworkManager;
@@ -138,7 +125,7 @@ describe.skipIf(!integrationAvailable())('bad input is refused with its code, an
   });
 
   it.each(CASES)('%s', async (_what, attempt, code) => {
-    const before = { host: await fixture.snapshot(), state: await stateDir(fixture.stateDir) };
+    const before = { host: await fixture.snapshot(), state: await fixture.stateFiles() };
     const error = await attempt(netmode).then(
       () => new Error('accepted'),
       (e: unknown) => e,
@@ -147,6 +134,6 @@ describe.skipIf(!integrationAvailable())('bad input is refused with its code, an
     expect((error as { code: string }).code).toBe(code);
     // The message says what to fix: it names the field or the object at fault.
     expect((error as Error).message.length).toBeGreaterThan(15);
-    expect({ host: await fixture.snapshot(), state: await stateDir(fixture.stateDir) }).toEqual(before);
+    expect({ host: await fixture.snapshot(), state: await fixture.stateFiles() }).toEqual(before);
   });
 });

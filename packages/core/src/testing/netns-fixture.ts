@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -103,6 +103,8 @@ export interface NetnsFixture {
    * within about 0.1 s), so "nothing left" is checked once that settles.
    */
   settle(expected: HostSnapshot, timeoutMs?: number): Promise<HostSnapshot>;
+  /** Every file under {@link stateDir}, by path, with its content: to show that a refused call wrote nothing. */
+  stateFiles(): Promise<Record<string, string>>;
   /** Deletes every namespace with the prefix and the state directory. Safe to call twice. */
   cleanup(): Promise<void>;
 }
@@ -158,6 +160,15 @@ export async function createNetnsFixture(): Promise<NetnsFixture> {
         if (isDeepStrictEqual(current, expected) || Date.now() > deadline) return current;
         await sleep(20);
       }
+    },
+    async stateFiles() {
+      const files: Record<string, string> = {};
+      for (const entry of await readdir(stateDir, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath, entry.name);
+        files[path] = await readFile(path, 'utf8');
+      }
+      return files;
     },
     async cleanup() {
       const failures: string[] = [];

@@ -1,5 +1,6 @@
 import { ErrorCode, isNetModeError } from '../../errors.js';
 import type { FirewallScope } from '../firewall.js';
+import { parseTableListing, type TableListing } from './listing.js';
 
 /**
  * The two ways netmode runs `nft`, shared by its tables.
@@ -12,10 +13,18 @@ export async function applyScript(scope: FirewallScope, input: string): Promise<
   await scope.runner.run({ command: 'nft', args: ['-f', '-'], netns: scope.netns, input, signal: scope.signal });
 }
 
-/** `nft -j FLAGS list table FAMILY NAME`, for `table` as nft names it (`inet netmode`); resolves to the JSON text. */
-export async function listTable(scope: FirewallScope, table: string, flags: readonly string[]): Promise<string> {
+/**
+ * `nft -j FLAGS list table FAMILY NAME`, for `table` as nft names it
+ * (`inet netmode`), parsed; `null` when the table does not exist.
+ */
+export async function readTable(scope: FirewallScope, table: string, flags: readonly string[]): Promise<TableListing | null> {
   const args = ['-j', ...flags, 'list', 'table', ...table.split(' ')];
-  return (await scope.runner.run({ command: 'nft', args, netns: scope.netns, signal: scope.signal })).stdout;
+  try {
+    return parseTableListing((await scope.runner.run({ command: 'nft', args, netns: scope.netns, signal: scope.signal })).stdout);
+  } catch (error) {
+    if (tableMissing(error)) return null;
+    throw error;
+  }
 }
 
 /** Whether nft failed because the table (or a set in it) does not exist: its ENOENT message. */

@@ -2,8 +2,8 @@ import { ErrorCode, NetModeError, asNetModeError, isNetModeError, type ErrorCont
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
 import { TABLE, baseScript } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
-import { baseUnused, missingFromBase, parseTableListing } from './listing.js';
-import { applyScript, listTable, tableMissing } from './nft-command.js';
+import { baseUnused, missingFromBase } from './listing.js';
+import { applyScript, readTable, tableMissing } from './nft-command.js';
 import { NonIpFilter, portIsolation, unknownEndpoint } from './non-ip-filter.js';
 import { NftScript, endpointOwner, type NftElement } from './script.js';
 import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
@@ -121,9 +121,11 @@ export class NftablesFirewall implements Firewall {
    */
   async removeBase(scope: FirewallScope): Promise<boolean> {
     try {
-      const listing = parseTableListing(await listTable(scope, TABLE, []));
-      if (!baseUnused(listing)) return false;
-      await applyScript(scope, `delete table ${TABLE}\n`);
+      const listing = await readTable(scope, TABLE, []);
+      if (listing !== null) {
+        if (!baseUnused(listing)) return false;
+        await applyScript(scope, `delete table ${TABLE}\n`);
+      }
     } catch (error) {
       if (!tableMissing(error)) throw withContext(error, { table: TABLE });
     }
@@ -133,12 +135,8 @@ export class NftablesFirewall implements Firewall {
 
   /** The gaps in the base (empty when whole), or `null` when there is no table. */
   async #baseGaps(scope: FirewallScope): Promise<string[] | null> {
-    try {
-      return missingFromBase(parseTableListing(await listTable(scope, TABLE, ['-t'])));
-    } catch (error) {
-      if (tableMissing(error)) return null;
-      throw error;
-    }
+    const listing = await readTable(scope, TABLE, ['-t']);
+    return listing === null ? null : missingFromBase(listing);
   }
 
   async #ensureBase(scope: FirewallScope): Promise<void> {
@@ -181,13 +179,8 @@ export class NftablesFirewall implements Firewall {
 
   /** Deletes every element of the table whose comment is `owner`; nothing when the table is gone. */
   async #sweepOwner(scope: FirewallScope, owner: string): Promise<void> {
-    let listing;
-    try {
-      listing = parseTableListing(await listTable(scope, TABLE, []));
-    } catch (error) {
-      if (tableMissing(error)) return;
-      throw error;
-    }
+    const listing = await readTable(scope, TABLE, []);
+    if (listing === null) return;
     const script = new NftScript();
     for (const [set, elements] of listing.sets) {
       for (const element of elements) {
@@ -204,7 +197,8 @@ export class NftablesFirewall implements Firewall {
    * the elements that still carry this owner's comment.
    */
   async #removeOwned(scope: FirewallScope, elements: readonly NftElement[]): Promise<void> {
-    const listing = parseTableListing(await listTable(scope, TABLE, []));
+    const listing = await readTable(scope, TABLE, []);
+    if (listing === null) return;
     const script = new NftScript();
     for (const element of elements) {
       const listed = listing.sets.get(element.set) ?? [];

@@ -2,8 +2,7 @@ import { ErrorCode, NetModeError, isNetModeError } from '../../errors.js';
 import { assertInterfaceName } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
 import { BASE_OWNER } from './base.js';
-import { parseTableListing, type TableListing } from './listing.js';
-import { applyScript, listTable, tableMissing } from './nft-command.js';
+import { applyScript, readTable, tableMissing } from './nft-command.js';
 import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
 import { assertOwnerId } from './validate.js';
 
@@ -99,13 +98,8 @@ export class NonIpFilter {
 
   /** What the table lacks (empty when whole), or `null` when there is no table. */
   async gaps(scope: FirewallScope): Promise<string[] | null> {
-    let listing: TableListing;
-    try {
-      listing = parseTableListing(await listTable(scope, PORT_TABLE, ['-t']));
-    } catch (error) {
-      if (tableMissing(error)) return null;
-      throw error;
-    }
+    const listing = await readTable(scope, PORT_TABLE, ['-t']);
+    if (listing === null) return null;
     const missing: string[] = [];
     if (!listing.sets.has(ISOLATED_PORTS)) missing.push(`set ${ISOLATED_PORTS}`);
     if (!listing.chains.has(CHAIN)) missing.push(`chain ${CHAIN}`);
@@ -162,13 +156,8 @@ export class NonIpFilter {
   async sweep(scope: FirewallScope, endpointId: string): Promise<void> {
     assertOwnerId(endpointId, 'endpointId');
     const owner = endpointOwner(endpointId);
-    let listing: TableListing;
-    try {
-      listing = parseTableListing(await listTable(scope, PORT_TABLE, []));
-    } catch (error) {
-      if (tableMissing(error)) return;
-      throw error;
-    }
+    const listing = await readTable(scope, PORT_TABLE, []);
+    if (listing === null) return;
     const script = new NftScript();
     for (const listed of listing.sets.get(ISOLATED_PORTS) ?? []) {
       if (listed.comment === owner) script.deleteElement({ table: PORT_TABLE, set: ISOLATED_PORTS, key: listed.key, owner });
@@ -179,7 +168,8 @@ export class NonIpFilter {
   /** Deletes the table when no port is in it; resolves to whether it is gone. */
   async removeIfUnused(scope: FirewallScope): Promise<boolean> {
     try {
-      const listing = parseTableListing(await listTable(scope, PORT_TABLE, []));
+      const listing = await readTable(scope, PORT_TABLE, []);
+      if (listing === null) return true;
       if ((listing.sets.get(ISOLATED_PORTS) ?? []).length > 0) return false;
       await applyScript(scope, `delete table ${PORT_TABLE}\n`);
       return true;
