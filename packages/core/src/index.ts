@@ -45,6 +45,7 @@ export {
   allocateWithin as allocatePortsWithin,
   releaseOwnerWithin as releasePortsWithin,
   type PortAllocatorOptions,
+  type PortsAllocatedWith,
   type PortLease,
   type PortRequest,
 } from './ports/port-allocator.js';

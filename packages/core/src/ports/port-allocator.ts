@@ -37,6 +37,14 @@ export interface PortAllocatorOptions {
   readonly ephemeralRange: () => Promise<readonly [number, number]>;
 }
 
+/** What {@link PortAllocator.allocateWith} resolves to. */
+export interface PortsAllocatedWith<T> {
+  /** The port leases, in request order. */
+  readonly leases: PortLease[];
+  /** What the work run in the same transaction returned. */
+  readonly result: T;
+}
+
 interface PortsRecord {
   readonly leases: PortLease[];
   /** The last ephemeral port handed out, so the next search starts after it. */
@@ -87,7 +95,7 @@ export class PortAllocator {
     owner: string,
     requests: readonly PortRequest[],
     also: (tx: StateTransaction) => Promise<T>,
-  ): Promise<{ readonly leases: PortLease[]; readonly result: T }> {
+  ): Promise<PortsAllocatedWith<T>> {
     const range = requests.some((r) => !r.hostPort) ? await this.#ephemeralRange() : undefined;
     return this.#store.transaction(async (tx) => {
       const leases = requests.length === 0 ? [] : await allocateWithin(tx, owner, requests, range);
