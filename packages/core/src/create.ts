@@ -107,13 +107,18 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
     throw invalidConfig('namePrefix', `${JSON.stringify(namePrefix)} must be 1 to 5 lower-case letters, digits or '-'`);
   }
 
+  const processes = options.processes ?? 'direct';
+  if (processes !== 'direct' && processes !== 'helper') {
+    throw invalidConfig('processes', `${JSON.stringify(processes)} must be 'direct' or 'helper'`);
+  }
+
   const container = globalContainer.createChildContainer();
   const events = new NetModeEmitter();
   const settings: ManagerSettings = { hostNetns, namePrefix };
   container.register(EVENTS, { useValue: events });
   container.register(MANAGER_SETTINGS, { useValue: settings });
   container.register(COMMAND_RUNNER, {
-    useValue: options.runner ?? defaultRunner(options.processes, { timeoutMs: options.commandTimeoutMs, events }),
+    useValue: options.runner ?? defaultRunner(processes, { timeoutMs: options.commandTimeoutMs, events }),
   });
   container.register(STATE_STORE, {
     useValue:
@@ -148,8 +153,6 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   return container.resolve(NetworkManager);
 }
 
-function defaultRunner(processes: 'direct' | 'helper' | undefined, options: ExecaRunnerOptions): CommandRunner {
-  if (processes === undefined || processes === 'direct') return new ExecaRunner(options);
-  if (processes === 'helper') return new HelperRunner(options);
-  throw invalidConfig('processes', `${JSON.stringify(processes)} must be 'direct' or 'helper'`);
+function defaultRunner(processes: 'direct' | 'helper', options: ExecaRunnerOptions): CommandRunner {
+  return processes === 'helper' ? new HelperRunner(options) : new ExecaRunner(options);
 }

@@ -5,6 +5,7 @@ import {
   UndoStack,
   createFirewall,
   endpointOwner,
+  errorMessage,
   escapeRegExp,
   invalidConfig,
   isNetModeError,
@@ -69,7 +70,10 @@ interface BridgeEndpointData {
   readonly ifname: string;
   readonly address: string;
   readonly firewallPorts: readonly FirewallPort[];
-  /** `false` when the network had `icc: false` at attach: the firewall isolated the host veth. */
+  /**
+   * The network's `icc` at attach; with `false` the firewall isolated the
+   * host veth. Absent in records written before netmode isolated ports.
+   */
   readonly icc?: boolean;
 }
 
@@ -225,7 +229,12 @@ export class BridgeDriver implements NetworkDriver {
       // neighbours' caches are right for a reused address without a
       // gratuitous ARP; it is set at birth, in the same line.
       const mac = options.mac ?? macFromIpv4(address);
-      const pair = new IpBatch().vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac).hairpinOn(hostVeth);
+      // The host also forgets whatever MAC it cached for the address: its
+      // previous holder may have had a MAC of its own (a caller's choice).
+      const pair = new IpBatch()
+        .vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac)
+        .hairpinOn(hostVeth)
+        .neighFlush(address, live.settings.bridge);
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
@@ -236,9 +245,9 @@ export class BridgeDriver implements NetworkDriver {
         ifname,
         address,
         firewallPorts,
-        ...(live.settings.icc ? {} : { icc: false }),
+        icc: live.settings.icc,
       };
-      const endpoint = firewallEndpoint(containerId, request.network.id, data);
+      const endpoint = firewallEndpoint(containerId, request.network.id, data, live.settings.icc);
       if (endpoint) undo.push('firewall', containerId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
       // The firewall needs only the address and the veth's name, not the
       // veth: its transaction runs while the pair is made.
@@ -320,7 +329,9 @@ export class BridgeDriver implements NetworkDriver {
         }),
       );
     }
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data);
+    // A record without `icc` predates port isolation: its port may have been
+    // isolated since by repair(), and releasing a port that is not there is harmless.
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data, data.icc ?? false);
     const firewall = async () => {
       if (!fw) return;
       await steps.step('firewall', endpoint.containerId, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
@@ -360,8 +371,10 @@ export class BridgeDriver implements NetworkDriver {
   async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void> {
     // Look again: someone may have flushed the firewall since this process looked.
     this.#live.delete(network.id);
-    await this.#ensureLive(network, ctx);
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, endpoint.driverData as Partial<BridgeEndpointData>);
+    const live = await this.#ensureLive(network, ctx);
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    // A record without `icc` predates port isolation: the network says.
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data, data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
   }
 
@@ -482,13 +495,18 @@ function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subne
 }
 
 /**
- * What the firewall keeps for an endpoint — its published ports and, on an
- * `icc: false` network, its isolated host veth — or `undefined` when it keeps
+ * What the firewall keeps for an endpoint — its published ports and, when
+ * `icc` is false, its isolated host veth — or `undefined` when it keeps
  * nothing (or the record is too incomplete to say).
  */
-function firewallEndpoint(endpointId: string, networkId: string, data: Partial<BridgeEndpointData>): FirewallEndpoint | undefined {
+function firewallEndpoint(
+  endpointId: string,
+  networkId: string,
+  data: Partial<BridgeEndpointData>,
+  icc: boolean,
+): FirewallEndpoint | undefined {
   const ports = data.firewallPorts ?? [];
-  const isolated = data.icc === false && data.hostVeth !== undefined;
+  const isolated = !icc && data.hostVeth !== undefined;
   if ((ports.length === 0 && !isolated) || !data.bridge || !data.address) return undefined;
   return {
     endpointId,
@@ -521,11 +539,16 @@ function udpHostPorts(ports: readonly FirewallPort[]): number[] {
 }
 
 /**
- * Waits for every step, then throws the first failure: a rollback must never
- * start while a step is still running.
+ * Waits for every step, then throws the first failure, the others' messages
+ * in its context (`alsoFailed`): a rollback must never start while a step is
+ * still running.
  */
 async function allSettled(steps: readonly (Promise<unknown> | undefined)[]): Promise<void> {
   const outcomes = await Promise.allSettled(steps);
-  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
+  const [first, ...others] = outcomes
+    .filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
+    .map((outcome) => outcome.reason as unknown);
+  if (first === undefined) return;
+  if (others.length > 0 && isNetModeError(first)) first.withContext({ alsoFailed: others.map(errorMessage) });
+  throw first;
 }

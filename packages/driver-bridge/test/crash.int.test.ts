@@ -77,7 +77,8 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
     fixture = await createNetnsFixture();
     const netmode = make();
-    await netmode.createNetwork({ name: 'crashnet', driver: 'bridge', subnets: [{ subnet: '10.234.0.0/24' }] });
+    // icc: false, so a connect also isolates the port (the superset of the steps).
+    await netmode.createNetwork({ name: 'crashnet', driver: 'bridge', subnets: [{ subnet: '10.234.0.0/24' }], options: { icc: false } });
     // Bring the shared objects up once, so the baseline holds them.
     await connectVictim();
     await netmode.disconnect('victim');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { ErrorCode, NetModeError } from '../errors.js';
+import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import { formatNetns, netnsPath } from '../model/netns-ref.js';
 import type { CommandResult, CommandRunner, CommandSpec } from './runner.js';
@@ -61,8 +61,16 @@ export class ExecaRunner implements CommandRunner {
   }
 }
 
-/** The full argument vector for a spec, with the `nsenter` prefix when it names a namespace. */
+/**
+ * The full argument vector for a spec, with the `nsenter` prefix when it
+ * names a namespace.
+ *
+ * @throws NetModeError ERR_INVALID_CONFIG for an argument holding a NUL byte
+ * (no process can receive it); ERR_MISSING_TOOL for a tool that is not installed.
+ */
 export function buildArgv(spec: CommandSpec): string[] {
+  const nul = spec.args.findIndex((arg) => arg.includes('\0'));
+  if (nul >= 0) throw invalidConfig(`args[${nul}]`, `${JSON.stringify(spec.args[nul])} holds a NUL byte, which no argument can carry`);
   const tool = resolveToolPath(spec.command);
   if (spec.netns === undefined || spec.netns.kind === 'host') return [tool, ...spec.args];
   return [resolveToolPath('nsenter'), `--net=${netnsPath(spec.netns)}`, '--', tool, ...spec.args];

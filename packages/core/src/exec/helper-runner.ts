@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, NetModeError } from '../errors.js';
+import { ErrorCode, NetModeError, errorMessage } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import { formatNetns } from '../model/netns-ref.js';
 import { buildArgv, classifyFailure } from './execa-runner.js';
@@ -32,26 +32,40 @@ interface Pending {
   readonly detach: () => void;
 }
 
+/** One helper process and the commands it is running. */
+interface Generation {
+  readonly process: HelperProcess;
+  readonly pending: Map<number, Pending>;
+}
+
 /**
  * A {@link CommandRunner} that starts every command through one long-lived
  * helper process (a small Node process running `spawn-helper.js`) instead
- * of from the SDK's own process. The cost of starting a process grows with
- * the resident size of the process that starts it — about 2.8 ms from a
- * small Node process, 60–80 ms from one holding 2 GiB — so a runtime with a
- * large heap gets the small process's price for every `ip` and `nft`.
+ * of from the SDK's own process. Starting a process gets slower the more
+ * memory the process that starts it holds — measured here, `/bin/true`
+ * through `nsenter` costs 2.8 ms from the helper whether the SDK's process
+ * holds 70 MiB or 2 GiB, and 61 ms from the SDK's process at 2 GiB — so a
+ * runtime with a large heap gets the small process's price for every `ip`
+ * and `nft`.
  *
- * Commands, namespaces (`nsenter --net=PATH`), timeouts, aborts, errors and
- * `command:exec` events are exactly those of {@link ExecaRunner}; only where
- * the process is started from differs. The helper starts on the first
- * command, does not keep the SDK's process alive while idle, and is started
- * again should it die (commands in flight then fail with ERR_COMMAND_FAILED).
- * {@link close} ends it.
+ * Commands, namespaces (`nsenter --net=PATH`), timeouts (SIGTERM, then
+ * SIGKILL after 5 s), aborts, the 100 MB output cap, errors and
+ * `command:exec` events are those of {@link ExecaRunner}; commands see the
+ * same environment with `LC_ALL=C`, except `NODE_OPTIONS`, which the helper
+ * (a Node process) is started without. Replies run in the caller's async
+ * context (AsyncLocalStorage).
+ *
+ * The helper starts on the first command, in a process group of its own, and
+ * does not keep the SDK's process alive while idle (no `close()` is needed
+ * before exiting; it ends when the SDK's process does). Should it die, the
+ * commands it was running are killed with it (so a rollback never overlaps
+ * them) and fail with ERR_COMMAND_FAILED, and the next command starts a new
+ * helper. {@link close} ends it after its running commands.
  */
 export class HelperRunner implements CommandRunner {
   readonly #timeoutMs: number;
   readonly #events: NetModeEmitter | undefined;
-  readonly #pending = new Map<number, Pending>();
-  #helper: HelperProcess | undefined;
+  #current: Generation | undefined;
   #nextId = 1;
 
   constructor(options: HelperRunnerOptions = {}) {
@@ -61,22 +75,23 @@ export class HelperRunner implements CommandRunner {
 
   /** The helper's PID while it runs, else `undefined`. */
   get helperPid(): number | undefined {
-    return this.#helper?.pid;
+    return this.#current?.process.pid;
   }
 
   async run(spec: CommandSpec): Promise<CommandResult> {
     const argv = buildArgv(spec);
     const [file, ...args] = argv as [string, ...string[]];
     if (spec.signal?.aborted) throw classifyFailure(spec, argv, aborted());
-    const helper = this.#ensureHelper();
+    const generation = this.#ensureHelper(argv);
+    const helper = generation.process;
     const id = this.#nextId++;
     return new Promise<CommandResult>((resolve, reject) => {
       const onAbort = () => helper.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
       spec.signal?.addEventListener('abort', onAbort, { once: true });
       const detach = () => spec.signal?.removeEventListener('abort', onAbort);
       const scope = new AsyncResource('netmode:command');
-      this.#pending.set(id, { spec, argv, started: performance.now(), scope, resolve, reject, detach });
-      this.#ref(true);
+      generation.pending.set(id, { spec, argv, started: performance.now(), scope, resolve, reject, detach });
+      ref(generation, true);
       const request: HelperRequest = { id, file, args, input: spec.input ?? null, timeoutMs: spec.timeoutMs ?? this.#timeoutMs };
       helper.stdin.write(`${JSON.stringify(request)}\n`);
     });
@@ -84,37 +99,63 @@ export class HelperRunner implements CommandRunner {
 
   /** Ends the helper (it finishes the commands it is running first). Safe to call twice. */
   close(): void {
-    const helper = this.#helper;
-    this.#helper = undefined;
-    helper?.stdin.end();
+    const generation = this.#current;
+    this.#current = undefined;
+    generation?.process.stdin.end();
   }
 
-  #ensureHelper(): HelperProcess {
-    if (this.#helper && this.#helper.exitCode === null && this.#helper.signalCode === null) return this.#helper;
-    const helper = spawn(process.execPath, [helperScript()], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.#helper = helper;
+  #ensureHelper(argv: readonly string[]): Generation {
+    const current = this.#current;
+    if (current && current.process.exitCode === null && current.process.signalCode === null) return current;
+    const env = { ...process.env };
+    // A preload (an APM agent, say) must not run in the helper or write on its protocol stream.
+    delete env['NODE_OPTIONS'];
+    let helper: HelperProcess;
+    try {
+      helper = spawn(process.execPath, [helperScript()], { stdio: ['pipe', 'pipe', 'inherit'], env, detached: true });
+    } catch (error) {
+      throw new NetModeError(ErrorCode.COMMAND_FAILED, `the command helper could not be started: ${errorMessage(error)}`, {
+        cause: error,
+        context: { argv },
+      });
+    }
+    const generation: Generation = { process: helper, pending: new Map() };
+    this.#current = generation;
     helper.stdin.on('error', () => {});
-    createInterface({ input: helper.stdout }).on('line', (line) => this.#settle(JSON.parse(line) as HelperReply));
-    helper.on('exit', (code, signal) => {
-      if (this.#helper === helper) this.#helper = undefined;
-      const reason = `the command helper (PID ${helper.pid}) exited (${signal ?? `status ${code}`})`;
-      for (const [id, pending] of this.#pending) {
-        this.#pending.delete(id);
+    createInterface({ input: helper.stdout }).on('line', (line) => {
+      const reply = parseReply(line);
+      if (reply) this.#settle(generation, reply);
+    });
+    const fail = (reason: string) => {
+      if (this.#current === generation) this.#current = undefined;
+      // The helper's process group: commands it was still running die with it.
+      if (helper.pid !== undefined) {
+        try {
+          process.kill(-helper.pid, 'SIGKILL');
+        } catch {
+          // Nothing left in the group.
+        }
+      }
+      for (const [id, pending] of generation.pending) {
+        generation.pending.delete(id);
         pending.detach();
         const error = new NetModeError(ErrorCode.COMMAND_FAILED, `${pending.spec.command}: ${reason}`, { context: { argv: pending.argv } });
         pending.scope.runInAsyncScope(() => pending.reject(error));
         pending.scope.emitDestroy();
       }
-    });
-    return helper;
+    };
+    helper.on('error', (error) => fail(`the command helper failed: ${error.message}`));
+    // 'close', not 'exit': every reply it wrote has been read by then.
+    helper.on('close', (code, signal) => fail(`the command helper (PID ${helper.pid}) exited (${signal ?? `status ${code}`})`));
+    return generation;
   }
 
-  #settle(reply: HelperReply): void {
-    const pending = this.#pending.get(reply.id);
+  #settle(generation: Generation, reply: HelperReply): void {
+    const pending = generation.pending.get(reply.id);
     if (!pending) return;
-    this.#pending.delete(reply.id);
+    generation.pending.delete(reply.id);
     pending.detach();
-    if (this.#pending.size === 0) this.#ref(false);
+    if (generation.pending.size === 0) ref(generation, false);
     // Events and the caller's continuation see the caller's async context (AsyncLocalStorage).
     pending.scope.runInAsyncScope(() => this.#finish(pending, reply));
     pending.scope.emitDestroy();
@@ -124,7 +165,7 @@ export class HelperRunner implements CommandRunner {
     const { spec, argv } = pending;
     const durationMs = performance.now() - pending.started;
     const exitCode = reply.exitCode ?? undefined;
-    const failed = reply.exitCode !== 0;
+    const failed = reply.exitCode !== 0 || reply.spawnError !== null;
     this.#events?.emit('command:exec', { argv, netns: formatNetns(spec.netns ?? { kind: 'host' }), durationMs, exitCode, failed });
     if (!failed) {
       pending.resolve({ stdout: reply.stdout, stderr: reply.stderr, exitCode: 0, durationMs });
@@ -140,15 +181,24 @@ export class HelperRunner implements CommandRunner {
       }),
     );
   }
+}
 
-  /** Keeps the SDK's process alive only while a command is in flight. */
-  #ref(busy: boolean): void {
-    const helper = this.#helper;
-    if (!helper) return;
-    for (const handle of [helper, helper.stdin, helper.stdout] as { ref(): void; unref(): void }[]) {
-      if (busy) handle.ref();
-      else handle.unref();
-    }
+/** Keeps the SDK's process alive only while a command is in flight. */
+function ref(generation: Generation, busy: boolean): void {
+  const helper = generation.process;
+  for (const handle of [helper, helper.stdin, helper.stdout] as { ref(): void; unref(): void }[]) {
+    if (busy) handle.ref();
+    else handle.unref();
+  }
+}
+
+/** A reply line, or `undefined` for anything else (the helper writes nothing else; better safe). */
+function parseReply(line: string): HelperReply | undefined {
+  try {
+    const reply = JSON.parse(line) as Partial<HelperReply> | null;
+    return typeof reply?.id === 'number' ? (reply as HelperReply) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

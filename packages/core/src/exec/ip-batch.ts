@@ -114,6 +114,15 @@ export class IpBatch {
     return this.#add('route', 'add', 'default', 'via', parseAddress(gateway, 'gateway').text, 'dev', dev);
   }
 
+  /**
+   * `neigh flush to ADDRESS dev DEV`: forgets the MAC cached on `dev` for
+   * `address` (a no-op, exit 0, when there is none; permanent entries stay).
+   */
+  neighFlush(address: string, dev: string): this {
+    assertInterfaceName(dev);
+    return this.#add('neigh', 'flush', 'to', parseAddress(address, 'address').text, 'dev', dev);
+  }
+
   /** Appends every line of `other` (built and validated there), to run batches of one namespace in one process. */
   append(other: IpBatch): this {
     this.#lines.push(...other.lines);

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError, isNetModeError } from '../../src/errors.js';
 import { NetModeEmitter } from '../../src/events.js';
@@ -48,6 +49,13 @@ describe.each(RUNNERS)('%s', (_name, make) => {
     const runner = make({ events });
     await Promise.all(['a', 'b'].map((label) => als.run(label, () => runner.run({ command: 'ip', args: ['-V'] }))));
     expect(seen.sort()).toEqual(['a', 'b']);
+  });
+
+  it('refuses an argument with a NUL byte (ERR_INVALID_CONFIG, no process); the next command runs', async () => {
+    const runner = make();
+    const error = await runner.run({ command: 'echo', args: ['a\u0000b'] }).catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.INVALID_CONFIG)).toBe(true);
+    expect((await runner.run({ command: 'echo', args: ['next'] })).stdout).toBe('next\n');
   });
 
   it('never uses a shell: metacharacters arrive as plain arguments', async () => {
@@ -135,6 +143,43 @@ describe('HelperRunner, beyond what it shares with ExecaRunner', () => {
     expect(runner.helperPid).not.toBe(first);
   });
 
+  it("gives commands ExecaRunner's environment (without NODE_OPTIONS) with LC_ALL=C", async () => {
+    const runner = new HelperRunner();
+    helpers.push(runner);
+    const lines = async (r: CommandRunner) =>
+      (await r.run({ command: 'env', args: [] })).stdout
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('NODE_OPTIONS='))
+        .sort();
+    const viaHelper = await lines(runner);
+    expect(viaHelper).toEqual(await lines(new ExecaRunner()));
+    expect(viaHelper).toContain('LC_ALL=C');
+  });
+
+  it('kills the commands of a helper that died, so nothing it started outlives it', async () => {
+    const runner = new HelperRunner();
+    helpers.push(runner);
+    await runner.run({ command: 'ip', args: ['-V'] });
+    const helper = runner.helperPid as number;
+    const inFlight = runner.run({ command: 'sleep', args: ['30'] }).catch((e: unknown) => e);
+    const sleeper = await waitFor(() => processesInGroup(helper).find((p) => p.comm === 'sleep')?.pid);
+    process.kill(helper, 'SIGKILL');
+    expect(isNetModeError(await inFlight, ErrorCode.COMMAND_FAILED)).toBe(true);
+    expect(await waitFor(() => (alive(sleeper) ? undefined : true))).toBe(true);
+  });
+
+  it('lets a closed helper finish its commands without failing those of the next one', async () => {
+    const runner = new HelperRunner();
+    helpers.push(runner);
+    const first = runner.run({ command: 'sleep', args: ['0.3'] });
+    const firstHelper = runner.helperPid;
+    runner.close();
+    const second = runner.run({ command: 'echo', args: ['second'] });
+    expect(runner.helperPid).not.toBe(firstHelper);
+    expect((await first).exitCode).toBe(0);
+    expect((await second).stdout).toBe('second\n');
+  });
+
   it('does not keep the process alive while idle', async () => {
     const { execa } = await import('execa');
     const module = new URL('../../dist/index.js', import.meta.url).href;
@@ -146,3 +191,41 @@ describe('HelperRunner, beyond what it shares with ExecaRunner', () => {
     expect({ stdout: child.stdout, timedOut: child.timedOut, exitCode: child.exitCode }).toEqual({ stdout: 'done', timedOut: false, exitCode: 0 });
   });
 });
+
+/** The processes whose process group is `pgid`, from /proc. */
+function processesInGroup(pgid: number): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp …; comm may hold spaces, so split after its ')'.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) found.push({ pid: Number(name), comm });
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return found;
+}
+
+/** Whether `pid` is a live process (not gone, not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `probe` every 20 ms for up to 5 s; resolves to its first defined value. */
+async function waitFor<T>(probe: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 250; i += 1) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('timed out waiting');
+}

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  COMMAND_RUNNER,
   ErrorCode,
   FileStateStore,
+  HelperRunner,
   IPAM,
   Ipam,
   MemoryStateStore,
@@ -56,6 +58,24 @@ describe('createNetMode', () => {
     expect(() => createNetMode({ drivers: [() => undefined], hostNetns: { kind: 'named', name: 'a b' } })).toThrow(
       /hostNetns/,
     );
+  });
+
+  it("checks processes, and builds the helper runner for 'helper'", () => {
+    const bad = { drivers: [() => undefined], processes: 'threads' as 'helper' };
+    expect(() => createNetMode(bad)).toThrow(/processes/);
+    // Checked even when a runner is given, so a typo never passes silently.
+    expect(() => createNetMode({ ...bad, runner: new RecordingRunner() })).toThrow(/processes/);
+    let runner: unknown;
+    const log = newLog();
+    createNetMode({
+      drivers: [(c) => registerFakeDriver(c, log)],
+      processes: 'helper',
+      store: new MemoryStateStore(),
+      configure: (c) => {
+        runner = c.resolve(COMMAND_RUNNER);
+      },
+    });
+    expect(runner).toBeInstanceOf(HelperRunner);
   });
 
   it('registers nothing in the global container', () => {

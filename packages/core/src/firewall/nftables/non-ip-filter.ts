@@ -2,6 +2,7 @@ import { ErrorCode, NetModeError, isNetModeError } from '../../errors.js';
 import { assertInterfaceName } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
 import { BASE_OWNER } from './base.js';
+import type { TableListing } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
 import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
 import { assertOwnerId } from './validate.js';
@@ -143,32 +144,42 @@ export class NonIpFilter {
     await applyScript(scope, new NftScript().addElement(element(isolation)).toString());
   }
 
-  /** Removes the port from the set; succeeds when it, or the table, is gone. */
+  /**
+   * Removes the port from the set; succeeds when it, or the table, is gone,
+   * and when `nft` is not installed (then no port was ever isolated).
+   */
   async release(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
     try {
       await applyScript(scope, new NftScript().removeElement(element(isolation)).toString());
     } catch (error) {
-      if (!tableMissing(error)) throw error;
+      if (!tableMissing(error) && !isNetModeError(error, ErrorCode.MISSING_TOOL)) throw error;
     }
   }
 
-  /** Removes every port commented with the endpoint, whatever its name; nothing when the table is gone. */
+  /**
+   * Removes every port commented with the endpoint, whatever its name;
+   * nothing when the table is gone or `nft` is not installed (a host using
+   * the iptables backend without `icc: false` networks never had the table).
+   */
   async sweep(scope: FirewallScope, endpointId: string): Promise<void> {
     assertOwnerId(endpointId, 'endpointId');
     const owner = endpointOwner(endpointId);
-    const listing = await readTable(scope, PORT_TABLE, []);
+    const listing = await readUnlessNoNft(scope);
     if (listing === null) return;
     const script = new NftScript();
     for (const listed of listing.sets.get(ISOLATED_PORTS) ?? []) {
-      if (listed.comment === owner) script.deleteElement({ table: PORT_TABLE, set: ISOLATED_PORTS, key: listed.key, owner });
+      if (listed.comment !== owner) continue;
+      // The key goes back into a script: it must still be a quoted interface name.
+      assertInterfaceName(listed.key.replace(/^"(.*)"$/, '$1'), 'listed port');
+      script.deleteElement({ table: PORT_TABLE, set: ISOLATED_PORTS, key: listed.key, owner });
     }
     if (!script.empty) await applyScript(scope, script.toString());
   }
 
-  /** Deletes the table when no port is in it; resolves to whether it is gone. */
+  /** Deletes the table when no port is in it; resolves to whether it is gone (also when `nft` is not installed). */
   async removeIfUnused(scope: FirewallScope): Promise<boolean> {
     try {
-      const listing = await readTable(scope, PORT_TABLE, []);
+      const listing = await readUnlessNoNft(scope);
       if (listing === null) return true;
       if ((listing.sets.get(ISOLATED_PORTS) ?? []).length > 0) return false;
       await applyScript(scope, `delete table ${PORT_TABLE}\n`);
@@ -187,6 +198,16 @@ export class NonIpFilter {
  */
 export function unknownEndpoint(endpoint: FirewallEndpoint): boolean {
   return endpoint.ports.length === 0 && endpoint.hostInterface === undefined;
+}
+
+/** The table's full listing; `null` when it does not exist or `nft` is not installed. */
+async function readUnlessNoNft(scope: FirewallScope): Promise<TableListing | null> {
+  try {
+    return await readTable(scope, PORT_TABLE, []);
+  } catch (error) {
+    if (isNetModeError(error, ErrorCode.MISSING_TOOL)) return null;
+    throw error;
+  }
 }
 
 function element(isolation: PortIsolation): NftElement {

@@ -154,6 +154,26 @@ const port = (p: Partial<FirewallPort>): FirewallPort => ({ protocol: 'tcp', hos
 const network = (n: Record<string, unknown>) => ({ ...NET_A, ...n }) as unknown as FirewallNetwork;
 const endpoint = (e: Record<string, unknown>) => ({ ...EP_A, ...e }) as unknown as FirewallEndpoint;
 
+describe('IptablesFirewall on a host without nft', () => {
+  const noNft = () =>
+    new RecordingRunner()
+      .respond(save, fakeSave(BASE))
+      .respond(commandMatches('nft'), () => new NetModeError(ErrorCode.MISSING_TOOL, 'nft is not installed: install the nftables package'));
+
+  it('tears down a crashed attach and removes the base: the table of isolated ports cannot exist there', async () => {
+    const runner = noNft();
+    const scope = { runner, netns: HOST };
+    await firewall.teardownEndpoint(scope, { ...EP_A, ports: [] });
+    expect(await firewall.removeBase(scope)).toBe(true);
+    expect(runner.commands.filter((c) => c.command === 'iptables-restore')).toHaveLength(1);
+  });
+
+  it('still needs nft for an icc: false network, and says which package', async () => {
+    const error = await firewall.setupNetwork({ runner: noNft(), netns: HOST }, NET_B).catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.MISSING_TOOL)).toBe(true);
+  });
+});
+
 describe('IptablesFirewall validation', () => {
   it.each([
     ['a network id with a space', (s) => firewall.setupNetwork(s, network({ networkId: 'net a' }))],
