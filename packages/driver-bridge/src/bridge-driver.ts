@@ -229,12 +229,12 @@ export class BridgeDriver implements NetworkDriver {
       // neighbours' caches are right for a reused address without a
       // gratuitous ARP; it is set at birth, in the same line.
       const mac = options.mac ?? macFromIpv4(address);
-      // The host also forgets whatever MAC it cached for the address: its
-      // previous holder may have had a MAC of its own (a caller's choice).
+      // The host's cache learns the new MAC at once, whatever it held for the
+      // address: its previous holder may have had a MAC of its own.
       const pair = new IpBatch()
         .vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac)
         .hairpinOn(hostVeth)
-        .neighFlush(address, live.settings.bridge);
+        .neighReplace(address, mac, live.settings.bridge);
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);

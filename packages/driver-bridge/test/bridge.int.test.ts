@@ -1,4 +1,4 @@
-import { ErrorCode, createNetMode, isNetModeError, type Endpoint, type NetworkManager } from '@netmode/core';
+import { ErrorCode, createNetMode, isNetModeError, macFromIpv4, type Endpoint, type NetworkManager } from '@netmode/core';
 import { integrationAvailable, testNetworkDriver, type HostSnapshot } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBridgeDriver, type BridgeDriverOptions } from '../src/index.js';
@@ -92,7 +92,12 @@ describe.skipIf(!root).each(VARIANTS)('bridge mode on the real kernel (%s, proce
     expect(web.ports).toEqual([{ hostPort: 8080, containerPort: 80, count: 1, protocol: 'tcp' }]);
     // Containers on one bridge reach each other directly (icc is on), ARP included.
     expect((await topo.ask(other.netns, 'tcp-ask', address(web), 80)).ok).toBe(true);
-    expect(await learnedMac(other, web)).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    const webMac = web.interfaces.find((i) => i.side === 'sandbox')?.mac;
+    expect(webMac).toBe(macFromIpv4(address(web)));
+    expect(await learnedMac(other, web)).toBe(webMac);
+    // The host's cache was told the MAC at attach (neigh replace in the host batch).
+    const hostEntry = JSON.parse(await topo.run(topo.fixture.hostNetns, 'ip', '-json', 'neigh', 'show', address(web))) as { lladdr?: string }[];
+    expect(hostEntry.map((e) => e.lladdr)).toContain(webMac);
     await netmode.disconnect('web');
     await netmode.disconnect('other');
     expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, 8080)).ok).toBe(false);

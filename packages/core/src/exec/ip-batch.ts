@@ -115,12 +115,16 @@ export class IpBatch {
   }
 
   /**
-   * `neigh flush to ADDRESS dev DEV`: forgets the MAC cached on `dev` for
-   * `address` (a no-op, exit 0, when there is none; permanent entries stay).
+   * `neigh replace ADDRESS lladdr MAC dev DEV nud stale`: tells `dev`'s
+   * neighbour cache that `address` is now at `mac`, whatever it held before
+   * (creating the entry if there was none). A stale entry is confirmed by the
+   * kernel on first use. One netlink request, whatever the size of the
+   * table (`neigh flush` dumps the whole table and grows with it).
    */
-  neighFlush(address: string, dev: string): this {
+  neighReplace(address: string, mac: string, dev: string): this {
     assertInterfaceName(dev);
-    return this.#add('neigh', 'flush', 'to', parseAddress(address, 'address').text, 'dev', dev);
+    assertMac(mac);
+    return this.#add('neigh', 'replace', parseAddress(address, 'address').text, 'lladdr', mac, 'dev', dev, 'nud', 'stale');
   }
 
   /** Appends every line of `other` (built and validated there), to run batches of one namespace in one process. */
