@@ -229,12 +229,10 @@ export class BridgeDriver implements NetworkDriver {
       // neighbours' caches are right for a reused address without a
       // gratuitous ARP; it is set at birth, in the same line.
       const mac = options.mac ?? macFromIpv4(address);
-      // The host's cache learns the new MAC at once, whatever it held for the
-      // address: its previous holder may have had a MAC of its own.
-      const pair = new IpBatch()
-        .vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac)
-        .hairpinOn(hostVeth)
-        .neighReplace(address, mac, live.settings.bridge);
+      // No `ip neigh` line for the host's cache here: `ip neigh` reads every
+      // link of the namespace first, so its cost grows with the endpoints
+      // (5.7 ms with 3 links, 11.7 ms with 800, measured).
+      const pair = new IpBatch().vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac).hairpinOn(hostVeth);
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);

@@ -114,19 +114,6 @@ export class IpBatch {
     return this.#add('route', 'add', 'default', 'via', parseAddress(gateway, 'gateway').text, 'dev', dev);
   }
 
-  /**
-   * `neigh replace ADDRESS lladdr MAC dev DEV nud stale`: tells `dev`'s
-   * neighbour cache that `address` is now at `mac`, whatever it held before
-   * (creating the entry if there was none). A stale entry is confirmed by the
-   * kernel on first use. One netlink request, whatever the size of the
-   * table (`neigh flush` dumps the whole table and grows with it).
-   */
-  neighReplace(address: string, mac: string, dev: string): this {
-    assertInterfaceName(dev);
-    assertMac(mac);
-    return this.#add('neigh', 'replace', parseAddress(address, 'address').text, 'lladdr', mac, 'dev', dev, 'nud', 'stale');
-  }
-
   /** Appends every line of `other` (built and validated there), to run batches of one namespace in one process. */
   append(other: IpBatch): this {
     this.#lines.push(...other.lines);

@@ -23,15 +23,11 @@ describe('IpBatch', () => {
     );
   });
 
-  it('makes the pair with its peer MAC at birth, and tells the bridge cache the MAC', () => {
-    const batch = new IpBatch()
-      .vethAdd('nmv1', 'nmbr0', 1500, 'eth0', '/run/netns/nm-1', '02:42:0a:58:00:02')
-      .neighReplace('10.88.0.2', '02:42:0a:58:00:02', 'nmbr0');
+  it('makes the pair with its peer MAC at birth', () => {
+    const batch = new IpBatch().vethAdd('nmv1', 'nmbr0', 1500, 'eth0', '/run/netns/nm-1', '02:42:0a:58:00:02');
     expect(batch.lines).toEqual([
       'link add nmv1 mtu 1500 master nmbr0 up type veth peer name eth0 address 02:42:0a:58:00:02 mtu 1500 netns /run/netns/nm-1',
-      'neigh replace 10.88.0.2 lladdr 02:42:0a:58:00:02 dev nmbr0 nud stale',
     ]);
-    expect(() => new IpBatch().neighReplace('10.88.0.300', '02:42:0a:58:00:02', 'nmbr0')).toThrow(NetModeError);
     expect(() => new IpBatch().vethAdd('nmv1', 'nmbr0', 1500, 'eth0', '/run/netns/nm-1', '02:42')).toThrow(NetModeError);
   });
 
