@@ -22,6 +22,28 @@ async function makeParent(fixture: NetnsFixture, parent: string, peerNetns?: Net
   else await fixture.ip(fixture.hostNetns, 'link', 'set', `${parent}p`, 'up');
 }
 
+/**
+ * A macvlan network `name` (`NET.0/24`, gateway `NET.1`) on a new parent
+ * whose far end is `eth0` of a new namespace holding the gateway address, as
+ * a LAN's router would. Resolves to that far namespace.
+ */
+async function lanOnNewParent(
+  fixture: NetnsFixture,
+  netmode: NetworkManager,
+  lan: { name: string; parent: string; far: string; net: string; mode?: string },
+): Promise<NetnsRef> {
+  const far = await fixture.createNetns(lan.far);
+  await makeParent(fixture, lan.parent, far);
+  await fixture.ip(far, 'address', 'add', `${lan.net}.1/24`, 'dev', 'eth0');
+  await netmode.createNetwork({
+    name: lan.name,
+    driver: 'macvlan',
+    subnets: [{ subnet: `${lan.net}.0/24`, gateway: `${lan.net}.1` }],
+    options: { parent: lan.parent, ...(lan.mode === undefined ? {} : { mode: lan.mode }) },
+  });
+  return far;
+}
+
 testNetworkDriver({
   register: registerMacvlanDriver,
   network: {
@@ -29,10 +51,8 @@ testNetworkDriver({
     subnets: [{ subnet: '10.212.0.0/24', gateway: '10.212.0.1' }],
     options: { parent: 'mvpar0' },
   },
-  // NEEDS core: `prepareHost` in DriverConformanceOptions, called in the
-  // suite's beforeAll after the fixture is made and before the network is
-  // created and the "before" snapshot taken. A macvlan network needs its
-  // parent link in the fixture's host namespace before createNetwork.
+  // A macvlan network needs its parent link in the host namespace before
+  // createNetwork: the suite calls prepareHost before the "before" snapshot.
   prepareHost: (fixture) => makeParent(fixture, 'mvpar0'),
   createsSandbox: true,
   invalidOptions: [
@@ -70,23 +90,14 @@ describe.skipIf(!integrationAvailable())('macvlan on the real kernel', () => {
 
   beforeAll(async () => {
     fixture = await createNetnsFixture();
-    // The outside network: a namespace on the far end of the parent, whose
-    // eth0 holds the gateway address, as a LAN's router would.
-    outside = await fixture.createNetns('out');
-    await makeParent(fixture, 'mvlan0', outside);
-    await fixture.ip(outside, 'address', 'add', '10.213.0.1/24', 'dev', 'eth0');
     netmode = createNetMode({
       drivers: [registerMacvlanDriver],
       hostNetns: fixture.hostNetns,
       stateDir: fixture.stateDir,
       namePrefix: fixture.prefix,
     });
-    await netmode.createNetwork({
-      name: 'lan',
-      driver: 'macvlan',
-      subnets: [{ subnet: '10.213.0.0/24', gateway: '10.213.0.1' }],
-      options: { parent: 'mvlan0' },
-    });
+    // The outside network: a namespace on the far end of the parent.
+    outside = await lanOnNewParent(fixture, netmode, { name: 'lan', parent: 'mvlan0', far: 'out', net: '10.213.0' });
   });
   afterAll(async () => {
     await fixture?.cleanup();
@@ -118,15 +129,7 @@ describe.skipIf(!integrationAvailable())('macvlan on the real kernel', () => {
   });
 
   it('private mode keeps containers on one parent apart, while both still reach the outside network', async () => {
-    const far = await fixture.createNetns('far');
-    await makeParent(fixture, 'mvpriv0', far);
-    await fixture.ip(far, 'address', 'add', '10.214.0.1/24', 'dev', 'eth0');
-    await netmode.createNetwork({
-      name: 'priv',
-      driver: 'macvlan',
-      subnets: [{ subnet: '10.214.0.0/24', gateway: '10.214.0.1' }],
-      options: { parent: 'mvpriv0', mode: 'private' },
-    });
+    await lanOnNewParent(fixture, netmode, { name: 'priv', parent: 'mvpriv0', far: 'far', net: '10.214.0', mode: 'private' });
     const a = await netmode.connect('pv-a', 'priv');
     const b = await netmode.connect('pv-b', 'priv');
     try {
@@ -191,15 +194,7 @@ describe.skipIf(!integrationAvailable())('macvlan on the real kernel', () => {
   });
 
   it('passthru: one endpoint takes the parent over with its MAC; a second is refused by the kernel and rolled back', async () => {
-    const far = await fixture.createNetns('pt');
-    await makeParent(fixture, 'mvpt0', far);
-    await fixture.ip(far, 'address', 'add', '10.215.0.1/24', 'dev', 'eth0');
-    await netmode.createNetwork({
-      name: 'pt',
-      driver: 'macvlan',
-      subnets: [{ subnet: '10.215.0.0/24', gateway: '10.215.0.1' }],
-      options: { parent: 'mvpt0', mode: 'passthru' },
-    });
+    await lanOnNewParent(fixture, netmode, { name: 'pt', parent: 'mvpt0', far: 'pt', net: '10.215.0', mode: 'passthru' });
     const parentMac = (await links(fixture, fixture.hostNetns)).find((l) => l.ifname === 'mvpt0')?.address;
     const before = await fixture.snapshot();
     const one = await netmode.connect('pt-1', 'pt');

@@ -2,7 +2,7 @@ import { asNetModeError, ErrorCode, errorMessage, isNetModeError } from '../../e
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
 import { baseRules, endpointRules, networkRules, noRules, type OwnedRules } from './desired-rules.js';
 import { ensureChains, hasBase, reconcile, removeBase } from './reconcile.js';
-import { NonIpFilter, portIsolation } from '../nftables/non-ip-filter.js';
+import { NonIpFilter } from '../nftables/non-ip-filter.js';
 import { RestoreScript } from './restore-script.js';
 import { endpointOwner, networkOwner, type IptablesTable } from './rule.js';
 import { SavedRuleset } from './saved-ruleset.js';
@@ -116,7 +116,6 @@ export class IptablesFirewall implements Firewall {
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const rules = endpointRules(checkEndpoint(endpoint));
-    portIsolation(endpoint);
     await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#setup(scope, NAT, rules);
     });
@@ -132,7 +131,6 @@ export class IptablesFirewall implements Firewall {
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const owner = endpointOwner(checkOwnerId(endpoint.endpointId, 'endpointId'));
-    portIsolation(endpoint);
     await this.#nonIp.teardownEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#teardown(scope, NAT, owner);
     });

@@ -4,7 +4,7 @@ import { TABLE, baseScript } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
 import { baseUnused, missingFromBase } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { NonIpFilter, portIsolation, unknownEndpoint } from './non-ip-filter.js';
+import { NonIpFilter, unknownEndpoint } from './non-ip-filter.js';
 import { NftScript, endpointOwner, type NftElement } from './script.js';
 import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
 
@@ -62,7 +62,6 @@ export class NftablesFirewall implements Firewall {
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const valid = validateEndpoint(endpoint);
-    portIsolation(endpoint);
     const elements = endpointElements(valid);
     try {
       await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
@@ -92,7 +91,6 @@ export class NftablesFirewall implements Firewall {
       return;
     }
     const valid = validateEndpoint(endpoint);
-    portIsolation(endpoint);
     const context = { endpointId: valid.endpointId, networkId: valid.networkId };
     try {
       await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));

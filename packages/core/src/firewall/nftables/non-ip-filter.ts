@@ -111,7 +111,8 @@ export class NonIpFilter {
   /**
    * An endpoint's setup around its isolation: isolates the port (when the
    * endpoint asks for it), then runs `publish`, the backend's own part; when
-   * `publish` fails, releases the port again, so the setup is whole or nothing.
+   * `publish` fails, releases the port again, so the setup is whole or
+   * nothing. The isolation is checked before any process starts.
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, publish: () => Promise<void>): Promise<void> {
     const isolation = portIsolation(endpoint);
@@ -130,11 +131,12 @@ export class NonIpFilter {
    * An endpoint's teardown after the backend's own part (`withdraw`):
    * releases its port, or, for an endpoint that knows neither ports nor host
    * interface (an attach that crashed before its record held them), removes
-   * every port commented with it.
+   * every port commented with it. The isolation is checked before
+   * `withdraw` runs, so a bad interface name starts no process.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, withdraw: () => Promise<void>): Promise<void> {
-    await withdraw();
     const isolation = portIsolation(endpoint);
+    await withdraw();
     if (isolation !== undefined) await this.release(scope, isolation);
     else if (unknownEndpoint(endpoint)) await this.sweep(scope, endpoint.endpointId);
   }
