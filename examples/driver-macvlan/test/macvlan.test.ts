@@ -3,9 +3,9 @@ import {
   MemoryStateStore,
   NetModeError,
   createNetMode,
-  hashedName,
   isNetModeError,
   type ConnectOptions,
+  type Endpoint,
   type NetworkManager,
   type NetworkSpec,
 } from '@netmode/core';
@@ -20,8 +20,13 @@ const LAN: NetworkSpec = {
   subnets: [{ subnet: '192.168.7.0/24', gateway: '192.168.7.1' }],
   options: { parent: 'eth9' },
 };
-// The sandbox name the manager derives from a container id with the default prefix.
-const sandbox = (id: string) => hashedName('nm-', id, 'nm-'.length + 16);
+// The sandbox the manager named for an endpoint: the default prefix, the
+// instance's tag and hash digits of the container id.
+const sandbox = (endpoint: Endpoint): string => {
+  if (endpoint.netns.kind !== 'named') throw new Error('expected a named sandbox');
+  expect(endpoint.netns.name).toMatch(/^nm-[0-9a-f]{8}-[0-9a-f]{16}$/);
+  return endpoint.netns.name;
+};
 
 function setup(options: MacvlanDriverOptions = {}): { runner: RecordingRunner; netmode: NetworkManager } {
   const runner = new RecordingRunner();
@@ -130,7 +135,7 @@ describe('macvlan endpoints', () => {
 
   it('makes the macvlan in one host-side line, born in the sandbox as eth0, then one batch inside', async () => {
     const endpoint = await netmode.connect('web', 'lan');
-    const ns = sandbox('web');
+    const ns = sandbox(endpoint);
     expect(runner.transcript()).toBe(
       [
         '[host] ip -batch -',
@@ -157,8 +162,7 @@ describe('macvlan endpoints', () => {
   });
 
   it('takes the static ip, mac and ifname', async () => {
-    await netmode.connect('web', 'lan', { ip: '192.168.7.200', mac: '02:00:00:00:00:07', ifname: 'lan0' });
-    const ns = sandbox('web');
+    const ns = sandbox(await netmode.connect('web', 'lan', { ip: '192.168.7.200', mac: '02:00:00:00:00:07', ifname: 'lan0' }));
     expect(runner.transcript()).toContain(
       `  link add lan0 address 02:00:00:00:00:07 link eth9 netns /run/netns/${ns} type macvlan mode bridge`,
     );
@@ -167,7 +171,7 @@ describe('macvlan endpoints', () => {
 
   it('sets no MAC in passthru mode, where the endpoint takes the parent\'s', async () => {
     const endpoint = await netmode.connect('web', 'pt');
-    expect(runner.transcript()).toContain(`  link add eth0 link eth8 netns /run/netns/${sandbox('web')} type macvlan mode passthru`);
+    expect(runner.transcript()).toContain(`  link add eth0 link eth8 netns /run/netns/${sandbox(endpoint)} type macvlan mode passthru`);
     expect(endpoint.interfaces).toEqual([{ name: 'eth0', side: 'sandbox' }]);
   });
 

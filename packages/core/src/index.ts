@@ -19,7 +19,8 @@ export * from './net/address.js';
 export * from './net/names.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
-export { assertStateKey } from './store/state-store.js';
+export { UnreadableRecord, assertStateKey } from './store/state-store.js';
+export { checkListing, checkRecord, type CheckedListing, type CheckedRecord, type CorruptRecord, type RecordKind } from './store/record-schema.js';
 export { MemoryStateStore } from './store/memory-store.js';
 export { FileStateStore, type FileStateStoreOptions } from './store/file-store.js';
 export {
@@ -57,7 +58,8 @@ export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';
 export { createFirewall } from './firewall/create-firewall.js';
 export { IpamTransaction } from './ipam/ipam-transaction.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './ipam/pools.js';
-export type { AddressLease, AddressRequest, SubnetLease, SubnetRequest } from './ipam/types.js';
+export type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './ipam/types.js';
+export { validateSubnetConfig } from './ipam/subnet-request.js';
 
 export * from './driver/network-driver.js';
 export { UndoStack, TeardownSteps } from './driver/undo-stack.js';
@@ -65,6 +67,6 @@ export { refuseOptions } from './driver/refuse-options.js';
 export { parseMode, formatMode, CONTAINER_MODE_DRIVER, type ParsedMode } from './driver/mode.js';
 
 export { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
-export type { GcReport, ReconcileReport } from './manager/maintenance.js';
+export type { GcOptions, GcReport, ReconcileReport } from './manager/maintenance.js';
 export { validateConnectOptions, validateLabels, validateNetnsRef } from './manager/connect-options.js';
 export { createNetMode, DEFAULT_STATE_DIR, type DriverRegistration, type NetModeOptions } from './create.js';

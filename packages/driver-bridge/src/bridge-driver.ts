@@ -6,7 +6,6 @@ import {
   createFirewall,
   endpointOwner,
   errorMessage,
-  escapeRegExp,
   invalidConfig,
   isNetModeError,
   macFromIpv4,
@@ -15,6 +14,8 @@ import {
   parseAddress,
   parseNetwork,
   cidrContains,
+  formatCidr,
+  parseCidr,
   runIpBatch,
   type AttachRequest,
   type AttachResult,
@@ -26,6 +27,7 @@ import {
   type FirewallNetwork,
   type FirewallPort,
   type FirewallScope,
+  type GcScope,
   type NetnsRef,
   type NetworkDriver,
   type NetworkRecord,
@@ -41,6 +43,8 @@ import {
   ensureBridge,
   existingBridgeSubnet,
   flushUdpConntrack,
+  hostAddresses,
+  hostRoutes,
   listLinks,
   readLink,
   readSysctl,
@@ -198,6 +202,7 @@ export class BridgeDriver implements NetworkDriver {
     const ifname = options.ifname ?? DEFAULT_IFNAME;
     const undo = new UndoStack();
     try {
+      await assertHostAddresses(ctx, options.ports ?? []);
       const live = await this.#ensureLive(request.network, ctx);
       // Ports and address in one transaction, ports first: a conflict then
       // leaves even IPAM's round-robin pointer untouched.
@@ -232,7 +237,10 @@ export class BridgeDriver implements NetworkDriver {
       // No `ip neigh` line for the host's cache here: `ip neigh` reads every
       // link of the namespace first, so its cost grows with the endpoints
       // (5.7 ms with 3 links, 11.7 ms with 800, measured).
-      const pair = new IpBatch().vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac).hairpinOn(hostVeth);
+      const pair = new IpBatch()
+        .vethAdd(hostVeth, live.settings.bridge, mtu, ifname, netnsPath(netns), mac)
+        .hairpinOn(hostVeth)
+        .linkAlias(hostVeth, ctx.ownerAlias(owner));
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
       if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
@@ -352,6 +360,12 @@ export class BridgeDriver implements NetworkDriver {
     steps.finish(`detaching ${endpoint.containerId}`);
   }
 
+  /**
+   * What `repair()` cannot put right: a missing sandbox, container interface,
+   * address, host veth or bridge, or a host route that takes part of the
+   * subnet away from the bridge. A veth that is down or off its bridge is
+   * not a problem here: `repair()` puts it back.
+   */
   async check(endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport> {
     const data = endpoint.driverData as Partial<BridgeEndpointData>;
     const problems: string[] = [];
@@ -363,6 +377,7 @@ export class BridgeDriver implements NetworkDriver {
     if (!veth) problems.push(`host interface ${data.hostVeth ?? '(unknown)'} is missing`);
     const bridge = data.bridge ? await readLink(ctx, ctx.hostNetns, data.bridge) : undefined;
     if (!bridge) problems.push(`bridge ${data.bridge ?? '(unknown)'} is missing`);
+    if (data.bridge) problems.push(...(await foreignRoutes(ctx, data.bridge, endpoint.addresses)));
     return { ok: problems.length === 0, problems };
   }
 
@@ -371,24 +386,35 @@ export class BridgeDriver implements NetworkDriver {
     this.#live.delete(network.id);
     const live = await this.#ensureLive(network, ctx);
     const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    // The veth set down, taken off its bridge or moved to another one: put
+    // it back (and hairpin on, which a bridge port loses when it leaves).
+    if (data.hostVeth) {
+      const veth = await readLink(ctx, ctx.hostNetns, data.hostVeth);
+      if (veth && (!veth.up || veth.master !== live.settings.bridge)) {
+        await runIpBatch(
+          ctx.runner,
+          ctx.hostNetns,
+          new IpBatch().linkSetMasterUp(data.hostVeth, live.settings.bridge).hairpinOn(data.hostVeth),
+          ctx.signal,
+        );
+      }
+    }
     // A record without `icc` predates port isolation: the network says.
     const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data, data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
   }
 
-  async gc(endpoints: readonly Endpoint[], networks: readonly NetworkRecord[], ctx: DriverContext): Promise<string[]> {
-    const veths = new Set(
-      endpoints.filter((e) => e.driver === this.name).map((e) => String(e.driverData['hostVeth'] ?? ctx.interfaceName(e.containerId, 'v'))),
-    );
-    const bridges = new Set(networks.filter((n) => n.driver === this.name).map((n) => String(n.options['bridge'])));
-    const vethName = new RegExp(`^${escapeRegExp(ctx.namePrefix)}v[0-9a-f]+$`);
-    const bridgeName = new RegExp(`^${escapeRegExp(ctx.namePrefix)}b[0-9a-f]+$`);
+  /**
+   * Removes veths and bridges that carry this instance's ownership mark
+   * (their alias) for an owner that has no record. A link without the mark
+   * is never touched, whatever its name: it may be another instance's.
+   */
+  async gc(scope: GcScope, ctx: DriverContext): Promise<string[]> {
     const removed: string[] = [];
     for (const link of await listLinks(ctx)) {
-      const stray =
-        (link.kind === 'veth' && vethName.test(link.name) && !veths.has(link.name)) ||
-        (link.kind === 'bridge' && bridgeName.test(link.name) && !bridges.has(link.name));
-      if (!stray) continue;
+      if (link.kind !== 'veth' && link.kind !== 'bridge') continue;
+      const owner = ctx.ownerOfAlias(link.alias);
+      if (owner === undefined || scope.liveOwners.has(owner)) continue;
       await deleteLinkIfPresent(ctx, ctx.hostNetns, link.name);
       removed.push(`link ${link.name}`);
     }
@@ -426,7 +452,7 @@ export class BridgeDriver implements NetworkDriver {
     await reserveSubnet(network, subnet, ctx, own?.ipv4.includes(`${subnet.gateway}/${prefix}`) === true);
 
     if (!settings.existing) {
-      const outcome = await ensureBridge(ctx, settings.bridge, subnet, settings.mtu, isNew);
+      const outcome = await ensureBridge(ctx, settings.bridge, subnet, settings.mtu, isNew, networkOwner(network.id));
       if (outcome === 'created') {
         undo?.push('link', settings.bridge, () => deleteLinkIfPresent(ctx, ctx.hostNetns, settings.bridge));
       }
@@ -475,6 +501,42 @@ async function reserveSubnet(network: NetworkRecord, subnet: SubnetConfig, ctx: 
     if (isNetModeError(error, ErrorCode.SUBNET_OVERLAP) && again.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
     throw error;
   }
+}
+
+/**
+ * Refuses a published port whose host address is not an address of the host
+ * namespace (Docker's proxy would fail to bind it): nothing could reach it.
+ */
+async function assertHostAddresses(ctx: DriverContext, ports: readonly PortMapping[]): Promise<void> {
+  const wanted = ports.map((port, index) => ({ index, ip: hostIpOf(port) })).filter((p) => p.ip !== undefined);
+  if (wanted.length === 0) return;
+  const local = new Set((await hostAddresses(ctx)).map((cidr) => cidr.split('/')[0]));
+  for (const { index, ip } of wanted) {
+    if (!local.has(ip)) {
+      throw invalidConfig(`ports[${index}].hostIp`, `${ip} is not an address of the host namespace; publish on one of its addresses`);
+    }
+  }
+}
+
+/**
+ * Host routes that take part of an endpoint's subnet away from its bridge:
+ * a route to the subnet or inside it through another interface, through
+ * which replies to some containers would leave.
+ */
+async function foreignRoutes(ctx: DriverContext, bridge: string, addresses: readonly string[]): Promise<string[]> {
+  const subnets = addresses.map((a) => parseCidr(a, 'address')).filter((c) => c.family === 4);
+  if (subnets.length === 0) return [];
+  const problems: string[] = [];
+  for (const route of await hostRoutes(ctx)) {
+    if (route.dev === bridge || route.dst === 'default') continue;
+    const dst = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/32`, 'route');
+    for (const subnet of subnets) {
+      if (dst.family === 4 && dst.prefixLength >= subnet.prefixLength && cidrContains(subnet, dst.address)) {
+        problems.push(`host route ${route.dst} dev ${route.dev ?? '?'} takes part of subnet ${formatCidr(subnet)} away from bridge ${bridge}`);
+      }
+    }
+  }
+  return problems;
 }
 
 function scope(ctx: DriverContext): FirewallScope {

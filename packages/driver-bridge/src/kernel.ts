@@ -25,12 +25,18 @@ export interface LinkFacts {
   readonly mtu: number;
   /** Its IPv4 addresses in CIDR form (`172.17.0.1/16`). */
   readonly ipv4: readonly string[];
+  /** The bridge it is a port of, if any. */
+  readonly master: string | undefined;
+  /** Its alias: netmode's ownership mark on links it made. */
+  readonly alias: string | undefined;
 }
 
 interface JsonLink {
   ifname: string;
   flags?: string[];
   mtu?: number;
+  master?: string;
+  ifalias?: string;
   linkinfo?: { info_kind?: string };
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
@@ -53,6 +59,8 @@ export async function readLink(ctx: DriverContext, netns: NetnsRef, name: string
       up: link.flags?.includes('UP') ?? false,
       mtu: link.mtu ?? 0,
       ipv4: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+      master: link.master,
+      alias: link.ifalias,
     };
   } catch (error) {
     if (isNetModeError(error, ErrorCode.COMMAND_FAILED) && /does not exist/.test(String(error.context['stderr']))) {
@@ -62,15 +70,19 @@ export async function readLink(ctx: DriverContext, netns: NetnsRef, name: string
   }
 }
 
-/** Every link of the host namespace, with its kind. */
-export async function listLinks(ctx: DriverContext): Promise<{ name: string; kind: string | undefined }[]> {
+/** Every link of the host namespace, with its kind and alias. */
+export async function listLinks(ctx: DriverContext): Promise<{ name: string; kind: string | undefined; alias: string | undefined }[]> {
   const { stdout } = await ctx.runner.run({
     command: 'ip',
     args: ['-json', '-details', 'link', 'show'],
     netns: ctx.hostNetns,
     signal: ctx.signal,
   });
-  return (JSON.parse(stdout || '[]') as JsonLink[]).map((link) => ({ name: link.ifname, kind: link.linkinfo?.info_kind }));
+  return (JSON.parse(stdout || '[]') as JsonLink[]).map((link) => ({
+    name: link.ifname,
+    kind: link.linkinfo?.info_kind,
+    alias: link.ifalias,
+  }));
 }
 
 /**
@@ -99,6 +111,7 @@ export async function ensureBridge(
   subnet: SubnetConfig,
   mtu: number,
   mustBeNew: boolean,
+  owner: string,
 ): Promise<'created' | 'present'> {
   const prefix = parseCidr(subnet.subnet, 'subnet').prefixLength;
   const address = `${subnet.gateway}/${prefix}`;
@@ -108,7 +121,8 @@ export async function ensureBridge(
   }
   if (link && link.kind !== 'bridge') throw invalidConfig('bridge', `${bridge} exists and is not a bridge`);
   const batch = new IpBatch();
-  if (!link) batch.bridgeAdd(bridge, hashedMac(`bridge:${bridge}`), mtu);
+  // The alias marks the bridge as this instance's, for gc.
+  if (!link) batch.bridgeAdd(bridge, hashedMac(`bridge:${bridge}`), mtu).linkAlias(bridge, ctx.ownerAlias(owner));
   if (!link?.ipv4.includes(address)) batch.addressAdd(address, bridge);
   if (!link?.up) batch.linkUp(bridge);
   try {
@@ -182,4 +196,16 @@ export async function flushUdpConntrack(ctx: DriverContext, ports: readonly numb
       throw error;
     }
   }
+}
+
+/** Every IPv4 address of the host namespace, in CIDR form. */
+export async function hostAddresses(ctx: DriverContext): Promise<string[]> {
+  const { stdout } = await ctx.runner.run({ command: 'ip', args: ['-json', '-4', 'address', 'show'], netns: ctx.hostNetns, signal: ctx.signal });
+  return (JSON.parse(stdout || '[]') as JsonLink[]).flatMap((link) => (link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+}
+
+/** The IPv4 routes of the host namespace's main table: destination (`default`, a CIDR or an address) and device. */
+export async function hostRoutes(ctx: DriverContext): Promise<{ dst: string; dev: string | undefined }[]> {
+  const { stdout } = await ctx.runner.run({ command: 'ip', args: ['-json', '-4', 'route', 'show'], netns: ctx.hostNetns, signal: ctx.signal });
+  return (JSON.parse(stdout || '[]') as { dst?: string; dev?: string }[]).map((r) => ({ dst: r.dst ?? 'default', dev: r.dev }));
 }

@@ -10,6 +10,9 @@ import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '@ne
 import { registerContainerDriver } from '@netmode/driver-container';
 import { registerHostDriver } from '@netmode/driver-host';
 import { registerNoneDriver } from '@netmode/driver-none';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBridgeDriver } from '../src/index.js';
 
@@ -33,6 +36,11 @@ const CASES: [string, Attempt, string][] = [
   ['gateway is the broadcast address', net({ subnets: [{ subnet: '10.9.0.0/24', gateway: '10.9.0.255' }] }), ErrorCode.INVALID_CONFIG],
   ['ip range outside the subnet', net({ subnets: [{ subnet: '10.9.0.0/24', ipRange: '10.9.1.0/25' }] }), ErrorCode.INVALID_CONFIG],
   ['IPv6 subnet on a bridge', net({ subnets: [{ subnet: 'fd00:1::/64' }] }), ErrorCode.INVALID_CONFIG],
+  ['multicast subnet', net({ subnets: [{ subnet: '224.1.0.0/24' }] }), ErrorCode.INVALID_CONFIG],
+  ['subnet in 0.0.0.0/8', net({ subnets: [{ subnet: '0.1.0.0/16' }] }), ErrorCode.INVALID_CONFIG],
+  ['subnet in 240.0.0.0/4 (limited broadcast included)', net({ subnets: [{ subnet: '255.255.255.0/24' }] }), ErrorCode.INVALID_CONFIG],
+  ['link-local subnet', net({ subnets: [{ subnet: '169.254.10.0/24' }] }), ErrorCode.INVALID_CONFIG],
+  ['loopback subnet', net({ subnets: [{ subnet: '127.10.0.0/16' }] }), ErrorCode.INVALID_CONFIG],
   ['two subnets', net({ subnets: [{ subnet: '10.9.0.0/24' }, { subnet: '10.9.1.0/24' }] }), ErrorCode.INVALID_CONFIG],
   ['network name with a space', (m) => m.createNetwork({ name: 'my net', driver: 'bridge' }), ErrorCode.INVALID_CONFIG],
   ['network name with a slash', (m) => m.createNetwork({ name: 'a/b', driver: 'bridge' }), ErrorCode.INVALID_CONFIG],
@@ -70,6 +78,7 @@ const CASES: [string, Attempt, string][] = [
   ['unknown protocol', port({ hostPort: 9000, containerPort: 80, protocol: 'sctp' }), ErrorCode.INVALID_CONFIG],
   ['malformed host address', port({ hostIp: '1.2.3', hostPort: 9000, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
   ['IPv6 host address', port({ hostIp: '::1', hostPort: 9000, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
+  ['host address that is not the host\'s', port({ hostIp: '192.0.2.7', hostPort: 9004, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
   ['the same host port twice', run('p', 'net1', { ports: [{ hostPort: 9001, containerPort: 80 }, { hostPort: 9001, containerPort: 81 }] }), ErrorCode.PORT_ALLOCATED],
   ['a host port another container holds', port({ hostPort: 8080, containerPort: 80 }), ErrorCode.PORT_ALLOCATED],
   ['static address outside the subnet', run('s', 'net1', { ip: '10.9.9.9' }), ErrorCode.INVALID_CONFIG],
@@ -135,5 +144,28 @@ describe.skipIf(!integrationAvailable())('bad input is refused with its code, an
     // The message says what to fix: it names the field or the object at fault.
     expect((error as Error).message.length).toBeGreaterThan(15);
     expect({ host: await fixture.snapshot(), state: await fixture.stateFiles() }).toEqual(before);
+  });
+
+  it('writes nothing on a fresh state directory: not for reads, not for a refused network', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'netmode-test-fresh-'));
+    try {
+      const fresh = createNetMode({
+        drivers: [(c) => registerBridgeDriver(c, { bip: '10.250.0.1/24' }), registerNoneDriver],
+        hostNetns: fixture.hostNetns,
+        stateDir,
+        namePrefix: fixture.prefix,
+      });
+      expect((await fresh.listNetworks()).map((n) => n.name)).toEqual(['bridge', 'none']);
+      expect((await fresh.inspectNetwork('bridge')).subnets).toEqual([{ subnet: '10.250.0.0/24', gateway: '10.250.0.1' }]);
+      const refused = await fresh.createNetwork({ name: 'x', driver: 'bridge', subnets: [{ subnet: '10.231.41.0/24', gateway: '10.231.42.1' }] }).then(
+        () => new Error('accepted'),
+        (e: unknown) => e,
+      );
+      expect(isNetModeError(refused, ErrorCode.INVALID_CONFIG), String(refused)).toBe(true);
+      expect((refused as Error).message).toMatch(/^subnets\[0\]\.gateway: 10.231.42.1 is outside/);
+      expect(await readdir(stateDir)).toEqual([]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { createNetMode, netnsPath, type NetworkManager, type ReconcileReport } from '@netmode/core';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { integrationAvailable, type HostSnapshot } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,7 +95,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await netmode.disconnect('next');
   });
 
-  it('gc disconnects endpoints not listed and removes stray objects carrying the prefix', async () => {
+  it("gc disconnects endpoints not listed and removes stray objects proven to be this instance's", async () => {
     // No endpoint exists now: let the kernel finish removing the previous tests' pairs first.
     const lingering = (snapshot: HostSnapshot) =>
       (snapshot.links as { name: string }[]).some((link) => link.name.startsWith(`${topo.fixture.prefix}v`));
@@ -104,15 +106,17 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
     await netmode.connect('keep', 'bridge');
     await netmode.connect('drop', 'bridge');
-    // A stray sandbox and a stray veth, as a crash between kernel and state would leave.
-    const straySandbox = `${topo.fixture.prefix}${'a'.repeat(16)}`;
+    // A stray sandbox and a stray veth of this instance (its tag in the
+    // name, its mark as the alias), as a crash between kernel and state would leave.
+    const { id } = JSON.parse(await readFile(join(topo.fixture.stateDir, 'instance.json'), 'utf8')) as { id: string };
+    const straySandbox = `${topo.fixture.prefix}${id.slice(0, 8)}-${'a'.repeat(16)}`;
+    const strayVeth = `${topo.fixture.prefix}v012345678`;
     await topo.run(topo.fixture.hostNetns, 'ip', 'netns', 'add', straySandbox);
-    await topo.run(topo.fixture.hostNetns, 'ip', 'link', 'add', `${topo.fixture.prefix}v012345678`, 'type', 'veth', 'peer', 'name', `${topo.fixture.prefix}x`);
+    await topo.run(topo.fixture.hostNetns, 'ip', 'link', 'add', strayVeth, 'type', 'veth', 'peer', 'name', `${topo.fixture.prefix}x`);
+    await topo.run(topo.fixture.hostNetns, 'ip', 'link', 'set', 'dev', strayVeth, 'alias', `nm:${id}:endpoint:crashed`);
     const report = await netmode.gc(['keep']);
     expect(report.disconnected).toEqual(['drop']);
-    expect(report.removedObjects).toEqual(
-      expect.arrayContaining([`link ${topo.fixture.prefix}v012345678`, `netns ${straySandbox}`]),
-    );
+    expect(report.removedObjects).toEqual(expect.arrayContaining([`link ${strayVeth}`, `netns ${straySandbox}`]));
     // Anything else removed is the host end of 'drop', which the kernel may
     // still be removing after its namespace went; never anything of 'keep'.
     const keep = await netmode.inspect('keep');

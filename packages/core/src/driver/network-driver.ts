@@ -33,6 +33,21 @@ export interface DriverContext {
   /** The instance's name prefix: every namespace and interface netmode makes starts with it. */
   readonly namePrefix: string;
   /**
+   * The id of this netmode instance (32 hex digits, kept in its state
+   * directory). Two instances never share one, even with the same name
+   * prefix: it is what proves an object is this instance's.
+   */
+  readonly instanceId: string;
+  /**
+   * The ownership mark to set as a link's alias (`ip link set dev X alias
+   * MARK`, see `IpBatch.linkAlias`) on every link the driver creates, for
+   * `owner` (`endpoint:ID`, `network:ID`): `gc` removes only links whose mark
+   * names this instance.
+   */
+  ownerAlias(owner: string): string;
+  /** The owner a link's alias names when it is this instance's mark, else undefined. */
+  ownerOfAlias(alias: string | undefined): string | undefined;
+  /**
    * The deterministic name of the sandbox namespace netmode makes for a
    * container (prefix plus a hash of the id), so a crashed attach can be found
    * and cleaned up from the container id alone.
@@ -73,6 +88,20 @@ export interface AttachResult {
   readonly ports: readonly PortMapping[];
   /** Facts the driver needs later at detach and check time. */
   readonly driverData?: Readonly<Record<string, unknown>>;
+}
+
+/** What {@link NetworkDriver.gc} must keep. */
+export interface GcScope {
+  /**
+   * Every owner that has a record (`endpoint:ID`, `network:ID`), readable or
+   * not: an object marked for one of them is not stray, even when its record
+   * is damaged.
+   */
+  readonly liveOwners: ReadonlySet<string>;
+  /** Every readable endpoint record. */
+  readonly endpoints: readonly Endpoint[];
+  /** Every readable network record. */
+  readonly networks: readonly NetworkRecord[];
 }
 
 /** What a driver's `createNetwork` settles: the parts of the record the driver owns. */
@@ -189,12 +218,40 @@ export interface NetworkDriver {
   repair?(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void>;
 
   /**
-   * Removes kernel objects of this driver that carry the instance's name
-   * prefix but belong to none of the given records (left by a crash or a
-   * lost state directory), and returns one line per object removed. Called by
-   * `gc()`; sandboxes named by the manager are removed by the manager.
+   * Removes kernel objects of this driver that are provably this instance's
+   * (a link whose alias is {@link DriverContext.ownerAlias}'s mark, not just a
+   * name with the right prefix) but whose owner has no record (left by a
+   * crash or a lost state directory), and returns one line per object
+   * removed. Called by `gc()`; sandboxes named by the manager are removed by
+   * the manager.
+   *
+   * Called with the state lock held, so the records cannot change while it
+   * looks: an object that a concurrent connect is creating already has its
+   * record. It must therefore not use `ctx.ipam` or `ctx.ports` (they take
+   * the lock, and transactions do not nest).
    */
-  gc?(endpoints: readonly Endpoint[], networks: readonly NetworkRecord[], ctx: DriverContext): Promise<string[]>;
+  gc?(scope: GcScope, ctx: DriverContext): Promise<string[]>;
+}
+
+const ALIAS = /^nm:([0-9a-f]{32}):(.+)$/;
+
+/** The ownership mark of `owner` for the instance `instanceId`: see {@link DriverContext.ownerAlias}. */
+export function linkOwnerAlias(instanceId: string, owner: string): string {
+  return `nm:${instanceId}:${owner}`;
+}
+
+/** What a netmode link alias says: whose instance, and which owner in it. */
+export interface LinkOwnerMark {
+  /** The instance that made the link. */
+  readonly instanceId: string;
+  /** The owner within it: `endpoint:ID` or `network:ID`. */
+  readonly owner: string;
+}
+
+/** The instance and owner a link alias names, or undefined when it is no netmode mark. */
+export function parseLinkOwnerAlias(alias: string | undefined): LinkOwnerMark | undefined {
+  const match = alias === undefined ? null : ALIAS.exec(alias);
+  return match ? { instanceId: match[1] as string, owner: match[2] as string } : undefined;
 }
 
 /** The IPAM lease owner used for a container's addresses. */

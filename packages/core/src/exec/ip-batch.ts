@@ -79,6 +79,26 @@ export class IpBatch {
     return this.#add('link', 'set', 'dev', dev, 'type', 'bridge_slave', 'hairpin', 'on');
   }
 
+  /**
+   * `link set dev DEV alias ALIAS`: the ownership mark netmode sets on the
+   * links it makes (see `DriverContext.ownerAlias`). An alias is at most 255
+   * bytes and, on a batch line, one token.
+   */
+  linkAlias(dev: string, alias: string): this {
+    assertInterfaceName(dev);
+    if (typeof alias !== 'string' || alias.length === 0 || alias.length > 255) {
+      throw invalidConfig('alias', `${JSON.stringify(alias)} must be 1 to 255 characters`);
+    }
+    return this.#add('link', 'set', 'dev', dev, 'alias', alias);
+  }
+
+  /** `link set dev DEV master BRIDGE up`: (re)attaches a port to its bridge and brings it up. */
+  linkSetMasterUp(dev: string, bridge: string): this {
+    assertInterfaceName(dev);
+    assertInterfaceName(bridge);
+    return this.#add('link', 'set', 'dev', dev, 'master', bridge, 'up');
+  }
+
   /** `link set dev DEV address MAC`. */
   linkSetMac(dev: string, mac: string): this {
     assertInterfaceName(dev);

@@ -10,7 +10,7 @@ import type { LoadedSubnet, SubnetRecord } from './records.js';
 import { parseLeases, readSubnet, readSubnets, subnetKey, writeSubnet } from './records.js';
 import type { TakenNetwork } from './subnet-request.js';
 import { assertNoOverlap, parseHostRoutes, parseRequestedSubnet, planSubnet, requestedFamily } from './subnet-request.js';
-import type { AddressLease, AddressRequest, SubnetLease, SubnetRequest } from './types.js';
+import type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
 
 /**
  * IPAM's operations on a state transaction that the caller has opened, so
@@ -42,11 +42,17 @@ export class IpamTransaction {
    * from the pools.
    *
    * @param hostRoutes - the CIDRs routed in the host namespace (default routes are ignored).
+   * @param reserved - subnets kept free for others without a lease (a predefined network's before its first use).
    * @throws NetModeError ERR_INVALID_CONFIG on a malformed request,
    * ERR_SUBNET_OVERLAP when the requested subnet overlaps an allocated subnet or
    * a host route, ERR_ADDRESS_EXHAUSTED when no pool subnet is free.
    */
-  async allocateSubnet(owner: string, request: SubnetRequest, hostRoutes: readonly string[]): Promise<SubnetConfig> {
+  async allocateSubnet(
+    owner: string,
+    request: SubnetRequest,
+    hostRoutes: readonly string[],
+    reserved: readonly ReservedSubnet[] = [],
+  ): Promise<SubnetConfig> {
     assertOwner(owner);
     const requested = request.subnet === undefined ? undefined : parseRequestedSubnet(request.subnet);
     const family = requestedFamily(request, requested);
@@ -56,6 +62,7 @@ export class IpamTransaction {
         description: `subnet ${s.record.subnet} of ${s.record.owner}`,
       })),
       ...parseHostRoutes(hostRoutes),
+      ...reserved.map((r) => ({ cidr: parseNetwork(r.subnet, 'reserved subnet'), description: r.description })),
     ];
     let subnet: Cidr;
     if (requested === undefined) {

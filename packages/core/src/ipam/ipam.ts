@@ -4,7 +4,7 @@ import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { IpamTransaction } from './ipam-transaction.js';
 import type { AddressPool, ResolvedPool } from './pools.js';
 import { DEFAULT_ADDRESS_POOLS, resolvePools } from './pools.js';
-import type { AddressLease, AddressRequest, SubnetLease, SubnetRequest } from './types.js';
+import type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
 
 /** Options for {@link Ipam}. */
 export interface IpamOptions {
@@ -16,7 +16,14 @@ export interface IpamOptions {
    * Default routes are ignored. Without it, only allocated subnets are avoided.
    */
   readonly hostRoutes?: () => Promise<readonly string[]>;
+  /**
+   * Subnets that new networks may not take although IPAM holds no record of
+   * them yet (a predefined network's, before its first use). A request by the
+   * subnet's own `owner` is not refused by its own reservation.
+   */
+  readonly reserved?: readonly ReservedSubnet[];
 }
+
 
 /**
  * IP address management: subnets for networks, addresses for endpoints, kept
@@ -31,12 +38,19 @@ export class Ipam {
   readonly #store: StateStore;
   readonly #pools: readonly ResolvedPool[];
   readonly #hostRoutes: (() => Promise<readonly string[]>) | undefined;
+  readonly #options: IpamOptions;
 
   /** @throws NetModeError ERR_INVALID_CONFIG when a pool is malformed. */
   constructor(store: StateStore, options: IpamOptions = {}) {
     this.#store = store;
+    this.#options = options;
     this.#pools = resolvePools(options.pools ?? DEFAULT_ADDRESS_POOLS);
     this.#hostRoutes = options.hostRoutes;
+  }
+
+  /** The same IPAM, keeping `reserved` free as well (see {@link IpamOptions.reserved}). */
+  avoiding(reserved: readonly ReservedSubnet[]): Ipam {
+    return new Ipam(this.#store, { ...this.#options, reserved: [...(this.#options.reserved ?? []), ...reserved] });
   }
 
   /**
@@ -75,7 +89,8 @@ export class Ipam {
       const own = parseNetwork(request.subnet);
       routes = routes.filter((route) => !cidrContainsCidr(own, parseCidr(route, 'host route')));
     }
-    return this.#store.transaction((tx) => this.within(tx).allocateSubnet(owner, request, routes));
+    const reserved = (this.#options.reserved ?? []).filter((r) => r.owner !== owner);
+    return this.#store.transaction((tx) => this.within(tx).allocateSubnet(owner, request, routes, reserved));
   }
 
   /** See {@link IpamTransaction.releaseSubnet}. */

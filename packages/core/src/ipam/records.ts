@@ -1,7 +1,7 @@
 import { ErrorCode, NetModeError, errorMessage } from '../errors.js';
 import type { Cidr, IpAddress } from '../net/address.js';
 import { cidrContains, formatCidr, parseAddress, parseNetwork } from '../net/address.js';
-import type { StateTransaction } from '../store/state-store.js';
+import { UnreadableRecord, type StateTransaction } from '../store/state-store.js';
 
 /** The state-store prefix under which IPAM keeps one record per subnet. */
 export const SUBNETS_PREFIX = 'ipam/subnets';
@@ -58,13 +58,13 @@ export interface LoadedSubnet {
 export async function readSubnet(tx: StateTransaction, cidr: Cidr): Promise<LoadedSubnet | undefined> {
   const key = subnetKey(cidr);
   const value = await tx.get<unknown>(key);
-  return value === undefined ? undefined : loadRecord(key, value);
+  return value === undefined ? undefined : loadRecord(key, value, tx.locate?.(key));
 }
 
 /** Every subnet record. */
 export async function readSubnets(tx: StateTransaction): Promise<LoadedSubnet[]> {
   const entries = await tx.list<unknown>(SUBNETS_PREFIX);
-  return entries.map((entry) => loadRecord(entry.key, entry.value));
+  return entries.map((entry) => loadRecord(entry.key, entry.value, tx.locate?.(entry.key)));
 }
 
 /** Stores `record` under its subnet's key when the transaction commits. */
@@ -74,18 +74,19 @@ export function writeSubnet(tx: StateTransaction, cidr: Cidr, record: SubnetReco
 
 // A record is read back as whatever JSON is on disk; a damaged one must stop
 // IPAM rather than let it hand out addresses from a half-understood lease set.
-function loadRecord(key: string, value: unknown): LoadedSubnet {
-  if (!hasRecordShape(value)) throw corrupt(key, 'its fields have the wrong types');
+function loadRecord(key: string, value: unknown, location?: string): LoadedSubnet {
+  if (value instanceof UnreadableRecord) throw corrupt(key, `it is not JSON (${value.reason})`, undefined, location);
+  if (!hasRecordShape(value)) throw corrupt(key, 'its fields have the wrong types', undefined, location);
   try {
     const cidr = parseNetwork(value.subnet, 'subnet');
     const gateway = parseAddress(value.gateway, 'gateway');
     const range = value.ipRange === undefined ? cidr : parseNetwork(value.ipRange, 'ipRange');
-    if (subnetKey(cidr) !== key) throw corrupt(key, `it holds subnet ${value.subnet}`);
+    if (subnetKey(cidr) !== key) throw corrupt(key, `it holds subnet ${value.subnet}`, undefined, location);
     const last = value.lastAllocated === undefined ? undefined : parseAddress(value.lastAllocated, 'lastAllocated').value;
     return { record: value, cidr, gateway, range, ...(last === undefined ? {} : { last }) };
   } catch (error) {
     if (error instanceof NetModeError && error.code === ErrorCode.STATE_CORRUPT) throw error;
-    throw corrupt(key, errorMessage(error), error);
+    throw corrupt(key, errorMessage(error), error, location);
   }
 }
 
@@ -128,9 +129,10 @@ function hasRecordShape(value: unknown): value is SubnetRecord {
   );
 }
 
-function corrupt(key: string, why: string, cause?: unknown): NetModeError {
-  return new NetModeError(ErrorCode.STATE_CORRUPT, `state record ${key} is not a valid IPAM subnet record: ${why}`, {
+function corrupt(key: string, why: string, cause?: unknown, location?: string): NetModeError {
+  const where = location === undefined ? `state record ${key}` : `state file ${location}`;
+  return new NetModeError(ErrorCode.STATE_CORRUPT, `${where} is not a valid IPAM subnet record: ${why}`, {
     cause,
-    context: { key },
+    context: { key, ...(location === undefined ? {} : { path: location }) },
   });
 }

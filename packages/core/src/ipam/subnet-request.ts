@@ -12,6 +12,7 @@ import {
   parseNetwork,
 } from '../net/address.js';
 import { MAX_SUBNET_PREFIX } from './pools.js';
+import type { SubnetConfig } from '../model/network.js';
 import type { SubnetRequest } from './types.js';
 
 /** A network that a new subnet may not overlap, with words for the error message. */
@@ -65,6 +66,7 @@ export function requestedFamily(request: SubnetRequest, subnet: Cidr | undefined
  */
 export function parseRequestedSubnet(text: string): Cidr {
   const subnet = parseNetwork(text, 'subnet');
+  assertUsableSubnet(subnet, 'subnet');
   const max = MAX_SUBNET_PREFIX[subnet.family];
   if (subnet.prefixLength > max) {
     throw invalidConfig(
@@ -73,6 +75,61 @@ export function parseRequestedSubnet(text: string): Cidr {
     );
   }
   return subnet;
+}
+
+// Address blocks a network's bridge and containers cannot live in: the
+// kernel would make a bridge with a zero, loopback, link-local or multicast
+// local address, and packets from them are martians everywhere else.
+const UNUSABLE: readonly (readonly [string, string])[] = [
+  ['0.0.0.0/8', 'the "this network" block 0.0.0.0/8'],
+  ['127.0.0.0/8', 'the loopback block 127.0.0.0/8'],
+  ['169.254.0.0/16', 'the link-local block 169.254.0.0/16'],
+  ['224.0.0.0/4', 'the multicast block 224.0.0.0/4'],
+  ['240.0.0.0/4', 'the reserved block 240.0.0.0/4 (255.255.255.255 included)'],
+  ['::/127', 'the unspecified and loopback addresses ::/127'],
+  ['fe80::/10', 'the link-local block fe80::/10'],
+  ['ff00::/8', 'the multicast block ff00::/8'],
+];
+
+/**
+ * Throws ERR_INVALID_CONFIG when `subnet` overlaps a block no network can
+ * use (0.0.0.0/8, loopback, link-local, multicast, 240.0.0.0/4 and their
+ * IPv6 counterparts).
+ */
+export function assertUsableSubnet(subnet: Cidr, field: string): void {
+  for (const [block, words] of UNUSABLE) {
+    const cidr = parseNetwork(block);
+    if (cidr.family === subnet.family && cidrsOverlap(cidr, subnet)) {
+      throw invalidConfig(field, `${formatCidr(subnet)} overlaps ${words}, which no network can use`);
+    }
+  }
+}
+
+/**
+ * Checks one subnet of a network specification on its own, touching
+ * nothing: a usable network CIDR, a gateway inside it that is neither its
+ * network nor its broadcast address, an ipRange inside it.
+ *
+ * @param field - where the subnet is, for messages: `subnets[0]`.
+ * @throws NetModeError ERR_INVALID_CONFIG naming the field (`subnets[0].gateway`).
+ */
+export function validateSubnetConfig(config: SubnetConfig, field = 'subnet'): void {
+  if (config === null || typeof config !== 'object' || typeof config.subnet !== 'string') {
+    throw invalidConfig(field, 'must be an object with a subnet CIDR');
+  }
+  const request: SubnetRequest = {
+    ...(config.gateway === undefined ? {} : { gateway: config.gateway }),
+    ...(config.ipRange === undefined ? {} : { ipRange: config.ipRange }),
+  };
+  try {
+    planSubnet(parseRequestedSubnet(config.subnet), request);
+  } catch (error) {
+    if (!(error instanceof NetModeError) || error.code !== ErrorCode.INVALID_CONFIG) throw error;
+    // Name the field where the caller has it: subnets[0].gateway, not gateway.
+    const inner = String(error.context['field'] ?? 'subnet');
+    const message = error.message.startsWith(`${inner}: `) ? error.message.slice(inner.length + 2) : error.message;
+    throw invalidConfig(`${field}.${inner}`, message);
+  }
 }
 
 /**

@@ -48,3 +48,13 @@ export interface AddressLease {
   /** Who holds it (an endpoint or container id). */
   readonly owner: string;
 }
+
+/** A subnet kept free for its owner without a lease: see `IpamOptions.reserved`. */
+export interface ReservedSubnet {
+  /** The subnet, CIDR. */
+  readonly subnet: string;
+  /** Who it is kept for (`network:ID`). */
+  readonly owner: string;
+  /** What it is, for the message of a refused overlap: `subnet 172.17.0.0/16 of the predefined network bridge`. */
+  readonly description: string;
+}

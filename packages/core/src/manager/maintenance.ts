@@ -1,15 +1,19 @@
+import { existsSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { endpointOwner, networkOwner, type DriverContext, type NetworkDriver } from '../driver/network-driver.js';
-import { errorMessage } from '../errors.js';
-import type { NetModeEmitter } from '../events.js';
+import { errorMessage, type NetModeError } from '../errors.js';
 import type { Ipam } from '../ipam/ipam.js';
-import type { Endpoint } from '../model/endpoint.js';
-import type { NetworkRecord } from '../model/network.js';
-import type { SandboxService } from '../netns/sandbox-service.js';
-import { releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
+import type { CheckReport, Endpoint } from '../model/endpoint.js';
+import { netnsPath } from '../model/netns-ref.js';
+import { formatCidr, parseCidr, cidrContains, parseAddress } from '../net/address.js';
 import { escapeRegExp } from '../net/names.js';
+import type { SandboxService } from '../netns/sandbox-service.js';
+import { allocateWithin, listWithin, releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
 import { isProcessAlive } from '../store/process-identity.js';
+import type { CorruptRecord } from '../store/record-schema.js';
 import type { StateStore } from '../store/state-store.js';
-import type { Operated } from './records.js';
+import { sandboxOwnerOf } from './shared-sandboxes.js';
+import { listEndpoints, listNetworks, type StoredEndpoint, type StoredNetwork } from './state.js';
 
 /** What {@link NetworkManager.reconcile} did. */
 export interface ReconcileReport {
@@ -21,6 +25,8 @@ export interface ReconcileReport {
   readonly broken: readonly string[];
   /** Endpoints whose shared state (bridge, firewall rules) was checked and restored where missing. */
   readonly repaired: readonly string[];
+  /** Address, subnet and port leases that records hold but the lease records had lost, recorded again. */
+  readonly restoredLeases: number;
   /** Leases (addresses, subnets, ports) whose owner no longer exists, released. */
   readonly releasedLeases: number;
   /** What could not be done, one sentence each; the rest went on. */
@@ -31,13 +37,26 @@ export interface ReconcileReport {
 export interface GcReport {
   /** Endpoints disconnected because their container was not in the valid list. */
   readonly disconnected: readonly string[];
-  /** Kernel objects carrying netmode's name prefix that no record owned, removed. */
+  /** Kernel objects proven to be this instance's that no record owned, removed. */
   readonly removedObjects: readonly string[];
   /** Leases whose owner no longer exists, released. */
   readonly releasedLeases: number;
   /** What could not be done; the rest went on. */
   readonly failures: readonly string[];
 }
+
+/** Options of {@link NetworkManager.gc}. */
+export interface GcOptions {
+  /**
+   * When the caller started listing its valid containers; endpoints created
+   * after it are never collected, since the list could not name them.
+   * Default: the moment `gc()` is called.
+   */
+  readonly listedAt?: Date;
+}
+
+/** What one maintenance disconnect did. */
+export type MaintenanceOutcome = 'gone' | 'skipped' | 'orphaned' | 'detached';
 
 /** What maintenance needs from the manager. */
 export interface MaintenanceDeps {
@@ -46,12 +65,26 @@ export interface MaintenanceDeps {
   readonly ipam: Ipam;
   readonly ports: PortAllocator;
   readonly sandboxes: SandboxService;
-  readonly events: NetModeEmitter;
   readonly namePrefix: string;
+  /** The instance's tag, as sandbox names carry it. */
+  readonly instanceTag: string;
   context(): DriverContext;
-  disconnect(containerId: string): Promise<void>;
-  removeNetwork(name: string): Promise<void>;
-  markBroken(containerId: string, problems: readonly string[]): Promise<void>;
+  /** Whether this process is connecting or disconnecting the container right now. */
+  busyHere(containerId: string): boolean;
+  /** Disconnects only if the record, read again under the lock, passes `expect`. */
+  disconnectIf(containerId: string, expect: (record: StoredEndpoint) => boolean): Promise<MaintenanceOutcome>;
+  /** Removes the network only if its record, read again under the lock, passes `expect`. */
+  removeNetworkIf(name: string, expect: (record: StoredNetwork) => boolean): Promise<boolean>;
+  /**
+   * Holds the endpoint for a check and a repair if its record is still
+   * exactly `snapshot` and nobody works on it; resolves to the endpoint, or
+   * undefined when it changed or is busy.
+   */
+  hold(snapshot: StoredEndpoint): Promise<Endpoint | undefined>;
+  /** Lets go of a hold, applying `change` to the record first; resolves to the changed endpoint. */
+  release(containerId: string, change?: (record: StoredEndpoint) => StoredEndpoint): Promise<Endpoint | undefined>;
+  emitBroken(endpoint: Endpoint, problems: readonly string[]): void;
+  check(driver: NetworkDriver, endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport>;
 }
 
 const TRANSIENT_NETWORK = new Set(['creating', 'removing']);
@@ -64,118 +97,285 @@ export async function reconcile(deps: MaintenanceDeps): Promise<ReconcileReport>
   const broken: string[] = [];
   const repaired: string[] = [];
   const failures: string[] = [];
-  const attempt = async (what: string, work: () => Promise<unknown>) => {
+  const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | undefined> => {
     try {
-      await work();
-      return true;
+      return await work();
     } catch (error) {
       failures.push(`${what}: ${errorMessage(error)}`);
-      return false;
+      return undefined;
     }
   };
 
-  for (const { value: network } of await deps.store.list<Operated<NetworkRecord>>('networks')) {
-    if (!TRANSIENT_NETWORK.has(network.status) || (network.operator && isProcessAlive(network.operator))) continue;
-    if (await attempt(`network ${network.name}`, () => deps.removeNetwork(network.name))) finished.push(`network ${network.name}`);
+  const networkListing = await listNetworks(deps.store);
+  failures.push(...messages(networkListing.corrupt));
+  for (const { value: snapshot } of networkListing.records) {
+    if (!TRANSIENT_NETWORK.has(snapshot.status) || (snapshot.operator && isProcessAlive(snapshot.operator))) continue;
+    const removed = await attempt(`network ${snapshot.name}`, () =>
+      deps.removeNetworkIf(snapshot.name, (current) => isDeepStrictEqual(current, snapshot)),
+    );
+    if (removed) finished.push(`network ${snapshot.name}`);
   }
-  const networks = new Map((await deps.store.list<NetworkRecord>('networks')).map((e) => [e.value.id, e.value]));
 
-  for (const { value: endpoint } of await deps.store.list<Operated<Endpoint>>('endpoints')) {
-    const id = endpoint.containerId;
-    if (UNFINISHED_ENDPOINT.has(endpoint.status)) {
-      if (endpoint.operator && isProcessAlive(endpoint.operator)) continue;
-      if (await attempt(`endpoint ${id}`, () => deps.disconnect(id))) finished.push(id);
+  const restoredLeases = (await attempt('restoring leases', () => restoreLeases(deps, failures))) ?? 0;
+  const networks = new Map((await listNetworks(deps.store)).records.map((e) => [e.value.id, e.value]));
+
+  const endpointListing = await listEndpoints(deps.store);
+  failures.push(...messages(endpointListing.corrupt));
+  for (const { value: snapshot } of endpointListing.records) {
+    const id = snapshot.containerId;
+    if (deps.busyHere(id)) continue;
+    const unchanged = (current: StoredEndpoint) => isDeepStrictEqual(current, snapshot);
+    // A record `broken` by a failed operation is finished; one that a check
+    // found broken (it carries the problems) is checked again below.
+    if (UNFINISHED_ENDPOINT.has(snapshot.status) && snapshot.problems === undefined) {
+      if (snapshot.operator && isProcessAlive(snapshot.operator)) continue;
+      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(id, unchanged))) === 'detached') finished.push(id);
       continue;
     }
-    if (!(await deps.sandboxes.exists(endpoint.netns))) {
-      if (await attempt(`endpoint ${id}`, () => deps.disconnect(id))) lost.push(id);
+    if (!(await deps.sandboxes.exists(snapshot.netns))) {
+      const gone = (current: StoredEndpoint) => unchanged(current) && !existsSync(netnsPath(current.netns));
+      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(id, gone))) === 'detached') lost.push(id);
       continue;
     }
-    const driver = deps.drivers.get(endpoint.driver);
-    const network = networks.get(endpoint.networkId);
-    if (!driver || !network) {
-      failures.push(`endpoint ${id}: ${driver ? `its network ${endpoint.network} is gone` : `no driver ${endpoint.driver} is registered`}`);
-      continue;
-    }
-    const report = driver.check ? await driver.check(endpoint, deps.context()).catch((e: unknown) => ({ ok: false, problems: [errorMessage(e)] })) : { ok: true, problems: [] };
-    if (!report.ok) {
-      if (await attempt(`endpoint ${id}`, () => deps.markBroken(id, report.problems))) broken.push(id);
-      continue;
-    }
-    if (driver.repair && (await attempt(`endpoint ${id}`, () => driver.repair?.(endpoint, network, deps.context()) as Promise<void>))) {
-      repaired.push(id);
+    const endpoint = await attempt(`endpoint ${id}`, () => deps.hold(snapshot));
+    if (endpoint === undefined) continue;
+    try {
+      const outcome = await attempt(`endpoint ${id}`, () => checkAndRepair(deps, endpoint, networks));
+      if (outcome?.kind === 'broken') broken.push(id);
+      if (outcome?.kind === 'repaired') repaired.push(id);
+    } finally {
+      await attempt(`endpoint ${id}`, () => deps.release(id));
     }
   }
-  const releasedLeases = await releaseOrphanLeases(deps);
-  const result = { finished, lost, broken, repaired, releasedLeases, failures };
-  deps.events.emit('reconcile:repaired', { report: result });
-  return result;
+  const releasedLeases = (await attempt('releasing leases', () => releaseOrphanLeases(deps))) ?? 0;
+  return { finished, lost, broken, repaired, restoredLeases, releasedLeases, failures };
+}
+
+/**
+ * The check and repair of one held endpoint: a mismatch marks it `broken`
+ * (with its problems); a whole endpoint is repaired, and one a former check
+ * had marked `broken` is `attached` again.
+ */
+async function checkAndRepair(
+  deps: MaintenanceDeps,
+  endpoint: Endpoint,
+  networks: ReadonlyMap<string, StoredNetwork>,
+): Promise<{ kind: 'broken' | 'repaired' | 'checked' }> {
+  const id = endpoint.containerId;
+  const driver = deps.drivers.get(endpoint.driver);
+  const network = networks.get(endpoint.networkId);
+  if (!driver) throw new Error(`no driver ${endpoint.driver} is registered`);
+  if (!network) throw new Error(`its network ${endpoint.network} is gone`);
+  const ctx = deps.context();
+  const report = await deps.check(driver, endpoint, ctx).catch((e: unknown) => ({ ok: false, problems: [errorMessage(e)] }));
+  if (!report.ok) {
+    const marked = await deps.release(id, (r) => ({ ...r, status: 'broken', problems: [...report.problems] }));
+    if (marked) deps.emitBroken(marked, report.problems);
+    return { kind: 'broken' };
+  }
+  if (endpoint.status === 'broken') {
+    await deps.release(id, (r) => {
+      const { problems: _problems, ...rest } = r;
+      return { ...rest, status: 'attached' };
+    });
+  }
+  if (!driver.repair) return { kind: 'checked' };
+  await driver.repair(endpoint, network, ctx);
+  return { kind: 'repaired' };
 }
 
 /** See {@link NetworkManager.gc}. */
-export async function gc(deps: MaintenanceDeps, validContainerIds: readonly string[]): Promise<GcReport> {
+export async function gc(deps: MaintenanceDeps, validContainerIds: readonly string[], listedAt: Date): Promise<GcReport> {
   const valid = new Set(validContainerIds);
   const disconnected: string[] = [];
   const removedObjects: string[] = [];
   const failures: string[] = [];
-  for (const { value: endpoint } of await deps.store.list<Endpoint>('endpoints')) {
-    if (valid.has(endpoint.containerId)) continue;
+  const listing = await listEndpoints(deps.store);
+  failures.push(...messages(listing.corrupt));
+  for (const { value: snapshot } of listing.records) {
+    const id = snapshot.containerId;
+    if (valid.has(id) || deps.busyHere(id)) continue;
+    // The caller's list could not name an endpoint made after it was taken.
+    if (!(Date.parse(snapshot.createdAt) < listedAt.getTime())) continue;
+    // Someone is working on it: a connect in progress, a reconcile's check.
+    if ((snapshot.operator && isProcessAlive(snapshot.operator)) || (snapshot.hold && isProcessAlive(snapshot.hold))) continue;
     try {
-      await deps.disconnect(endpoint.containerId);
-      disconnected.push(endpoint.containerId);
+      const outcome = await deps.disconnectIf(id, (current) => isDeepStrictEqual(current, snapshot));
+      if (outcome === 'detached') disconnected.push(id);
     } catch (error) {
-      failures.push(`endpoint ${endpoint.containerId}: ${errorMessage(error)}`);
+      failures.push(`endpoint ${id}: ${errorMessage(error)}`);
     }
   }
-  const endpoints = (await deps.store.list<Endpoint>('endpoints')).map((e) => e.value);
-  const networks = (await deps.store.list<NetworkRecord>('networks')).map((e) => e.value);
 
-  // Sandboxes are named by the manager: PREFIX and 16 hex digits.
-  const sandboxName = new RegExp(`^${escapeRegExp(deps.namePrefix)}[0-9a-f]{16}$`);
-  const used = new Set(endpoints.flatMap((e) => (e.netns.kind === 'named' ? [e.netns.name] : [])));
-  for (const name of await deps.sandboxes.listNamed(deps.namePrefix)) {
-    if (!sandboxName.test(name) || used.has(name)) continue;
-    try {
-      await deps.sandboxes.delete({ kind: 'named', name });
-      removedObjects.push(`netns ${name}`);
-    } catch (error) {
-      failures.push(`netns ${name}: ${errorMessage(error)}`);
+  // Strays are judged and removed under the lock: an object a concurrent
+  // connect is making already has its record, so it is never taken for one.
+  await deps.store.transaction(async (tx) => {
+    const endpoints = await listEndpoints(tx);
+    const networks = await listNetworks(tx);
+    const liveOwners = ownersOf(endpoints, networks);
+    const ctx = deps.context();
+    // Sandboxes this instance names: PREFIX, the instance tag, '-' and 16 hex digits.
+    const sandboxName = new RegExp(`^${escapeRegExp(deps.namePrefix)}${deps.instanceTag}-[0-9a-f]{16}$`);
+    const used = new Set([
+      ...endpoints.records.flatMap((e) => (e.value.netns.kind === 'named' ? [e.value.netns.name] : [])),
+      ...endpoints.corrupt.map((c) => ctx.sandboxName(c.key.slice('endpoints/'.length))),
+    ]);
+    for (const name of await deps.sandboxes.listNamed(deps.namePrefix)) {
+      if (!sandboxName.test(name) || used.has(name)) continue;
+      try {
+        await deps.sandboxes.delete({ kind: 'named', name });
+        removedObjects.push(`netns ${name}`);
+      } catch (error) {
+        failures.push(`netns ${name}: ${errorMessage(error)}`);
+      }
     }
-  }
-  for (const driver of deps.drivers.values()) {
-    if (!driver.gc) continue;
-    try {
-      removedObjects.push(...(await driver.gc(endpoints, networks, deps.context())));
-    } catch (error) {
-      failures.push(`driver ${driver.name}: ${errorMessage(error)}`);
+    const scope = {
+      liveOwners,
+      endpoints: endpoints.records.map((e) => e.value as Endpoint),
+      networks: networks.records.map((e) => e.value),
+    };
+    for (const driver of deps.drivers.values()) {
+      if (!driver.gc) continue;
+      try {
+        removedObjects.push(...(await driver.gc(scope, ctx)));
+      } catch (error) {
+        failures.push(`driver ${driver.name}: ${errorMessage(error)}`);
+      }
     }
-  }
+  });
   const releasedLeases = await releaseOrphanLeases(deps);
   return { disconnected, removedObjects, releasedLeases, failures };
 }
 
-/** Releases address, subnet and port leases whose owner has no record any more. */
+/**
+ * Every owner with a record, readable or not. A damaged record's owner is
+ * taken from its key (endpoints) or from the id its text still shows
+ * (networks), so nothing of it is removed as stray.
+ */
+function ownersOf(
+  endpoints: { readonly records: readonly { value: StoredEndpoint }[]; readonly corrupt: readonly CorruptRecord[] },
+  networks: { readonly records: readonly { value: StoredNetwork }[]; readonly corrupt: readonly CorruptRecord[] },
+): Set<string> {
+  return new Set([
+    ...endpoints.records.map((e) => endpointOwner(e.value.containerId)),
+    ...endpoints.corrupt.map((c) => endpointOwner(c.key.slice('endpoints/'.length))),
+    ...networks.records.map((e) => networkOwner(e.value.id)),
+    ...networks.corrupt.flatMap((c) => [...c.text.matchAll(/"id"\s*:\s*"([0-9a-f]{64})"/g)].map((m) => networkOwner(m[1] as string))),
+  ]);
+}
+
+/** Releases address, subnet and port leases whose owner has no record any more (readable or not). */
 async function releaseOrphanLeases(deps: MaintenanceDeps): Promise<number> {
   return deps.store.transaction(async (tx) => {
-    const endpoints = new Set((await tx.list<Endpoint>('endpoints')).map((e) => endpointOwner(e.value.containerId)));
-    const networks = new Set((await tx.list<NetworkRecord>('networks')).map((e) => networkOwner(e.value.id)));
+    const owners = ownersOf(await listEndpoints(tx), await listNetworks(tx));
     const ipam = deps.ipam.within(tx);
     let released = 0;
     for (const subnet of await ipam.listSubnets()) {
-      if (!networks.has(subnet.owner)) {
+      if (!owners.has(subnet.owner)) {
         await ipam.releaseSubnet(subnet.subnet);
         released += 1;
         continue;
       }
       for (const lease of await ipam.listLeases(subnet.subnet)) {
-        if (endpoints.has(lease.owner)) continue;
+        if (owners.has(lease.owner)) continue;
         await ipam.releaseAddress(subnet.subnet, lease.address);
         released += 1;
       }
     }
-    for (const lease of await deps.ports.list()) {
-      if (!endpoints.has(lease.owner)) released += await releaseOwnerWithin(tx, lease.owner);
+    for (const lease of await listWithin(tx)) {
+      if (!owners.has(lease.owner)) released += await releaseOwnerWithin(tx, lease.owner);
     }
     return released;
   });
+}
+
+/**
+ * Records again, in one transaction, the subnets, addresses and host ports
+ * that network and endpoint records hold but whose leases are missing (the
+ * lease records were deleted or restored from an older copy), so they are
+ * never handed out twice. A lease now held by another owner is a conflict:
+ * it is reported, not taken.
+ */
+async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise<number> {
+  return deps.store.transaction(async (tx) => {
+    const ipam = deps.ipam.within(tx);
+    const networks = (await listNetworks(tx)).records.map((e) => e.value).filter((n) => n.status === 'ready');
+    const endpoints = (await listEndpoints(tx)).records.map((e) => e.value);
+    let restored = 0;
+    const held = async () => new Map((await ipam.listSubnets()).map((s) => [s.subnet, s]));
+    let subnets = await held();
+
+    const ensureSubnet = async (owner: string, subnet: string, gateway: string | undefined, ipRange?: string) => {
+      const lease = subnets.get(subnet);
+      if (lease) return lease.owner === owner;
+      if (gateway === undefined) {
+        failures.push(`subnet ${subnet} of ${owner}: its lease is missing and its gateway is unknown; recreate the network`);
+        return false;
+      }
+      try {
+        await ipam.allocateSubnet(owner, { subnet, gateway, ...(ipRange === undefined ? {} : { ipRange }) }, []);
+        restored += 1;
+        subnets = await held();
+        return true;
+      } catch (error) {
+        failures.push(`subnet ${subnet} of ${owner}: ${errorMessage(error)}`);
+        return false;
+      }
+    };
+
+    for (const network of networks) {
+      for (const s of network.subnets) await ensureSubnet(networkOwner(network.id), s.subnet, s.gateway, s.ipRange);
+    }
+    const byId = new Map(networks.map((n) => [n.id, n]));
+    for (const endpoint of endpoints) {
+      // A joiner shows its target's addresses; they are the target's leases.
+      if (sandboxOwnerOf(endpoint) !== endpoint.containerId) continue;
+      const owner = endpointOwner(endpoint.containerId);
+      for (const text of endpoint.addresses) {
+        const cidr = parseCidr(text, 'endpoint address');
+        const subnet = formatCidr(cidr);
+        const network = byId.get(endpoint.networkId);
+        const gateway =
+          network?.subnets.find((s) => s.subnet === subnet)?.gateway ??
+          endpoint.gateways.find((g) => cidrContains(cidr, parseAddress(g)));
+        if (!(await ensureSubnet(networkOwner(endpoint.networkId), subnet, gateway))) continue;
+        const holder = (await ipam.listLeases(subnet)).find((l) => l.address === cidr.address.text)?.owner;
+        if (holder === owner) continue;
+        if (holder !== undefined) {
+          failures.push(`endpoint ${endpoint.containerId}: its address ${cidr.address.text} is leased to ${holder}`);
+          continue;
+        }
+        try {
+          await ipam.allocateAddress(subnet, owner, { address: cidr.address.text });
+          restored += 1;
+        } catch (error) {
+          failures.push(`endpoint ${endpoint.containerId}: address ${cidr.address.text}: ${errorMessage(error)}`);
+        }
+      }
+      const ports = await listWithin(tx);
+      for (const port of endpoint.ports) {
+        const request = {
+          protocol: port.protocol ?? 'tcp',
+          ...(port.hostIp === undefined ? {} : { hostIp: port.hostIp }),
+          hostPort: port.hostPort ?? 0,
+          count: port.count ?? 1,
+        } as const;
+        const have = ports.some(
+          (l) => l.owner === owner && l.protocol === request.protocol && l.hostPort === request.hostPort && l.hostIp === request.hostIp,
+        );
+        if (have || request.hostPort === 0) continue;
+        try {
+          await allocateWithin(tx, owner, [request], undefined);
+          restored += 1;
+        } catch (error) {
+          failures.push(`endpoint ${endpoint.containerId}: host port ${request.hostPort}/${request.protocol}: ${errorMessage(error)}`);
+        }
+      }
+    }
+    return restored;
+  });
+}
+
+function messages(corrupt: readonly { readonly error: NetModeError }[]): string[] {
+  return corrupt.map((c) => c.error.message);
 }

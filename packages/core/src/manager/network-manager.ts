@@ -1,9 +1,14 @@
 import 'reflect-metadata';
+import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { inject, injectAll, injectable } from 'tsyringe';
 import { CONTAINER_MODE_DRIVER, parseMode, type ParsedMode } from '../driver/mode.js';
 import {
   endpointOwner,
+  linkOwnerAlias,
   networkOwner,
+  parseLinkOwnerAlias,
   type AttachRequest,
   type AttachResult,
   type DriverContext,
@@ -13,28 +18,24 @@ import { ErrorCode, NetModeError, asNetModeError, invalidConfig, isNetModeError 
 import type { NetModeEmitter } from '../events.js';
 import type { CommandRunner } from '../exec/runner.js';
 import type { Ipam } from '../ipam/ipam.js';
+import { validateSubnetConfig } from '../ipam/subnet-request.js';
+import type { ReservedSubnet } from '../ipam/types.js';
 import type { CheckReport, ConnectOptions, Endpoint } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec } from '../model/network.js';
 import { assertObjectName, hashedName } from '../net/names.js';
 import type { SandboxService } from '../netns/sandbox-service.js';
 import { releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
-import { currentProcess } from '../store/process-identity.js';
+import { currentProcess, isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
+import { checkRecord } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
-import { gc, reconcile, type GcReport, type MaintenanceDeps, type ReconcileReport } from './maintenance.js';
+import { gc, reconcile, type GcOptions, type GcReport, type MaintenanceDeps, type ReconcileReport } from './maintenance.js';
+import { INSTANCE_RECORD } from './record-kinds.js';
+import { assertNotBusy, endpointKey, endpointNotFound, networkKey, networkNotFound, newNetworkRecord, withoutOperator } from './records.js';
 import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
-import {
-  assertNotBusy,
-  endpointKey,
-  endpointNotFound,
-  networkKey,
-  networkNotFound,
-  newNetworkRecord,
-  withoutOperator,
-  type Operated,
-} from './records.js';
+import { getEndpoint, getNetwork, listEndpoints, listNetworks, type StoredEndpoint, type StoredNetwork } from './state.js';
 
 /** Settings of one manager, resolved from `createNetMode()` options. */
 export interface ManagerSettings {
@@ -44,8 +45,22 @@ export interface ManagerSettings {
   readonly namePrefix: string;
 }
 
-type StoredEndpoint = Operated<Endpoint>;
-type StoredNetwork = Operated<NetworkRecord>;
+const INSTANCE_KEY = 'instance';
+// How long a live operation waits for a reconcile() that holds its endpoint
+// (one check and one repair: tens of milliseconds) before it gives up.
+const HOLD_WAIT_MS = 30_000;
+
+/** What one disconnect did. */
+type DisconnectOutcome = 'gone' | 'skipped' | 'orphaned' | 'detached';
+
+/** Thrown inside a transaction when a live maintenance hold is found: the caller waits and retries. */
+class HeldByMaintenance extends Error {
+  readonly holder: ProcessIdentity;
+  constructor(holder: ProcessIdentity) {
+    super('held by maintenance');
+    this.holder = holder;
+  }
+}
 
 /**
  * The one object a runtime talks to: it parses modes, picks drivers,
@@ -64,7 +79,6 @@ export class NetworkManager {
   readonly #sandboxes: SandboxService;
   readonly #ports: PortAllocator;
   readonly #settings: ManagerSettings;
-  #predefined: Promise<void> | undefined;
   /** Containers this process is connecting or disconnecting right now. */
   readonly #inFlight = new Set<string>();
 
@@ -109,8 +123,9 @@ export class NetworkManager {
 
   /**
    * Creates a user-defined network with the named driver. The name must be
-   * new; the driver validates the spec before anything changes, then creates
-   * its shared objects and settles the subnets.
+   * new; the spec (its subnets included) and the driver's own checks pass
+   * before anything is written, then the driver creates its shared objects
+   * and settles the subnets. A refused request writes nothing.
    *
    * @throws ERR_INVALID_CONFIG, ERR_NETWORK_EXISTS, ERR_DRIVER_NOT_FOUND,
    * ERR_UNSUPPORTED, ERR_SUBNET_OVERLAP, ERR_ADDRESS_EXHAUSTED, or a driver's error.
@@ -131,25 +146,26 @@ export class NetworkManager {
     }
     try {
       driver.validateNetwork?.(spec);
+      // What every driver's subnets must be, after the driver's own words on them.
+      if (spec.subnets !== undefined && !Array.isArray(spec.subnets)) throw invalidConfig('subnets', 'must be an array');
+      spec.subnets?.forEach((subnet, index) => validateSubnetConfig(subnet, `subnets[${index}]`));
     } catch (error) {
       throw asNetModeError(error, `validating network ${spec.name}`).withContext({ network: spec.name });
     }
-    await this.#ensurePredefined();
-    await this.#reservePredefinedSubnets();
+    if (this.#predefinedSpec(spec.name)) throw networkExists(spec.name);
     const started = performance.now();
     const pending: StoredNetwork = { ...newNetworkRecord(spec, false), status: 'creating', operator: currentProcess() };
-    await this.#store.transaction(async (tx) => {
-      if (await tx.get(networkKey(spec.name))) {
-        throw new NetModeError(ErrorCode.NETWORK_EXISTS, `network ${spec.name} already exists`, {
-          context: { network: spec.name },
-        });
-      }
+    const instanceId = await this.#store.transaction(async (tx) => {
+      if (await getNetwork(tx, spec.name)) throw networkExists(spec.name);
       tx.put(networkKey(spec.name), pending);
+      return this.#instanceWithin(tx);
     });
     const record = withoutOperator<NetworkRecord>(pending);
     let network: NetworkRecord;
     try {
-      const setup = await driver.createNetwork(record, this.#context());
+      // A predefined network's subnet is kept free even before its first use.
+      const ipam = this.#ipam.avoiding(await this.#predefinedSubnets());
+      const setup = await driver.createNetwork(record, this.#context(instanceId, ipam));
       network = { ...record, status: 'ready', subnets: setup.subnets, options: setup.options, driverData: setup.driverData ?? {} };
     } catch (cause) {
       const error = asNetModeError(cause, `creating network ${spec.name}`).withContext({ network: spec.name });
@@ -160,7 +176,7 @@ export class NetworkManager {
     await this.#store.transaction(async (tx) => {
       // Only confirm our own record: a remover may have taken over a record
       // it judged crashed.
-      const current = await tx.get<StoredNetwork>(networkKey(spec.name));
+      const current = await getNetwork(tx, spec.name);
       if (current?.id === network.id) tx.put(networkKey(spec.name), network);
     });
     this.events.emit('network:created', { network, durationMs: performance.now() - started });
@@ -175,26 +191,31 @@ export class NetworkManager {
    * @throws ERR_NETWORK_IN_USE while endpoints use it or when it is predefined;
    * ERR_BUSY while another live process creates or removes it;
    * ERR_DRIVER_NOT_FOUND when its driver is not registered here;
+   * ERR_STATE_CORRUPT when an endpoint record that cannot be read mentions it;
    * ERR_TEARDOWN_INCOMPLETE when the driver could not remove everything (the
    * record is kept, status `removing`, so the removal can be retried).
    */
   async removeNetwork(name: string): Promise<void> {
     assertObjectName(name, 'network name');
-    await this.#ensurePredefined();
+    await this.#removeNetwork(name);
+  }
+
+  /** The removal itself; with `expect`, only if the record read under the lock passes it. */
+  async #removeNetwork(name: string, expect?: (record: StoredNetwork) => boolean): Promise<boolean> {
     const started = performance.now();
-    const existing = await this.#store.get<StoredNetwork>(networkKey(name));
-    if (!existing) return;
+    const existing = await getNetwork(this.#store, name);
+    if (!existing) {
+      if (this.#predefinedSpec(name) && !expect) throw predefinedCannotGo(name);
+      return false;
+    }
     const driver = this.#driver(existing.driver);
     const network = await this.#store.transaction(async (tx) => {
-      const record = await tx.get<StoredNetwork>(networkKey(name));
-      if (!record) return undefined;
-      if (record.predefined) {
-        throw new NetModeError(ErrorCode.NETWORK_IN_USE, `${name} is a predefined network and cannot be removed`, {
-          context: { network: name },
-        });
-      }
+      const record = await getNetwork(tx, name);
+      if (!record || (expect && !expect(record))) return undefined;
+      if (record.predefined) throw predefinedCannotGo(name);
       assertNotBusy(record, `network ${name}`);
-      const users = (await tx.list<Endpoint>('endpoints')).filter((e) => e.value.networkId === record.id);
+      const { records, corrupt } = await listEndpoints(tx);
+      const users = records.filter((e) => e.value.networkId === record.id);
       if (users.length > 0) {
         throw new NetModeError(
           ErrorCode.NETWORK_IN_USE,
@@ -202,12 +223,17 @@ export class NetworkManager {
           { context: { network: name, endpoints: users.map((e) => e.value.containerId) } },
         );
       }
+      // A record that cannot be read may still be this network's endpoint:
+      // refuse only when its text names the network.
+      const suspect = corrupt.find((c) => c.text.includes(record.id) || c.text.includes(`"${name}"`));
+      if (suspect) throw suspect.error.withContext({ network: name });
       tx.put(networkKey(name), { ...record, status: 'removing', operator: currentProcess() });
       return withoutOperator<NetworkRecord>({ ...record, status: 'removing' });
     });
-    if (!network) return;
+    if (!network) return false;
+    const instanceId = await this.#instance();
     try {
-      await driver.removeNetwork?.(network, this.#context());
+      await driver.removeNetwork?.(network, this.#context(instanceId));
     } catch (cause) {
       const error = asNetModeError(cause, `removing network ${name}`).withContext({ network: name });
       // Keep the record so the removal can be retried, but free it for the next caller.
@@ -216,25 +242,35 @@ export class NetworkManager {
     }
     await this.#store.transaction((tx) => this.#dropNetwork(tx, network));
     this.events.emit('network:removed', { network, durationMs: performance.now() - started });
-  }
-
-  /** Every network, predefined ones included, sorted by name. */
-  async listNetworks(): Promise<NetworkRecord[]> {
-    await this.#ensurePredefined();
-    return (await this.#store.list<NetworkRecord>('networks')).map((e) => e.value);
+    return true;
   }
 
   /**
-   * One network by name.
+   * Every network, predefined ones included, sorted by name. Reads only: a
+   * predefined network nothing has used yet is shown without being recorded.
+   * A network record that cannot be read is left out and reported as a
+   * `warning` event (code `STATE_CORRUPT`).
+   */
+  async listNetworks(): Promise<NetworkRecord[]> {
+    const { records, corrupt } = await listNetworks(this.#store);
+    this.#warnCorrupt(corrupt);
+    const byName = new Map(records.map((e) => [e.value.name, withoutOperator<NetworkRecord>(e.value)]));
+    for (const spec of this.#predefinedSpecs()) if (!byName.has(spec.name)) byName.set(spec.name, virtualNetwork(spec));
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * One network by name. Reads only.
    *
-   * @throws ERR_NETWORK_NOT_FOUND
+   * @throws ERR_NETWORK_NOT_FOUND, ERR_STATE_CORRUPT
    */
   async inspectNetwork(name: string): Promise<NetworkRecord> {
     assertObjectName(name, 'network name');
-    await this.#ensurePredefined();
-    const network = await this.#store.get<NetworkRecord>(networkKey(name));
-    if (!network) throw networkNotFound(name);
-    return network;
+    const stored = await getNetwork(this.#store, name);
+    if (stored) return withoutOperator<NetworkRecord>(stored);
+    const spec = this.#predefinedSpec(name);
+    if (!spec) throw networkNotFound(name);
+    return virtualNetwork(spec);
   }
 
   // --------------------------------------------------------------- endpoints
@@ -262,7 +298,6 @@ export class NetworkManager {
   async #connect(containerId: string, mode: string, options: ConnectOptions): Promise<Endpoint> {
     const parsed = parseMode(mode);
     validateConnectOptions(options);
-    await this.#ensurePredefined();
     const { driver, request } = await this.#resolve(containerId, parsed, options);
     try {
       driver.validate(request);
@@ -271,55 +306,63 @@ export class NetworkManager {
     }
 
     const started = performance.now();
-    const pending: StoredEndpoint = {
-      id: containerId,
-      containerId,
-      network: request.network.name,
-      networkId: request.network.id,
-      driver: driver.name,
-      netns: options.netns ?? { kind: 'named', name: this.#sandboxName(containerId) },
-      ownsNetns: false,
-      interfaces: [],
-      addresses: [],
-      gateways: [],
-      ports: [],
-      status: 'attaching',
-      labels: { ...options.labels },
-      driverData: {},
-      createdAt: new Date().toISOString(),
-      operator: currentProcess(),
-    };
+    const createdAt = new Date().toISOString();
     // One transaction: an orphaned sandbox is regained, or the pending record claims the id.
-    const regained = await this.#store.transaction(async (tx) => {
-      const orphan = await regainOrphan(tx, containerId, request.network);
-      if (orphan) return orphan;
-      await this.#assertNoEndpoint(tx, containerId);
-      if (request.target) {
-        // The target may have gone since it was resolved outside the lock.
-        const owner = await tx.get<StoredEndpoint>(endpointKey(request.target.id));
-        if (owner?.status !== 'attached') {
-          throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${request.target.id} is no longer running`, {
-            context: { containerId, target: request.target.id },
-          });
+    const claim = await this.#waitingForHolds(containerId, () =>
+      this.#store.transaction(async (tx) => {
+        const orphan = await this.#regainOrphan(tx, containerId, request.network);
+        if (orphan) return { kind: 'regained' as const, ...orphan };
+        await this.#assertNoEndpoint(tx, containerId);
+        if (request.target) {
+          // The target may have gone since it was resolved outside the lock.
+          const owner = await getEndpoint(tx, request.target.id);
+          if (owner?.status !== 'attached') {
+            throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${request.target.id} is no longer running`, {
+              context: { containerId, target: request.target.id },
+            });
+          }
+          await addJoiner(tx, request.target.id, containerId);
         }
-        await addJoiner(tx, request.target.id, containerId);
-      }
-      const network = await tx.get<NetworkRecord>(networkKey(request.network.name));
-      if (!network || network.id !== request.network.id || network.status !== 'ready') {
-        throw networkNotFound(request.network.name);
-      }
-      tx.put(endpointKey(containerId), pending);
-      return undefined;
-    });
-    if (regained) {
-      this.events.emit('sandbox:owner-regained', { containerId, netns: regained.endpoint.netns, joiners: regained.joiners });
-      return regained.endpoint;
+        const network = await getNetwork(tx, request.network.name);
+        const firstUse = network === undefined && request.network.predefined;
+        if (firstUse) {
+          // A predefined network is recorded on its first use.
+          tx.put(networkKey(request.network.name), { ...request.network, createdAt });
+        } else if (!network || network.id !== request.network.id || network.status !== 'ready') {
+          throw networkNotFound(request.network.name);
+        }
+        const instanceId = await this.#instanceWithin(tx);
+        const pending: StoredEndpoint = {
+          id: containerId,
+          containerId,
+          network: request.network.name,
+          networkId: request.network.id,
+          driver: driver.name,
+          netns: options.netns ?? { kind: 'named', name: this.#sandboxName(instanceId, containerId) },
+          ownsNetns: false,
+          interfaces: [],
+          addresses: [],
+          gateways: [],
+          ports: [],
+          status: 'attaching',
+          labels: { ...options.labels },
+          driverData: {},
+          createdAt,
+          operator: currentProcess(),
+        };
+        tx.put(endpointKey(containerId), pending);
+        return { kind: 'pending' as const, pending, instanceId, firstUse };
+      }),
+    );
+    if (claim.kind === 'regained') {
+      this.events.emit('sandbox:owner-regained', { containerId, netns: claim.endpoint.netns, joiners: claim.joiners });
+      return claim.endpoint;
     }
-    const attaching = withoutOperator<Endpoint>(pending);
+    const attaching = withoutOperator<Endpoint>(claim.pending);
 
     let result: AttachResult;
     try {
-      result = await driver.attach(request, this.#context());
+      result = await driver.attach(request, this.#context(claim.instanceId));
     } catch (cause) {
       const error = asNetModeError(cause, `attaching ${containerId}`).withContext({
         containerId,
@@ -334,6 +377,9 @@ export class NetworkManager {
           tx.delete(endpointKey(containerId));
           await this.#releaseLeases(tx, containerId);
           if (request.target) await removeJoiner(tx, request.target.id, containerId);
+          // A predefined network this connect recorded first goes again, unless another endpoint uses it now.
+          const users = (await listEndpoints(tx)).records.filter((e) => e.value.networkId === request.network.id);
+          if (claim.firstUse && users.length === 0) await this.#dropNetwork(tx, request.network);
         } else {
           tx.put(endpointKey(containerId), { ...attaching, status: 'broken' });
         }
@@ -371,44 +417,57 @@ export class NetworkManager {
    * Disconnects a container: the driver removes its objects, then the record
    * and the address and port leases go. Idempotent: a container with no
    * endpoint is success. A record left `attaching`, `detaching` or `broken`
-   * (by a failure, or by a process that died) is torn down too.
+   * (by a failure, or by a process that died) is torn down too. While other
+   * containers share its sandbox (`container:NAME`), the sandbox and its
+   * network stay for them (the record becomes `orphaned`).
    *
    * @throws ERR_BUSY while another live call or process works on the
    * endpoint; ERR_DRIVER_NOT_FOUND when its driver is not registered here;
+   * ERR_STATE_CORRUPT when its record cannot be read;
    * ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays, status
    * `detaching`, so the call can be repeated).
    */
   async disconnect(containerId: string): Promise<void> {
     assertObjectName(containerId, 'container id');
-    return this.#exclusive(containerId, () => this.#disconnect(containerId));
+    await this.#exclusive(containerId, () => this.#disconnect(containerId));
   }
 
-  async #disconnect(containerId: string): Promise<void> {
+  /**
+   * The disconnect itself. With `expect`, it goes ahead only if the record,
+   * read under the lock, still satisfies it: maintenance decides outside
+   * the lock and must not act on a record that changed meanwhile.
+   */
+  async #disconnect(containerId: string, expect?: (record: StoredEndpoint) => boolean): Promise<DisconnectOutcome> {
     const started = performance.now();
-    const existing = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
-    if (!existing) return;
+    const existing = await getEndpoint(this.#store, containerId);
+    if (!existing) return 'gone';
     const driver = this.#driver(existing.driver);
-    const outcome = await this.#store.transaction(async (tx) => {
-      const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
-      if (!record) return undefined;
-      assertNotBusy(record, `container ${containerId}`);
-      // Others share this sandbox: keep it and its network for them.
-      const joiners = record.status === 'orphaned' ? [] : await joinersOf(tx, containerId);
-      if (joiners.length > 0) {
-        tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
-        return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners };
-      }
-      tx.put(endpointKey(containerId), { ...record, status: 'detaching', operator: currentProcess() });
-      return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>({ ...record, status: 'detaching' }) };
-    });
-    if (!outcome) return;
+    const outcome = await this.#waitingForHolds(containerId, () =>
+      this.#store.transaction(async (tx) => {
+        const record = await getEndpoint(tx, containerId);
+        if (!record) return { kind: 'gone' as const };
+        if (expect && !expect(record)) return { kind: 'skipped' as const };
+        throwIfHeld(record);
+        assertNotBusy(record, `container ${containerId}`);
+        // Others share this sandbox: keep it and its network for them, for as long as one of them is left.
+        const joiners = await joinersOf(tx, containerId);
+        if (joiners.length > 0) {
+          if (record.status === 'orphaned') return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: true };
+          tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
+          return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: false };
+        }
+        tx.put(endpointKey(containerId), { ...withoutHold(record), status: 'detaching', operator: currentProcess() });
+        return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>(withoutHold({ ...record, status: 'detaching' })) };
+      }),
+    );
+    if (outcome.kind === 'gone' || outcome.kind === 'skipped') return outcome.kind;
     if (outcome.kind === 'orphaned') {
-      this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
-      return;
+      if (!outcome.already) this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
+      return 'orphaned';
     }
     const { endpoint } = outcome;
     try {
-      await driver.detach(endpoint, this.#context());
+      await driver.detach(endpoint, this.#context(await this.#instance()));
     } catch (cause) {
       const error = asNetModeError(cause, `detaching ${containerId}`).withContext({ containerId, network: endpoint.network });
       // Keep the record for a retry, without our process as its operator.
@@ -422,29 +481,35 @@ export class NetworkManager {
       const ownerId = sandboxOwnerOf(endpoint);
       if (ownerId === containerId) return undefined;
       await removeJoiner(tx, ownerId, containerId);
-      const owner = await tx.get<StoredEndpoint>(endpointKey(ownerId));
+      const owner = await getEndpoint(tx, ownerId);
       const remaining = (await joinersOf(tx, ownerId)).filter((id) => id !== containerId);
       return owner?.status === 'orphaned' && remaining.length === 0 ? ownerId : undefined;
     });
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
     if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnect(orphan));
+    return 'detached';
   }
 
   /**
    * The endpoint record of a container.
    *
-   * @throws ERR_ENDPOINT_NOT_FOUND
+   * @throws ERR_ENDPOINT_NOT_FOUND, ERR_STATE_CORRUPT
    */
   async inspect(containerId: string): Promise<Endpoint> {
     assertObjectName(containerId, 'container id');
-    const record = await this.#store.get<StoredEndpoint>(endpointKey(containerId));
+    const record = await getEndpoint(this.#store, containerId);
     if (!record) throw endpointNotFound(containerId);
-    return withoutOperator<Endpoint>(record);
+    return publicEndpoint(record);
   }
 
-  /** Every endpoint record, sorted by container id. */
+  /**
+   * Every endpoint record, sorted by container id. A record that cannot be
+   * read is left out and reported as a `warning` event (code `STATE_CORRUPT`).
+   */
   async list(): Promise<Endpoint[]> {
-    return (await this.#store.list<StoredEndpoint>('endpoints')).map((e) => withoutOperator<Endpoint>(e.value));
+    const { records, corrupt } = await listEndpoints(this.#store);
+    this.#warnCorrupt(corrupt);
+    return records.map((e) => publicEndpoint(e.value));
   }
 
   /**
@@ -456,11 +521,15 @@ export class NetworkManager {
   async check(containerId: string): Promise<CheckReport> {
     const endpoint = await this.inspect(containerId);
     const driver = this.#driver(endpoint.driver);
+    return this.#check(driver, endpoint, this.#context(await this.#instance()));
+  }
+
+  async #check(driver: NetworkDriver, endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport> {
     if (driver.check) {
       try {
-        return await driver.check(endpoint, this.#context());
+        return await driver.check(endpoint, ctx);
       } catch (error) {
-        throw asNetModeError(error, `checking ${containerId}`).withContext({ containerId });
+        throw asNetModeError(error, `checking ${endpoint.containerId}`).withContext({ containerId: endpoint.containerId });
       }
     }
     const exists = await this.#sandboxes.exists(endpoint.netns);
@@ -472,55 +541,87 @@ export class NetworkManager {
   /**
    * Brings records and kernel back in line, after a crash, a reboot with a
    * persisted state directory, or someone else's changes:
+   * - rebuilds address and port leases that the records hold but the lease
+   *   records lost (a deleted or restored file), reporting any conflict;
    * - finishes operations a dead process left half-done, by tearing them down;
    * - tears down endpoints whose sandbox vanished, releasing their leases;
-   * - marks `broken` (event `endpoint:broken`) endpoints whose links were
-   *   removed by hand; `disconnect()` then cleans them up;
+   * - marks `broken` (event `endpoint:broken`) endpoints whose kernel objects
+   *   no longer match the record; `disconnect()` then cleans them up, and a
+   *   later reconcile that finds them whole again marks them `attached`;
    * - restores shared state of intact endpoints through their driver's
    *   `repair()` (firewall rules after `nft flush ruleset` or `iptables -F`);
    * - releases address, subnet and port leases whose owner is gone.
-   * Every step is attempted; failures are listed in the report. Safe to run
-   * at any time, also while other processes work (their records are skipped).
+   *
+   * Safe at any time, beside live work in this process and others: it never
+   * acts on an endpoint a live operation holds, every decision taken outside
+   * the lock is checked again under it before anything changes, and the
+   * endpoint being checked or repaired is held, so a disconnect of it waits
+   * for that one endpoint rather than racing it. Every step is attempted;
+   * failures (a record that cannot be read among them) are listed in the report.
    */
   async reconcile(): Promise<ReconcileReport> {
-    await this.#ensurePredefined();
-    return reconcile(this.#maintenance());
+    const report = await reconcile(this.#maintenance(await this.#instance()));
+    this.events.emit('reconcile:repaired', { report });
+    return report;
   }
 
   /**
    * Garbage collection with CNI's semantics: disconnects every endpoint whose
    * container id is not in `validContainerIds`, removes sandboxes and driver
-   * objects carrying this instance's name prefix that no record owns, and
-   * releases leases whose owner is gone.
+   * objects proven to be this instance's that no record owns, and releases
+   * leases whose owner is gone.
+   *
+   * An endpoint created after `options.listedAt` (default: now) is never
+   * collected, since the caller's list could not know it: pass the time at
+   * which you started listing your containers. Endpoints a live operation
+   * holds, and orphaned sandboxes that joiners still use, are left alone.
    */
-  async gc(validContainerIds: readonly string[]): Promise<GcReport> {
+  async gc(validContainerIds: readonly string[], options: GcOptions = {}): Promise<GcReport> {
     if (!Array.isArray(validContainerIds)) throw invalidConfig('validContainerIds', 'must be an array of container ids');
-    await this.#ensurePredefined();
-    return gc(this.#maintenance(), validContainerIds);
+    const listedAt = options.listedAt ?? new Date();
+    if (!(listedAt instanceof Date) || Number.isNaN(listedAt.getTime())) throw invalidConfig('listedAt', 'must be a valid Date');
+    return gc(this.#maintenance(await this.#instance()), validContainerIds, listedAt);
   }
 
-  #maintenance(): MaintenanceDeps {
+  #maintenance(instanceId: string): MaintenanceDeps {
+    const me = currentProcess();
     return {
       store: this.#store,
       drivers: this.#drivers,
       ipam: this.#ipam,
       ports: this.#ports,
       sandboxes: this.#sandboxes,
-      events: this.events,
       namePrefix: this.#settings.namePrefix,
-      context: () => this.#context(),
-      disconnect: (id) => this.disconnect(id),
-      removeNetwork: (name) => this.removeNetwork(name),
-      markBroken: async (id, problems) => {
-        const endpoint = await this.#store.transaction(async (tx) => {
-          const record = await tx.get<StoredEndpoint>(endpointKey(id));
-          if (!record) return undefined;
-          const marked: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'broken' };
-          tx.put(endpointKey(id), marked);
-          return marked;
-        });
-        if (endpoint) this.events.emit('endpoint:broken', { endpoint, problems });
+      instanceTag: instanceTag(instanceId),
+      context: () => this.#context(instanceId),
+      busyHere: (id) => this.#inFlight.has(id),
+      disconnectIf: async (id, expect) => {
+        if (this.#inFlight.has(id)) return 'skipped';
+        return this.#exclusive(id, () => this.#disconnect(id, expect));
       },
+      removeNetworkIf: (name, expect) => this.#removeNetwork(name, expect),
+      hold: (snapshot) =>
+        this.#store.transaction(async (tx) => {
+          const current = await getEndpoint(tx, snapshot.containerId);
+          if (!current || !isDeepStrictEqual(current, snapshot) || this.#inFlight.has(snapshot.containerId)) return undefined;
+          if (current.operator && isProcessAlive(current.operator)) return undefined;
+          if (current.hold && isProcessAlive(current.hold)) return undefined;
+          const held: StoredEndpoint = { ...current, hold: me };
+          tx.put(endpointKey(current.containerId), held);
+          return publicEndpoint(held);
+        }),
+      release: async (id, change) => {
+        const changed = await this.#store.transaction(async (tx) => {
+          const current = await getEndpoint(tx, id);
+          if (!current?.hold || !isDeepStrictEqual(current.hold, me)) return undefined;
+          const next = withoutHold(change ? change(current) : current);
+          tx.put(endpointKey(id), next);
+          return change ? publicEndpoint(next) : undefined;
+        });
+        return changed;
+      },
+      emitBroken: (endpoint, problems) => this.events.emit('endpoint:broken', { endpoint, problems }),
+      check: (driver, endpoint, ctx) => this.#check(driver, endpoint, ctx),
     };
   }
 
@@ -538,6 +639,28 @@ export class NetworkManager {
       return await work();
     } finally {
       this.#inFlight.delete(containerId);
+    }
+  }
+
+  /**
+   * Runs a transaction again while it finds the endpoint held by a live
+   * `reconcile()` (which checks or repairs one endpoint for tens of
+   * milliseconds), and throws ERR_BUSY naming the holder if that lasts.
+   */
+  async #waitingForHolds<T>(containerId: string, attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + HOLD_WAIT_MS;
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof HeldByMaintenance)) throw error;
+        if (Date.now() > deadline) {
+          throw new NetModeError(ErrorCode.BUSY, `container ${containerId} is being checked by reconcile in process ${error.holder.pid}`, {
+            context: { containerId, pid: error.holder.pid },
+          });
+        }
+        await sleep(10 + Math.random() * 10);
+      }
     }
   }
 
@@ -564,21 +687,47 @@ export class NetworkManager {
     return { driver: this.#driver(network.driver), request: { containerId, network, options } };
   }
 
+  /** A ready network by name: its record, or a predefined network's not recorded yet. */
   async #networkRecord(name: string): Promise<NetworkRecord> {
-    const network = await this.#store.get<NetworkRecord>(networkKey(name));
-    if (!network || network.status !== 'ready') throw networkNotFound(name);
-    return network;
+    const network = await getNetwork(this.#store, name);
+    if (network) {
+      if (network.status !== 'ready') throw networkNotFound(name);
+      return withoutOperator<NetworkRecord>(network);
+    }
+    const spec = this.#predefinedSpec(name);
+    if (!spec) throw networkNotFound(name);
+    return virtualNetwork(spec);
   }
 
   async #assertNoEndpoint(tx: StateTransaction, containerId: string): Promise<void> {
-    const existing = await tx.get<StoredEndpoint>(endpointKey(containerId));
+    const existing = await getEndpoint(tx, containerId);
     if (!existing) return;
+    throwIfHeld(existing);
     assertNotBusy(existing, `container ${containerId}`);
     throw new NetModeError(
       ErrorCode.ENDPOINT_EXISTS,
       `container ${containerId} already has an endpoint on network ${existing.network} (status ${existing.status})`,
       { context: { containerId, network: existing.network, status: existing.status } },
     );
+  }
+
+  /**
+   * Gives an orphaned sandbox back to its owner reconnecting on the same
+   * network, in the caller's transaction: same sandbox, same address, nothing
+   * rebuilt. Resolves to the endpoint and its joiners, or `undefined` when
+   * there is no such orphan.
+   */
+  async #regainOrphan(
+    tx: StateTransaction,
+    containerId: string,
+    network: NetworkRecord,
+  ): Promise<{ readonly endpoint: Endpoint; readonly joiners: string[] } | undefined> {
+    const record = await getEndpoint(tx, containerId);
+    if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
+    throwIfHeld(record);
+    const endpoint: Endpoint = { ...publicEndpoint(record), status: 'attached' };
+    tx.put(endpointKey(containerId), endpoint);
+    return { endpoint, joiners: await joinersOf(tx, containerId) };
   }
 
   /**
@@ -595,15 +744,27 @@ export class NetworkManager {
 
   /** Deletes a network record and releases its subnets, in the caller's transaction. */
   async #dropNetwork(tx: StateTransaction, network: NetworkRecord): Promise<void> {
-    const current = await tx.get<StoredNetwork>(networkKey(network.name));
+    const current = await getNetwork(tx, network.name);
     if (current?.id === network.id) tx.delete(networkKey(network.name));
     await this.#releaseNetworkSubnets(tx, network.id);
   }
 
-  /** Releases a container's address and port leases, in the caller's transaction. */
+  /**
+   * Releases a container's address and port leases, in the caller's
+   * transaction. A lease record that cannot be read does not stop the
+   * disconnect of every endpoint: it is reported as a `warning`
+   * (`STATE_CORRUPT`), and its leases stay until the file is mended.
+   */
   async #releaseLeases(tx: StateTransaction, containerId: string): Promise<void> {
-    await this.#ipam.within(tx).releaseOwner(endpointOwner(containerId));
-    await releaseOwnerWithin(tx, endpointOwner(containerId));
+    const owner = endpointOwner(containerId);
+    for (const release of [() => this.#ipam.within(tx).releaseOwner(owner), () => releaseOwnerWithin(tx, owner)]) {
+      try {
+        await release();
+      } catch (error) {
+        if (!isNetModeError(error, ErrorCode.STATE_CORRUPT)) throw error;
+        this.events.emit('warning', { code: 'STATE_CORRUPT', message: `${error.message}; the leases of ${containerId} in it stay`, containerId });
+      }
+    }
   }
 
   async #releaseNetworkSubnets(tx: StateTransaction, networkId: string): Promise<void> {
@@ -625,82 +786,117 @@ export class NetworkManager {
     return driver;
   }
 
-  #sandboxName(containerId: string): string {
-    return hashedName(this.#settings.namePrefix, containerId, this.#settings.namePrefix.length + 16);
+  /**
+   * A sandbox's name: the prefix, the instance's tag, and hash digits of the
+   * container id. The tag is what lets `gc()` tell this instance's sandboxes
+   * from those of another instance with the same prefix (they all live in
+   * `/run/netns`).
+   */
+  #sandboxName(instanceId: string, containerId: string): string {
+    const prefix = `${this.#settings.namePrefix}${instanceTag(instanceId)}-`;
+    return hashedName(prefix, containerId, prefix.length + 16);
   }
 
-  #context(): DriverContext {
+  #context(instanceId: string, ipam: Ipam = this.#ipam): DriverContext {
     const prefix = this.#settings.namePrefix;
     return {
       hostNetns: this.#settings.hostNetns,
       runner: this.#runner,
       sandboxes: this.#sandboxes,
-      ipam: this.#ipam,
+      ipam,
       ports: this.#ports,
       events: this.events,
       namePrefix: prefix,
-      sandboxName: (containerId) => this.#sandboxName(containerId),
+      instanceId,
+      sandboxName: (containerId) => this.#sandboxName(instanceId, containerId),
       interfaceName: (id, tag = '') => hashedName(prefix + tag, id),
+      ownerAlias: (owner) => linkOwnerAlias(instanceId, owner),
+      ownerOfAlias: (alias) => {
+        const parsed = parseLinkOwnerAlias(alias);
+        return parsed?.instanceId === instanceId ? parsed.owner : undefined;
+      },
     };
   }
 
-  /**
-   * Reserves in IPAM the subnets predefined networks declare (the default
-   * bridge's `bip`), so a user-defined network created before the first
-   * connect is not handed the same subnet. A subnet that overlaps something
-   * of the host is left alone: its driver reports that when it first uses it.
-   */
-  async #reservePredefinedSubnets(): Promise<void> {
-    const held = new Set((await this.#ipam.listSubnets()).map((s) => `${s.owner} ${s.subnet}`));
-    for (const { value: network } of await this.#store.list<NetworkRecord>('networks')) {
-      if (!network.predefined) continue;
-      for (const subnet of network.subnets) {
-        if (held.has(`${networkOwner(network.id)} ${subnet.subnet}`)) continue;
-        try {
-          await this.#ipam.allocateSubnet(networkOwner(network.id), {
-            subnet: subnet.subnet,
-            ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
-          });
-        } catch (error) {
-          if (!isNetModeError(error, ErrorCode.SUBNET_OVERLAP)) throw error;
-        }
-      }
-    }
+  /** This instance's id, recorded in the state on first need. */
+  async #instance(): Promise<string> {
+    const stored = await this.#store.get<unknown>(INSTANCE_KEY);
+    if (stored !== undefined) return checkRecord(INSTANCE_RECORD, INSTANCE_KEY, stored, this.#store).id;
+    return this.#store.transaction((tx) => this.#instanceWithin(tx));
   }
 
-  /** Records each driver's predefined networks once, on first use. */
-  #ensurePredefined(): Promise<void> {
-    this.#predefined ??= this.#store
-      .transaction(async (tx) => {
-        for (const driver of this.#drivers.values()) {
-          for (const spec of driver.predefinedNetworks ?? []) {
-            if (await tx.get(networkKey(spec.name))) continue;
-            tx.put(networkKey(spec.name), newNetworkRecord(spec, true));
-          }
-        }
-      })
-      .catch((error: unknown) => {
-        this.#predefined = undefined;
-        throw error;
-      });
-    return this.#predefined;
+  /** This instance's id, recorded in the caller's transaction when it is the first. */
+  async #instanceWithin(tx: StateTransaction): Promise<string> {
+    const stored = await tx.get<unknown>(INSTANCE_KEY);
+    if (stored !== undefined) return checkRecord(INSTANCE_RECORD, INSTANCE_KEY, stored, this.#store).id;
+    const id = randomBytes(16).toString('hex');
+    tx.put(INSTANCE_KEY, { id, createdAt: new Date().toISOString() });
+    return id;
+  }
+
+  #predefinedSpecs(): NetworkSpec[] {
+    return [...this.#drivers.values()].flatMap((driver) => [...(driver.predefinedNetworks ?? [])]);
+  }
+
+  #predefinedSpec(name: string): NetworkSpec | undefined {
+    return this.#predefinedSpecs().find((spec) => spec.name === name);
+  }
+
+  /** The subnets predefined networks declare, with the owner they are kept for. */
+  async #predefinedSubnets(): Promise<ReservedSubnet[]> {
+    const reserved: ReservedSubnet[] = [];
+    for (const spec of this.#predefinedSpecs()) {
+      const network = await this.#networkRecord(spec.name).catch(() => virtualNetwork(spec));
+      for (const subnet of network.subnets) {
+        reserved.push({
+          subnet: subnet.subnet,
+          owner: networkOwner(network.id),
+          description: `subnet ${subnet.subnet} of the predefined network ${spec.name}`,
+        });
+      }
+    }
+    return reserved;
+  }
+
+  #warnCorrupt(corrupt: readonly { readonly error: NetModeError }[]): void {
+    for (const { error } of corrupt) this.events.emit('warning', { code: 'STATE_CORRUPT', message: error.message });
   }
 }
 
 /**
- * Gives an orphaned sandbox back to its owner reconnecting on the same
- * network, in the caller's transaction: same sandbox, same address, nothing
- * rebuilt. Resolves to the endpoint and its joiners, or `undefined` when
- * there is no such orphan.
+ * A predefined network before its first use: what it will be recorded as.
+ * Its id is derived from its name, so every listing and the first connect
+ * agree on it without writing anything.
  */
-async function regainOrphan(
-  tx: StateTransaction,
-  containerId: string,
-  network: NetworkRecord,
-): Promise<{ readonly endpoint: Endpoint; readonly joiners: string[] } | undefined> {
-  const record = await tx.get<StoredEndpoint>(endpointKey(containerId));
-  if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
-  const endpoint: Endpoint = { ...withoutOperator<Endpoint>(record), status: 'attached' };
-  tx.put(endpointKey(containerId), endpoint);
-  return { endpoint, joiners: await joinersOf(tx, containerId) };
+function virtualNetwork(spec: NetworkSpec): NetworkRecord {
+  const id = createHash('sha256').update(`netmode predefined network ${spec.name}`).digest('hex');
+  return { ...newNetworkRecord(spec, true), id, createdAt: new Date(0).toISOString() };
+}
+
+/** The first 8 hex digits of an instance id: what sandbox names carry. */
+function instanceTag(instanceId: string): string {
+  return instanceId.slice(0, 8);
+}
+
+function publicEndpoint(record: StoredEndpoint): Endpoint {
+  return withoutOperator<Endpoint>(withoutHold(record));
+}
+
+function withoutHold(record: StoredEndpoint): StoredEndpoint {
+  const { hold: _hold, ...rest } = record;
+  return rest;
+}
+
+function throwIfHeld(record: StoredEndpoint): void {
+  if (record.hold && isProcessAlive(record.hold)) throw new HeldByMaintenance(record.hold);
+}
+
+function networkExists(name: string): NetModeError {
+  return new NetModeError(ErrorCode.NETWORK_EXISTS, `network ${name} already exists`, { context: { network: name } });
+}
+
+function predefinedCannotGo(name: string): NetModeError {
+  return new NetModeError(ErrorCode.NETWORK_IN_USE, `${name} is a predefined network and cannot be removed`, {
+    context: { network: name },
+  });
 }

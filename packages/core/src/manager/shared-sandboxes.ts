@@ -2,7 +2,8 @@ import { CONTAINER_MODE_DRIVER } from '../driver/mode.js';
 import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
-import { endpointKey, withoutOperator, type Operated } from './records.js';
+import { withoutOperator } from './records.js';
+import { getEndpoint, getIdList } from './state.js';
 
 /**
  * Sandboxes shared through `container:NAME`. A joiner's record names the
@@ -28,7 +29,7 @@ export function sandboxOwnerOf(endpoint: Endpoint): string {
  */
 export async function resolveJoinTarget(store: StateStore, containerId: string, targetName: string): Promise<Endpoint> {
   if (targetName === containerId) throw invalidConfig('mode', `container ${containerId} cannot join its own sandbox`);
-  const named = await store.get<Operated<Endpoint>>(endpointKey(targetName));
+  const named = await getEndpoint(store, targetName);
   if (!named) {
     throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${targetName} has no endpoint to join`, {
       context: { containerId, target: targetName },
@@ -36,7 +37,7 @@ export async function resolveJoinTarget(store: StateStore, containerId: string, 
   }
   const ownerId = sandboxOwnerOf(named);
   if (ownerId === containerId) throw invalidConfig('mode', `container ${containerId} cannot join its own sandbox (through ${targetName})`);
-  const owner = ownerId === named.id ? named : await store.get<Operated<Endpoint>>(endpointKey(ownerId));
+  const owner = ownerId === named.id ? named : await getEndpoint(store, ownerId);
   if (!owner || owner.status !== 'attached') {
     throw new NetModeError(
       ErrorCode.ENDPOINT_NOT_FOUND,
@@ -44,7 +45,8 @@ export async function resolveJoinTarget(store: StateStore, containerId: string, 
       { context: { containerId, target: targetName, owner: ownerId, status: owner?.status } },
     );
   }
-  return withoutOperator<Endpoint>(owner);
+  const { hold: _hold, ...rest } = owner;
+  return withoutOperator<Endpoint>(rest);
 }
 
 // Joiners are indexed by owner, so that disconnecting one of a thousand
@@ -53,7 +55,7 @@ const joinersKey = (ownerId: string) => `joiners/${ownerId}`;
 
 /** The ids of the endpoints that joined `ownerId`'s sandbox, read in the caller's transaction. */
 export async function joinersOf(tx: StateTransaction, ownerId: string): Promise<string[]> {
-  return (await tx.get<string[]>(joinersKey(ownerId))) ?? [];
+  return (await getIdList(tx, joinersKey(ownerId))) ?? [];
 }
 
 /** Records in the caller's transaction that `joinerId` joined `ownerId`'s sandbox. */

@@ -85,6 +85,11 @@ export interface Endpoint {
   readonly ports: readonly PortMapping[];
   /** Where the record is in its life. */
   readonly status: EndpointStatus;
+  /**
+   * Why the endpoint is `broken`, when `reconcile()` found its kernel objects
+   * no longer matching the record (one sentence each); absent otherwise.
+   */
+  readonly problems?: readonly string[];
   /** Labels from the connect options. */
   readonly labels: Readonly<Record<string, string>>;
   /** Driver-private facts the driver needs at detach and check time. */

@@ -1,5 +1,7 @@
 import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { PortProtocol } from '../model/endpoint.js';
+import Type, { type TSchema } from 'typebox';
+import { checkRecord, type RecordKind } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 
 /** One port range a caller wants published. */
@@ -108,11 +110,38 @@ export class PortAllocator {
     return this.#store.transaction((tx) => releaseOwnerWithin(tx, owner));
   }
 
-  /** Every lease, TCP first. */
+  /** Every lease, TCP first. @throws ERR_STATE_CORRUPT when a port record cannot be read. */
   async list(): Promise<PortLease[]> {
-    const records = await Promise.all((['tcp', 'udp'] as const).map((p) => this.#store.get<PortsRecord>(recordKey(p))));
-    return records.flatMap((r) => r?.leases ?? []);
+    return listWithin(this.#store);
   }
+}
+
+const Lease = Type.Object({
+  protocol: Type.Enum(['tcp', 'udp']),
+  hostIp: Type.Optional(Type.String()),
+  hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  count: Type.Integer({ minimum: 1, maximum: 65535 }),
+  owner: Type.String({ minLength: 1 }),
+});
+
+const PORTS_RECORD: RecordKind<TSchema> = {
+  what: 'port lease record',
+  schema: Type.Object({ leases: Type.Array(Lease), lastEphemeral: Type.Optional(Type.Integer()) }),
+};
+
+type Reader = Pick<StateTransaction, 'get' | 'locate'>;
+
+/** The port record of `protocol`, checked. @throws ERR_STATE_CORRUPT */
+async function readPorts(reader: Reader, protocol: PortProtocol): Promise<PortsRecord | undefined> {
+  const key = recordKey(protocol);
+  const value = await reader.get<unknown>(key);
+  return value === undefined ? undefined : (checkRecord(PORTS_RECORD, key, value, reader) as PortsRecord);
+}
+
+/** Every lease, TCP first, read in an open transaction (or from the store). @throws ERR_STATE_CORRUPT */
+export async function listWithin(reader: Reader): Promise<PortLease[]> {
+  const records = [await readPorts(reader, 'tcp'), await readPorts(reader, 'udp')];
+  return records.flatMap((r) => r?.leases ?? []);
 }
 
 /** {@link PortAllocator.allocate} inside an open transaction; `range` must be given when a request is ephemeral. */
@@ -126,13 +155,13 @@ export async function allocateWithin(
   const load = async (protocol: PortProtocol) => {
     let record = records.get(protocol);
     if (!record) {
-      record = (await tx.get<PortsRecord>(recordKey(protocol))) ?? { leases: [] };
+      record = (await readPorts(tx, protocol)) ?? { leases: [] };
       records.set(protocol, record);
     }
     return record;
   };
   const granted: PortLease[] = [];
-  for (const request of requests) {
+  for (const [index, request] of requests.entries()) {
     validateRequest(request);
     const record = await load(request.protocol);
     const taken = [...record.leases, ...granted.filter((g) => g.protocol === request.protocol)];
@@ -143,6 +172,14 @@ export async function allocateWithin(
       hostPort = pickEphemeral(request, taken, range, lastEphemeral);
       lastEphemeral = hostPort + request.count - 1;
     } else {
+      const twice = granted.findIndex((lease) => lease.protocol === request.protocol && conflicts(lease, { ...request, hostPort }));
+      if (twice >= 0) {
+        throw new NetModeError(
+          ErrorCode.PORT_ALLOCATED,
+          `host port ${hostPort}/${request.protocol} is asked for twice in one request (ports[${twice}] and ports[${index}])`,
+          { context: { protocol: request.protocol, hostPort, hostIp: request.hostIp, holder: owner } },
+        );
+      }
       const conflict = taken.find((lease) => conflicts(lease, { ...request, hostPort }));
       if (conflict) {
         const where = request.hostIp ?? 'every address';
@@ -171,7 +208,7 @@ export async function allocateWithin(
 export async function releaseOwnerWithin(tx: StateTransaction, owner: string): Promise<number> {
   let released = 0;
   for (const protocol of ['tcp', 'udp'] as const) {
-    const record = await tx.get<PortsRecord>(recordKey(protocol));
+    const record = await readPorts(tx, protocol);
     if (!record) continue;
     const leases = record.leases.filter((lease) => lease.owner !== owner);
     if (leases.length === record.leases.length) continue;

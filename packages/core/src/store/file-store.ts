@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, errorMessage, NetModeError } from '../errors.js';
 import { FileLock } from './file-lock.js';
 import { hasCode, unlinkIfExists } from './fs-utils.js';
-import { assertStateKey, type StateEntry, type StateStore, type StateTransaction } from './state-store.js';
+import { UnreadableRecord, assertStateKey, type StateEntry, type StateStore, type StateTransaction } from './state-store.js';
 
 /** Options for {@link FileStateStore}. */
 export interface FileStateStoreOptions {
@@ -62,6 +62,11 @@ export class FileStateStore implements StateStore {
     this.#lock = new FileLock(this.#dir, options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs });
   }
 
+  /** The file that holds the record at `key`. */
+  locate(key: string): string {
+    return this.#pathOf(key);
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
     return this.#guard(() => this.#read<T>(key));
   }
@@ -70,7 +75,7 @@ export class FileStateStore implements StateStore {
     return this.#guard(async () => {
       const entries: StateEntry<T>[] = [];
       for (const key of await this.#keysUnder(prefix)) {
-        const value = await this.#read<T>(key);
+        const value = await this.#readListed<T>(key);
         // Without the lock a record may vanish between readdir and read.
         if (value !== undefined) entries.push({ key, value });
       }
@@ -112,6 +117,7 @@ export class FileStateStore implements StateStore {
   /** The transaction's view: the files on disk overlaid with its pending changes. */
   #view(pending: Map<string, string | undefined>): StateTransaction {
     return {
+      locate: (key) => this.#pathOf(key),
       get: async <V>(key: string) => {
         assertStateKey(key);
         if (!pending.has(key)) return this.#read<V>(key);
@@ -128,7 +134,7 @@ export class FileStateStore implements StateStore {
         const entries: StateEntry<V>[] = [];
         for (const key of [...keys].sort()) {
           const text = pending.get(key);
-          const value = text === undefined ? await this.#read<V>(key) : (JSON.parse(text) as V);
+          const value = text === undefined ? await this.#readListed<V>(key) : (JSON.parse(text) as V);
           if (value !== undefined) entries.push({ key, value });
         }
         return entries;
@@ -235,6 +241,17 @@ export class FileStateStore implements StateStore {
   }
 
   async #read<T>(key: string): Promise<T | undefined> {
+    const value = await this.#readListed<T>(key);
+    if (value instanceof UnreadableRecord) {
+      throw new NetModeError(ErrorCode.STATE_CORRUPT, `state file ${value.location} cannot be read: ${value.reason}`, {
+        context: { path: value.location, key },
+      });
+    }
+    return value;
+  }
+
+  /** The record at `key`, an {@link UnreadableRecord} when its text is not JSON, or undefined when missing. */
+  async #readListed<T>(key: string): Promise<T | UnreadableRecord | undefined> {
     const path = this.#pathOf(key);
     let text: string;
     try {
@@ -246,7 +263,7 @@ export class FileStateStore implements StateStore {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw corrupt(path, key, error);
+      return new UnreadableRecord(key, path, errorMessage(error), text);
     }
   }
 

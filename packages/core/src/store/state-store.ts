@@ -4,8 +4,35 @@ import { invalidConfig } from '../errors.js';
 export interface StateEntry<T> {
   /** The full key, for example `endpoints/web`. */
   readonly key: string;
-  /** The stored value. */
-  readonly value: T;
+  /**
+   * The stored value, or an {@link UnreadableRecord} when the stored text is
+   * not JSON: one damaged record must not hide the others.
+   */
+  readonly value: T | UnreadableRecord;
+}
+
+/**
+ * What a listing returns in place of a record whose stored text cannot be
+ * parsed, so that one damaged file does not stop the work on every other
+ * record. Readers check every value against its schema anyway, and report
+ * this one as ERR_STATE_CORRUPT naming {@link UnreadableRecord.location}.
+ */
+export class UnreadableRecord {
+  /** The record's key. */
+  readonly key: string;
+  /** Where it is stored (a file path for the file store). */
+  readonly location: string;
+  /** Why it cannot be read. */
+  readonly reason: string;
+  /** The beginning of the stored text, for a reader that must guess what it was about. */
+  readonly text: string;
+
+  constructor(key: string, location: string, reason: string, text: string) {
+    this.key = key;
+    this.location = location;
+    this.reason = reason;
+    this.text = text.slice(0, 4096);
+  }
 }
 
 /**
@@ -14,9 +41,11 @@ export interface StateEntry<T> {
  * transaction commits, all of them together.
  */
 export interface StateTransaction {
+  /** Where the record at `key` is kept, for error messages; see {@link StateStore.locate}. */
+  locate?(key: string): string;
   /** The record at `key`, or `undefined` when there is none. */
   get<T>(key: string): Promise<T | undefined>;
-  /** Every record whose key starts with `prefix/`, sorted by key. */
+  /** Every record whose key starts with `prefix/`, sorted by key; unparsable ones as {@link UnreadableRecord}. */
   list<T>(prefix: string): Promise<StateEntry<T>[]>;
   /** Stores `value` (any JSON-serialisable value) at `key` when the transaction commits. */
   put(key: string, value: unknown): void;
@@ -40,9 +69,18 @@ export interface StateTransaction {
  *   each starting with a letter or digit; see {@link assertStateKey}.
  */
 export interface StateStore {
+  /**
+   * Where the record at `key` is kept, for error messages (the file store
+   * returns the file's path). Optional; without it messages name the key.
+   */
+  locate?(key: string): string;
   /** Reads one record without the lock: a snapshot that may be stale at once. */
   get<T>(key: string): Promise<T | undefined>;
-  /** Lists records under `prefix` without the lock, sorted by key. */
+  /**
+   * Lists records under `prefix` without the lock, sorted by key. A record
+   * whose text cannot be parsed is listed as an {@link UnreadableRecord};
+   * `get` of it throws ERR_STATE_CORRUPT.
+   */
   list<T>(prefix: string): Promise<StateEntry<T>[]>;
   /**
    * Runs `fn` with the exclusive lock held. Its writes commit atomically when

@@ -122,7 +122,7 @@ describe('NetworkManager.connect', () => {
       driver: 'fake',
       status: 'attached',
       labels: { app: 'shop' },
-      netns: { kind: 'named', name: expect.stringMatching(/^nm-[0-9a-f]{16}$/) },
+      netns: { kind: 'named', name: expect.stringMatching(/^nm-[0-9a-f]{8}-[0-9a-f]{16}$/) },
     });
     expect(await netmode.inspect('web')).toEqual(endpoint);
     expect(attached).toEqual(['web']);

@@ -9,7 +9,7 @@ import { ErrorCode, type NetModeError } from '../../src/errors.js';
 import { FileLock } from '../../src/store/file-lock.js';
 import { killChildren, requireBuilt, runTogether } from '../support/children.js';
 import { FileStateStore } from '../../src/store/file-store.js';
-import type { StateStore } from '../../src/store/state-store.js';
+import { UnreadableRecord, type StateStore } from '../../src/store/state-store.js';
 
 const COUNT = fileURLToPath(new URL('./fixtures/count.mjs', import.meta.url));
 
@@ -207,21 +207,25 @@ describe('FileStateStore', () => {
     }
   });
 
-  it('reports a record that is not JSON as ERR_STATE_CORRUPT naming the file', async () => {
+  it('reports a record that is not JSON as ERR_STATE_CORRUPT naming the file, and lists it apart from the others', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'endpoints'));
     const path = join(dir, 'endpoints', 'web.json');
     await writeFile(path, '{"ip": "10.0.');
+    await writeFile(join(dir, 'endpoints', 'db.json'), '{"ip": "10.0.0.3"}');
     const store = new FileStateStore(dir);
-    for (const attempt of [
-      store.get('endpoints/web'),
-      store.list('endpoints'),
-      store.transaction(async (tx) => tx.get('endpoints/web')),
-    ]) {
+    for (const attempt of [store.get('endpoints/web'), store.transaction(async (tx) => tx.get('endpoints/web'))]) {
       const error = await rejection(attempt);
       expect(error.code).toBe(ErrorCode.STATE_CORRUPT);
       expect(error.message).toContain(path);
       expect(error.context).toMatchObject({ path, key: 'endpoints/web' });
+    }
+    // One damaged record hides nothing else from a listing.
+    for (const listing of [await store.list('endpoints'), await store.transaction((tx) => tx.list('endpoints'))]) {
+      expect(listing.map((e) => e.key)).toEqual(['endpoints/db', 'endpoints/web']);
+      expect(listing[0]?.value).toEqual({ ip: '10.0.0.3' });
+      expect(listing[1]?.value).toBeInstanceOf(UnreadableRecord);
+      expect(listing[1]?.value).toMatchObject({ key: 'endpoints/web', location: path, text: '{"ip": "10.0.' });
     }
   });
 

@@ -1,0 +1,66 @@
+import type { Endpoint } from '../model/endpoint.js';
+import type { NetworkRecord } from '../model/network.js';
+import { checkListing, checkRecord, type CheckedListing } from '../store/record-schema.js';
+import type { StateStore, StateTransaction } from '../store/state-store.js';
+import type { ProcessIdentity } from '../store/process-identity.js';
+import { ENDPOINT_RECORD, JOINERS_RECORD, NETWORK_RECORD } from './record-kinds.js';
+import { endpointKey, networkKey, type Operated } from './records.js';
+
+/**
+ * Typed reads of the manager's records: every record is checked against its
+ * schema, a single read of a bad one throws ERR_STATE_CORRUPT naming its file,
+ * and a listing returns the bad ones apart so the good ones can still be worked on.
+ *
+ * @module
+ */
+
+/** An endpoint record as stored: the public one, its operator, and a maintenance hold. */
+export type StoredEndpoint = Operated<Endpoint> & {
+  /**
+   * The `reconcile()` that is checking or repairing the endpoint right now.
+   * Live operations wait while a live process holds it; a dead holder is ignored.
+   */
+  readonly hold?: ProcessIdentity;
+};
+
+/** A network record as stored: the public one and its operator. */
+export type StoredNetwork = Operated<NetworkRecord>;
+
+/** What the manager reads from: the store itself (unlocked) or an open transaction. */
+export type Reader = Pick<StateStore, 'get' | 'list' | 'locate'>;
+
+// Compile-time proof that a record the schemas accept is a record the code expects.
+const _endpointShape = (value: ReturnType<typeof checkRecord<typeof ENDPOINT_RECORD.schema>>): StoredEndpoint => value;
+const _networkShape = (value: ReturnType<typeof checkRecord<typeof NETWORK_RECORD.schema>>): StoredNetwork => value;
+void _endpointShape;
+void _networkShape;
+
+/** The stored endpoint of `containerId`, or undefined. @throws ERR_STATE_CORRUPT */
+export async function getEndpoint(reader: Reader, containerId: string): Promise<StoredEndpoint | undefined> {
+  const key = endpointKey(containerId);
+  const value = await reader.get<unknown>(key);
+  return value === undefined ? undefined : checkRecord(ENDPOINT_RECORD, key, value, reader);
+}
+
+/** Every stored endpoint, the corrupt ones apart. */
+export async function listEndpoints(reader: Reader): Promise<CheckedListing<StoredEndpoint>> {
+  return checkListing(ENDPOINT_RECORD, await reader.list<unknown>('endpoints'), reader);
+}
+
+/** The stored network named `name`, or undefined. @throws ERR_STATE_CORRUPT */
+export async function getNetwork(reader: Reader, name: string): Promise<StoredNetwork | undefined> {
+  const key = networkKey(name);
+  const value = await reader.get<unknown>(key);
+  return value === undefined ? undefined : checkRecord(NETWORK_RECORD, key, value, reader);
+}
+
+/** Every stored network, the corrupt ones apart. */
+export async function listNetworks(reader: Reader): Promise<CheckedListing<StoredNetwork>> {
+  return checkListing(NETWORK_RECORD, await reader.list<unknown>('networks'), reader);
+}
+
+/** A stored list of joiner ids (under `key`), or undefined. @throws ERR_STATE_CORRUPT */
+export async function getIdList(tx: StateTransaction, key: string): Promise<string[] | undefined> {
+  const value = await tx.get<unknown>(key);
+  return value === undefined ? undefined : checkRecord(JOINERS_RECORD, key, value, tx);
+}
