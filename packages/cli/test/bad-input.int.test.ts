@@ -1,6 +1,9 @@
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBE, assertBuilt } from './support/cli.js';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROBE, assertBuilt, netmode } from './support/cli.js';
 import { createWorld, type World } from './support/world.js';
 
 const root = integrationAvailable();
@@ -23,6 +26,9 @@ const CASES: [string, string[], string, number][] = [
   ['subnet with host bits', ['network', 'create', 'bad', '--subnet', '10.9.0.1/24'], 'ERR_INVALID_CONFIG', 2],
   ['subnet overlapping another network', ['network', 'create', 'bad', '--subnet', '10.246.0.0/25'], 'ERR_SUBNET_OVERLAP', 2],
   ['gateway outside the subnet', ['network', 'create', 'bad', '--subnet', '10.9.0.0/24', '--gateway', '10.9.1.1'], 'ERR_INVALID_CONFIG', 2],
+  ['multicast subnet', ['network', 'create', 'bad', '--subnet', '224.1.0.0/24'], 'ERR_INVALID_CONFIG', 2],
+  ['link-local subnet', ['network', 'create', 'bad', '--subnet', '169.254.10.0/24'], 'ERR_INVALID_CONFIG', 2],
+  ['subnet in 240.0.0.0/4', ['network', 'create', 'bad', '--subnet', '240.1.0.0/24'], 'ERR_INVALID_CONFIG', 2],
   ['MTU out of range', ['network', 'create', 'bad', '-o', 'com.docker.network.driver.mtu=70000'], 'ERR_INVALID_CONFIG', 2],
   ['bridge name over 15 characters', ['network', 'create', 'bad', '-o', 'bridgeName=a-very-long-bridge'], 'ERR_INVALID_CONFIG', 2],
   ['bridge name with a quote', ['network', 'create', 'bad', '-o', 'bridgeName=br"0'], 'ERR_INVALID_CONFIG', 2],
@@ -38,6 +44,7 @@ const CASES: [string, string[], string, number][] = [
   ['unknown protocol', run('--net', 'net1', '-p', '9000:80/sctp'), 'ERR_USAGE', 125],
   ['a host port another container holds', run('--net', 'net1', '-p', '8080:80'), 'ERR_PORT_ALLOCATED', 125],
   ['the same host port twice', run('--net', 'net1', '-p', '9001:80', '-p', '9001:81'), 'ERR_PORT_ALLOCATED', 125],
+  ["a host address that is not the host's", run('--net', 'net1', '-p', '192.0.2.7:9005:80'), 'ERR_INVALID_CONFIG', 125],
   ['static address outside the subnet', run('--net', 'net1', '--ip', '10.9.9.9'), 'ERR_INVALID_CONFIG', 125],
   ['static address in use', run('--net', 'net1', '--ip', '10.246.0.10'), 'ERR_ADDRESS_IN_USE', 125],
   ['static address is the gateway', run('--net', 'net1', '--ip', '10.246.0.1'), 'ERR_INVALID_CONFIG', 125],
@@ -70,5 +77,22 @@ describe.skipIf(!root)('bad input to the netmode binary is refused with its code
     // The message says what to fix: more than the code alone.
     expect(result.stderr.replace(code, '').trim().length).toBeGreaterThan(15);
     expect({ host: await world.fixture.snapshot(), state: await world.fixture.stateFiles() }).toEqual(before);
+  });
+
+  it('writes nothing on a fresh state directory: not network ls or inspect, not a refused network create', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'netmode-test-fresh-'));
+    try {
+      const globals = ['--host-netns', `${world.fixture.prefix}host`, '--state-dir', stateDir, '--name-prefix', world.fixture.prefix];
+      for (const args of [['network', 'ls'], ['network', 'inspect', 'bridge']]) {
+        const result = await netmode([...globals, ...args]);
+        expect(result.code, result.stderr).toBe(0);
+      }
+      const refused = await netmode([...globals, 'network', 'create', '--subnet', '10.231.41.0/24', '--gateway', '10.231.42.1', 'x']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^ERR_INVALID_CONFIG: subnets\[0\]\.gateway: 10.231.42.1 is outside/m);
+      expect(await readdir(stateDir)).toEqual([]);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

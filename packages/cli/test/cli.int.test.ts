@@ -197,12 +197,17 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     expect(await world.sandboxes()).toEqual([]);
   });
 
-  it('gc also removes stray sandboxes carrying the prefix; reconcile reports in JSON', async () => {
-    const stray = `${world.fixture.prefix}${'b'.repeat(16)}`;
-    await world.fixture.runner.run({ command: 'ip', args: ['netns', 'add', stray] });
+  it("gc also removes stray sandboxes named with this instance's tag, and only those; reconcile reports in JSON", async () => {
+    const { id } = JSON.parse(await readFile(join(world.fixture.stateDir, 'instance.json'), 'utf8')) as { id: string };
+    const stray = `${world.fixture.prefix}${id.slice(0, 8)}-${'b'.repeat(16)}`;
+    // The old naming, or another instance's with the same prefix: not ours to remove.
+    const foreign = `${world.fixture.prefix}${'c'.repeat(16)}`;
+    for (const name of [stray, foreign]) await world.fixture.runner.run({ command: 'ip', args: ['netns', 'add', name] });
     const gc = await world.cli(['gc', '--json']);
     expect(gc.code).toBe(0);
     expect(JSON.parse(gc.stdout)).toMatchObject({ pruned: [], disconnected: [], removedObjects: [`netns ${stray}`], failures: [] });
+    expect(await world.sandboxes()).toEqual([foreign]);
+    await world.fixture.runner.run({ command: 'ip', args: ['netns', 'delete', foreign] });
     const reconcile = await world.cli(['reconcile', '--json']);
     expect(reconcile.code).toBe(0);
     expect(JSON.parse(reconcile.stdout)).toMatchObject({ finished: [], lost: [], broken: [], failures: [] });

@@ -1,9 +1,10 @@
-import { formatNetns, isNetModeError, netnsPath, type Endpoint } from '@netmode/core';
+import { existsSync } from 'node:fs';
+import { errorMessage, formatNetns, isNetModeError, netnsPath, type Endpoint } from '@netmode/core';
 import { parsePortSpec, formatPort } from '../args/port-spec.js';
 import { parseSubcommand, splitAtCommand, stringList, stringOption, type OptionTable } from '../args/subcommand.js';
-import { describeFailure, usage, ExitCode } from '../cli-error.js';
-import { containerStatus, type ContainerRecord, type ContainerStatus } from '../containers/container-store.js';
-import { execInContainer, removeContainer, runDetached, runForeground, stopContainer } from '../containers/lifecycle.js';
+import { CliError, CliErrorCode, describeFailure, usage, ExitCode } from '../cli-error.js';
+import { containerStatus, processOf, type ContainerRecord, type ContainerStatus } from '../containers/container-store.js';
+import { execInContainer, logPath, removeContainer, runDetached, runForeground, stopContainer } from '../containers/lifecycle.js';
 import type { Session } from '../session.js';
 import { helpFor } from './help.js';
 
@@ -61,10 +62,16 @@ export async function execCommand(session: Session, args: readonly string[]): Pr
   return (await execInContainer(session, name, cmd, 'inherit')).exitCode;
 }
 
+/**
+ * A container's status as `ps` and `inspect` show it: its life stage, or
+ * `broken` when its process runs but its network is gone or marked broken.
+ */
+export type ContainerViewStatus = ContainerStatus | 'broken';
+
 /** One container as `ps` and `inspect` report it. */
 export interface ContainerView {
   readonly name: string;
-  readonly status: ContainerStatus;
+  readonly status: ContainerViewStatus;
   readonly pid: number | null;
   readonly mode: string;
   readonly network: string | null;
@@ -86,11 +93,13 @@ async function endpointOf(session: Session, name: string): Promise<Endpoint | un
   }
 }
 
-function view(record: ContainerRecord, endpoint: Endpoint | undefined): ContainerView {
+function view(session: Session, record: ContainerRecord, endpoint: Endpoint | undefined): ContainerView {
+  const status = containerStatus(record);
+  const broken = status === 'running' && (endpoint === undefined || endpoint.status === 'broken' || !existsSync(netnsPath(endpoint.netns)));
   return {
     name: record.name,
-    status: containerStatus(record),
-    pid: record.process?.pid ?? null,
+    status: broken ? 'broken' : status,
+    pid: processOf(record)?.pid ?? null,
     mode: record.mode,
     network: endpoint?.network ?? null,
     addresses: endpoint?.addresses ?? [],
@@ -99,7 +108,7 @@ function view(record: ContainerRecord, endpoint: Endpoint | undefined): Containe
     detached: record.detached,
     createdAt: record.createdAt,
     startedAt: record.startedAt ?? null,
-    log: record.log ?? null,
+    log: record.detached ? logPath(session, record.name) : null,
   };
 }
 
@@ -122,7 +131,10 @@ export async function psCommand(session: Session, args: readonly string[]): Prom
   if (values['help']) return help(session, 'ps');
   if (positionals.length > 0) throw usage(`netmode ps: unexpected argument ${positionals[0]}`);
   const views: ContainerView[] = [];
-  for (const record of await session.containers.list()) views.push(view(record, await endpointOf(session, record.name)));
+  const { records, corrupt } = await session.containers.list();
+  for (const record of records) views.push(view(session, record, await endpointOf(session, record.name)));
+  // A damaged record hides nothing else; say which file it is.
+  for (const { error } of corrupt) session.out.note(`${error.code}: ${error.message}`);
   if (values['json']) {
     session.out.json(views);
     return ExitCode.OK;
@@ -151,7 +163,7 @@ export async function inspectCommand(session: Session, args: readonly string[]):
   const name = positionals[0] as string;
   const record = await session.containers.require(name);
   const endpoint = await endpointOf(session, name);
-  const v = view(record, endpoint);
+  const v = view(session, record, endpoint);
   if (values['json']) {
     session.out.json({ ...v, endpoint: endpoint ?? null });
     return ExitCode.OK;
@@ -204,30 +216,54 @@ export async function rmCommand(session: Session, args: readonly string[]): Prom
   return eachName(session, positionals, (name) => removeContainer(session, name, { force: values['force'] === true }));
 }
 
-/** `netmode gc`: removes every exited container (disconnects it and forgets it). */
+/**
+ * `netmode gc`: removes every exited container (disconnects it and forgets
+ * it), then runs the SDK's garbage collection. Containers being started by a
+ * live `run` are left alone, a container that starts running meanwhile is
+ * skipped, and one failure never stops the rest.
+ */
 export async function gcCommand(session: Session, args: readonly string[]): Promise<number> {
   const { values, positionals } = parseSubcommand('gc', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values['help']) return help(session, 'gc');
   if (positionals.length > 0) throw usage(`netmode gc: unexpected argument ${positionals[0]}`);
+  // Taken before the listing: an endpoint made after it cannot be in the list.
+  const listedAt = new Date();
+  const { records, corrupt } = await session.containers.list();
   const pruned: string[] = [];
-  for (const record of await session.containers.list()) {
-    if (containerStatus(record) !== 'exited') continue;
-    await removeContainer(session, record.name, { force: false });
-    pruned.push(record.name);
+  const failures = corrupt.map(({ error }) => error.message);
+  const kept: string[] = corrupt.map(({ key }) => key.slice('cli/containers/'.length));
+  for (const record of records) {
+    const status = containerStatus(record);
+    if (status !== 'exited') {
+      kept.push(record.name);
+      // A process whose starter died before recording it: record it now.
+      const found = record.process ? undefined : processOf(record);
+      if (found) await session.containers.update(record.name, { process: found });
+      continue;
+    }
+    try {
+      await removeContainer(session, record.name, { force: false });
+      pruned.push(record.name);
+    } catch (error) {
+      kept.push(record.name);
+      // Started meanwhile: it is no longer gc's to remove.
+      if (error instanceof CliError && error.code === CliErrorCode.CONTAINER_RUNNING) continue;
+      failures.push(`${record.name}: ${errorMessage(error)}`);
+    }
   }
   // Then the SDK's garbage collection: every endpoint no container of this
-  // state directory owns, and stray objects carrying the name prefix.
-  const valid = (await session.containers.list()).map((record) => record.name);
-  const report = await session.netmode.gc(valid);
+  // state directory owns, and stray objects of this instance.
+  const report = await session.netmode.gc(kept, { listedAt });
+  failures.push(...report.failures);
   if (values['json']) {
-    session.out.json({ pruned, ...report });
+    session.out.json({ pruned, ...report, failures });
   } else {
     for (const name of pruned) session.out.line(name);
     for (const name of report.disconnected) session.out.line(name);
     for (const object of report.removedObjects) session.out.line(`removed ${object}`);
-    for (const failure of report.failures) session.out.note(`could not: ${failure}`);
+    for (const failure of failures) session.out.note(`could not: ${failure}`);
   }
-  return report.failures.length > 0 ? ExitCode.FAILED : ExitCode.OK;
+  return failures.length > 0 ? ExitCode.FAILED : ExitCode.OK;
 }
 
 /** `netmode reconcile [--json]`: repair after a crash, a reboot or a flushed firewall. */

@@ -77,7 +77,7 @@ export async function demoCommand(session: Session, args: readonly string[]): Pr
   cleanup = () =>
     (cleaning ??= (async () => {
       const problems: string[] = [];
-      for (const record of await demo.containers.list().catch(() => [])) {
+      for (const record of (await demo.containers.list().catch(() => ({ records: [] }))).records) {
         const started = performance.now();
         try {
           await removeContainer(demo, record.name, { force: true });

@@ -1,6 +1,7 @@
-import type { StateStore } from '@netmode/core';
+import { checkListing, checkRecord, isProcessAlive as isAlive, type CorruptRecord, type ProcessIdentity, type RecordKind, type StateStore } from '@netmode/core';
+import Type from 'typebox';
 import { CliError, CliErrorCode } from '../cli-error.js';
-import { isProcessAlive as isAlive, type ProcessIdentity } from '@netmode/core';
+import { findMarkedProcess } from './start-marker.js';
 
 /**
  * What the CLI remembers of a container it started, under
@@ -22,18 +23,56 @@ export interface ContainerRecord {
   readonly process?: ProcessIdentity;
   /** ISO-8601 time the process started. */
   readonly startedAt?: string;
-  /** Where a detached container's output goes. */
-  readonly log?: string;
-  /** The `netmode run` process waiting on a foreground container. */
+  /** The `netmode run` process that is starting the container (and, in the foreground, waits on it). */
   readonly supervisor?: ProcessIdentity;
+  /**
+   * A random token put in the container process's environment
+   * (`NETMODE_START_TOKEN`), so that a process whose starter died before
+   * recording it can still be found and recorded (see `start-marker.ts`).
+   */
+  readonly startToken?: string;
 }
 
 /** A container's life stage, as `ps` shows it. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
-/** The status of a record, from whether its recorded process still runs. */
+const Identity = Type.Object({ pid: Type.Integer({ minimum: 1 }), start: Type.String() });
+
+const CONTAINER_RECORD: RecordKind<ReturnType<typeof schema>> = {
+  what: 'container record',
+  schema: schema(),
+  refine: (record, key) => (key === `cli/containers/${record.name}` ? undefined : `it names container ${JSON.stringify(record.name)}`),
+};
+
+function schema() {
+  return Type.Object({
+    name: Type.String({ minLength: 1 }),
+    mode: Type.String({ minLength: 1 }),
+    command: Type.Array(Type.String(), { minItems: 1 }),
+    detached: Type.Boolean(),
+    createdAt: Type.String(),
+    process: Type.Optional(Identity),
+    startedAt: Type.Optional(Type.String()),
+    supervisor: Type.Optional(Identity),
+    startToken: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+  });
+}
+
+/**
+ * The container's process: the recorded one, or — when its starter died
+ * before recording it — the process that carries its start token, if one
+ * still runs.
+ */
+export function processOf(record: ContainerRecord): ProcessIdentity | undefined {
+  if (record.process) return record.process;
+  if (!record.startToken || (record.supervisor && isAlive(record.supervisor))) return undefined;
+  return findMarkedProcess(record.startToken);
+}
+
+/** The status of a record, from whether its process still runs. */
 export function containerStatus(record: ContainerRecord): ContainerStatus {
-  if (record.process) return isAlive(record.process) ? 'running' : 'exited';
+  const proc = processOf(record);
+  if (proc) return isAlive(proc) ? 'running' : 'exited';
   return record.supervisor && isAlive(record.supervisor) ? 'created' : 'exited';
 }
 
@@ -50,12 +89,10 @@ export class ContainerStore {
   /** Records a new container; refuses a name already in use (ERR_CONTAINER_EXISTS). */
   async reserve(record: ContainerRecord): Promise<void> {
     await this.#store.transaction(async (tx) => {
-      const existing = await tx.get<ContainerRecord>(key(record.name));
-      if (existing) {
-        throw new CliError(
-          CliErrorCode.CONTAINER_EXISTS,
-          `the name ${record.name} is already in use by a container (${containerStatus(existing)})`,
-        );
+      const existing = await tx.get<unknown>(key(record.name));
+      if (existing !== undefined) {
+        const status = containerStatus(checkRecord(CONTAINER_RECORD, key(record.name), existing, this.#store));
+        throw new CliError(CliErrorCode.CONTAINER_EXISTS, `the name ${record.name} is already in use by a container (${status})`);
       }
       tx.put(key(record.name), record);
     });
@@ -64,16 +101,18 @@ export class ContainerStore {
   /** Changes a record; a record removed meanwhile stays removed. */
   async update(name: string, change: Partial<ContainerRecord>): Promise<ContainerRecord | undefined> {
     return this.#store.transaction(async (tx) => {
-      const existing = await tx.get<ContainerRecord>(key(name));
-      if (!existing) return undefined;
-      const next = { ...existing, ...change };
+      const value = await tx.get<unknown>(key(name));
+      if (value === undefined) return undefined;
+      const next = { ...checkRecord(CONTAINER_RECORD, key(name), value, this.#store), ...change };
       tx.put(key(name), next);
       return next;
     });
   }
 
+  /** The record, or undefined. @throws ERR_STATE_CORRUPT naming the file when it cannot be read. */
   async get(name: string): Promise<ContainerRecord | undefined> {
-    return this.#store.get<ContainerRecord>(key(name));
+    const value = await this.#store.get<unknown>(key(name));
+    return value === undefined ? undefined : checkRecord(CONTAINER_RECORD, key(name), value, this.#store);
   }
 
   /** The record, or ERR_CONTAINER_NOT_FOUND. */
@@ -83,8 +122,10 @@ export class ContainerStore {
     return record;
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    return (await this.#store.list<ContainerRecord>('cli/containers')).map((e) => e.value);
+  /** Every readable record, and apart those that cannot be read. */
+  async list(): Promise<{ records: ContainerRecord[]; corrupt: readonly CorruptRecord[] }> {
+    const { records, corrupt } = checkListing(CONTAINER_RECORD, await this.#store.list<unknown>('cli/containers'), this.#store);
+    return { records: records.map((e) => e.value), corrupt };
   }
 
   async remove(name: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -12,9 +12,10 @@ import {
 } from '@netmode/core';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
-import { containerStatus, type ContainerRecord } from './container-store.js';
+import { containerStatus, processOf, type ContainerRecord } from './container-store.js';
 import { isProcessAlive as isAlive, processStartTime, type ProcessIdentity } from '@netmode/core';
 import { SignalRelay, assertRunnable, nsenterArgv, runToEnd, startDetached, type Finished } from './spawn.js';
+import { START_TOKEN_VARIABLE, newStartToken } from './start-marker.js';
 
 /** What `netmode run` asks for. */
 export interface RunSpec {
@@ -54,24 +55,60 @@ export function logDir(session: Session): string {
 }
 
 /**
+ * A detached container's output file: derived from the state directory and
+ * the checked name, never read from a record, so a damaged or forged record
+ * cannot make `rm` delete another file.
+ */
+export function logPath(session: Session, name: string): string {
+  assertObjectName(name, 'container name');
+  return join(logDir(session), `${name}.log`);
+}
+
+/**
+ * A fault-injection point for the tests: when `NETMODE_CRASH_POINT` names
+ * it, this process kills itself with SIGKILL there, as a crash or an
+ * operator's `kill -9` would.
+ */
+function crashPoint(name: string): void {
+  if (process.env['NETMODE_CRASH_POINT'] === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The environment of a container's process: ours, plus its start token. */
+function markedEnvironment(token: string): NodeJS.ProcessEnv {
+  return { ...process.env, [START_TOKEN_VARIABLE]: token };
+}
+
+/**
  * Connects a new container and starts its process detached (`run -d`): the
  * process is recorded by PID and start time, its output goes to
- * `STATE/cli/logs/NAME.log`, and the endpoint stays until `rm`.
+ * `STATE/cli/logs/NAME.log`, and the endpoint stays until `rm`. Until the
+ * process is recorded, the record names this `run` as its supervisor (so
+ * `gc` leaves it alone) and a start token the process carries (so a `run`
+ * killed in between leaves a process that can still be found).
  */
 export async function runDetached(session: Session, spec: RunSpec): Promise<Started> {
   const name = containerName(spec.name);
   const command = [...spec.command];
   assertRunnable(command[0] as string);
-  const dir = logDir(session);
-  const log = join(dir, `${name}.log`);
-  const record: ContainerRecord = { name, mode: spec.mode, command, detached: true, createdAt: new Date().toISOString(), log };
+  const log = logPath(session, name);
+  const startToken = newStartToken();
+  const record: ContainerRecord = {
+    name,
+    mode: spec.mode,
+    command,
+    detached: true,
+    createdAt: new Date().toISOString(),
+    supervisor: self(),
+    startToken,
+  };
   const endpoint = await connectReserved(session, record, spec);
   let fd: number | undefined;
   let proc: ProcessIdentity | undefined;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(logDir(session), { recursive: true, mode: 0o700 });
     fd = openSync(log, 'a', 0o600);
-    proc = identify(await startDetached(nsenterArgv(netnsPath(endpoint.netns), command), fd));
+    proc = identify(await startDetached(nsenterArgv(netnsPath(endpoint.netns), command), fd, markedEnvironment(startToken)));
+    crashPoint('after-process-start');
     const started = (await session.containers.update(name, { process: proc, startedAt: new Date().toISOString() })) ?? record;
     return { record: started, endpoint };
   } catch (error) {
@@ -97,6 +134,7 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
   assertRunnable(command[0] as string);
   const relay = new SignalRelay();
   try {
+    const startToken = newStartToken();
     const record: ContainerRecord = {
       name,
       mode: spec.mode,
@@ -104,17 +142,23 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
       detached: false,
       createdAt: new Date().toISOString(),
       supervisor: self(),
+      startToken,
     };
     const endpoint = await connectReserved(session, record, spec);
     let finished: Finished;
     let recorded: Promise<unknown> = Promise.resolve();
     try {
       if (relay.received) throw new Interrupted(relay.received);
-      finished = await runToEnd(nsenterArgv(netnsPath(endpoint.netns), command), stdio, (child) => {
-        relay.attach(child);
-        // Recorded so that ps, exec and stop from another shell can find it.
-        recorded = session.containers.update(name, { process: identify(child.pid as number), startedAt: new Date().toISOString() });
-      });
+      finished = await runToEnd(
+        nsenterArgv(netnsPath(endpoint.netns), command),
+        stdio,
+        (child) => {
+          relay.attach(child);
+          // Recorded so that ps, exec and stop from another shell can find it.
+          recorded = session.containers.update(name, { process: identify(child.pid as number), startedAt: new Date().toISOString() });
+        },
+        markedEnvironment(startToken),
+      );
       await recorded;
     } catch (error) {
       await recorded.catch(() => {});
@@ -208,7 +252,7 @@ async function waitGone(identity: ProcessIdentity, ms: number): Promise<boolean>
  */
 export async function stopContainer(session: Session, name: string, timeoutMs: number): Promise<'not-running' | 'terminated' | 'killed'> {
   const record = await session.containers.require(name);
-  const proc = record.process;
+  const proc = processOf(record);
   if (!proc || !isAlive(proc)) return 'not-running';
   signal(proc, 'SIGTERM');
   if (await session.out.progress(`stopping ${name}`, () => waitGone(proc, timeoutMs))) return 'terminated';
@@ -234,20 +278,21 @@ function signal(proc: ProcessIdentity, sig: NodeJS.Signals): void {
  */
 export async function removeContainer(session: Session, name: string, options: { force: boolean }): Promise<void> {
   const record = await session.containers.require(name);
-  if (containerStatus(record) === 'running') {
+  const proc = processOf(record);
+  if (proc && isAlive(proc)) {
     if (!options.force) {
-      throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is running (pid ${record.process?.pid ?? '?'})`);
+      throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is running (pid ${proc.pid})`);
     }
-    if (record.process) {
-      signal(record.process, 'SIGKILL');
-      if (!(await waitGone(record.process, 5000))) {
-        throw new CliError(CliErrorCode.CONTAINER_RUNNING, `${name} (pid ${record.process.pid}) survived SIGKILL`);
-      }
+    signal(proc, 'SIGKILL');
+    if (!(await waitGone(proc, 5000))) {
+      throw new CliError(CliErrorCode.CONTAINER_RUNNING, `${name} (pid ${proc.pid}) survived SIGKILL`);
     }
+  } else if (containerStatus(record) === 'created' && !options.force) {
+    throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is being started by pid ${record.supervisor?.pid ?? '?'}`);
   }
   await disconnectPatiently(session, name);
   await session.containers.remove(name);
-  if (record.log) rmSync(record.log, { force: true });
+  rmSync(logPath(session, name), { force: true });
 }
 
 /**
@@ -261,11 +306,17 @@ export async function execInContainer(
   stdio: 'inherit' | 'capture',
 ): Promise<Finished> {
   const record = await session.containers.require(name);
-  const proc = record.process;
+  const proc = processOf(record);
   if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
   assertRunnable(command[0] as string);
   // The endpoint's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
-  const endpoint = await session.netmode.inspect(name);
+  const endpoint = await session.netmode.inspect(name).catch((error: unknown) => {
+    if (!isNetModeError(error, ErrorCode.ENDPOINT_NOT_FOUND)) throw error;
+    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `container ${name} runs (pid ${proc.pid}) but has no network endpoint any more`);
+  });
+  if (!existsSync(netnsPath(endpoint.netns))) {
+    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `the network namespace of container ${name} is gone (${netnsPath(endpoint.netns)})`);
+  }
   const relay = new SignalRelay();
   try {
     return await runToEnd(nsenterArgv(netnsPath(endpoint.netns), command), stdio, (child) => relay.attach(child));

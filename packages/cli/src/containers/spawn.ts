@@ -118,10 +118,12 @@ export function runToEnd(
   argv: readonly string[],
   stdio: 'inherit' | 'capture',
   onStart: (child: ChildProcess) => void,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0] as string, argv.slice(1), {
       stdio: stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env,
     });
     let stdout = '';
     let stderr = '';
@@ -138,9 +140,9 @@ export function runToEnd(
  * `logFd`, and lets it go: netmode does not wait for it. Resolves with its
  * PID once it has started.
  */
-export function startDetached(argv: readonly string[], logFd: number): Promise<number> {
+export function startDetached(argv: readonly string[], logFd: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
+    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd], env });
     child.once('error', reject);
     child.once('spawn', () => {
       child.unref();

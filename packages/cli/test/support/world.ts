@@ -118,12 +118,29 @@ export async function createWorld(flags: readonly string[] = []): Promise<World>
   }
 }
 
-/** Kills, by PID and only while its start time matches, any process still recorded in the state directory. */
+/**
+ * Kills, by PID and only while its start time matches, any process still
+ * recorded in the state directory, and any process that carries the start
+ * token of a record (started by a `run` killed before it recorded it).
+ */
 async function killRecorded(stateDir: string): Promise<void> {
   const containers = join(stateDir, 'cli', 'containers');
+  const tokens = new Set<string>();
   for (const file of await readdir(containers).catch(() => [] as string[])) {
-    const record = JSON.parse(await readFile(join(containers, file), 'utf8')) as { process?: { pid: number; start: string } };
-    if (record.process && (await startTime(record.process.pid)) === record.process.start) process.kill(record.process.pid, 'SIGKILL');
+    let record: { process?: { pid: number; start: string }; startToken?: string };
+    try {
+      record = JSON.parse(await readFile(join(containers, file), 'utf8')) as typeof record;
+    } catch {
+      continue; // a record a test damaged on purpose
+    }
+    if (record?.process && (await startTime(record.process.pid)) === record.process.start) process.kill(record.process.pid, 'SIGKILL');
+    if (typeof record?.startToken === 'string') tokens.add(`NETMODE_START_TOKEN=${record.startToken}`);
+  }
+  if (tokens.size === 0) return;
+  for (const pid of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').some((entry) => tokens.has(entry))) process.kill(Number(pid), 'SIGKILL');
   }
 }
 
