@@ -8,7 +8,7 @@ import type { CommandRunner } from './exec/runner.js';
 import { Ipam } from './ipam/ipam.js';
 import type { AddressPool } from './ipam/pools.js';
 import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
-import { validateNetnsRef } from './manager/connect-options.js';
+import { validateNetnsRef } from './model/netns-ref.js';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
 import { readEphemeralPortRange, readHostRoutes } from './netns/host-facts.js';
 import { SandboxService } from './netns/sandbox-service.js';

@@ -96,6 +96,23 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_DRIVER_FAILED: "Report it to the driver's authors with the cause; context.rolledBack says whether completed steps were undone.",
 };
 
+/**
+ * The kind of a failed command, as `NetModeError.failure` carries it on
+ * ERR_COMMAND_FAILED:
+ * - `exists`: what it was to create exists already (EEXIST: "File exists");
+ * - `missing`: what it was to change or remove does not exist ("does not
+ *   exist", "Cannot find device", "No such file or directory", "No such
+ *   process", conntrack's "0 flow entries");
+ * - `busy`: the object is in use or the address taken ("Device or resource
+ *   busy", "Address already in use");
+ * - `overlap`: an nft interval set refused an element that overlaps another;
+ * - `unknown`: anything else.
+ *
+ * Permission problems are not a kind of failure here: they have their own
+ * code, ERR_PERMISSION.
+ */
+export type ToolFailure = 'exists' | 'missing' | 'busy' | 'overlap' | 'unknown';
+
 /** Extra facts attached to an error by the layers it passed through. */
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
@@ -105,7 +122,13 @@ export interface NetModeErrorOptions {
   readonly cause?: unknown;
   /** Facts known where the error was raised (ids, names, argv, namespace). */
   readonly context?: ErrorContext;
+  /** For ERR_COMMAND_FAILED: what the tool's failure means (see {@link NetModeError.failure}). */
+  readonly failure?: ToolFailure;
 }
+
+// Marks netmode's errors, so that isNetModeError() tells them from Node's own
+// ERR_* errors; Symbol.for makes it the same across copies of this package.
+const BRAND = Symbol.for('netmode.NetModeError');
 
 /** What {@link NetModeError.toJSON} returns: the error as plain data. */
 export interface NetModeErrorJSON {
@@ -135,12 +158,38 @@ export class NetModeError extends Error {
   readonly code: ErrorCode;
   /** Facts gathered from every layer the error passed through. */
   context: ErrorContext;
+  /**
+   * For ERR_COMMAND_FAILED, what the tool's failure means (`exists`,
+   * `missing`, `busy`, `overlap`, `unknown`), read once by the runner: match
+   * on this, never on stderr. Undefined for other codes.
+   */
+  readonly failure: ToolFailure | undefined;
+  /**
+   * For an error that ends a setup (an attach, a network's creation):
+   * whether every completed step was undone. `true`: nothing is left;
+   * `false`: an undo failed too, and `context.rollbackFailed` lists what is
+   * left. Undefined when the error comes from no setup. Set by
+   * {@link NetModeError.markRolledBack}, which `UndoStack.rollback()` calls.
+   */
+  rolledBack: boolean | undefined;
 
   constructor(code: ErrorCode, message: string, options: NetModeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'NetModeError';
     this.code = code;
     this.context = { ...options.context };
+    this.failure = options.failure;
+    this.rolledBack = undefined;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * Records whether a failed setup undid its steps ({@link rolledBack}),
+   * with what is left when it did not, and returns the same error.
+   */
+  markRolledBack(rolledBack: boolean, leftovers: ErrorContext = {}): this {
+    this.rolledBack = rolledBack;
+    return this.withContext({ rolledBack, ...leftovers });
   }
 
   /** One sentence on what to do about this error's code. */
@@ -194,13 +243,18 @@ export class TeardownError extends NetModeError {
 
 /**
  * Whether `value` is a {@link NetModeError}, optionally with the given code.
- * Works across copies of this package, since it checks the shape, not the class.
+ * Works across copies of this package (it checks a brand every NetModeError
+ * carries, not the class), and only netmode's errors pass: Node's own
+ * errors with an `ERR_*` code (`ERR_INVALID_ARG_TYPE`) do not.
  */
 export function isNetModeError(value: unknown, code?: ErrorCode): value is NetModeError {
-  if (!(value instanceof Error)) return false;
-  const candidate = value as Partial<NetModeError>;
-  if (typeof candidate.code !== 'string' || !candidate.code.startsWith('ERR_')) return false;
-  return code === undefined || candidate.code === code;
+  if (!(value instanceof Error) || (value as unknown as Record<symbol, unknown>)[BRAND] !== true) return false;
+  return code === undefined || (value as NetModeError).code === code;
+}
+
+/** Whether `value` is a netmode ERR_COMMAND_FAILED whose tool failed for the given reason. */
+export function isToolFailure(value: unknown, failure: ToolFailure): value is NetModeError {
+  return isNetModeError(value, ErrorCode.COMMAND_FAILED) && value.failure === failure;
 }
 
 /** The message of any thrown value, for building other messages. */

@@ -3,7 +3,7 @@ import type { NetModeError } from './errors.js';
 import type { Endpoint } from './model/endpoint.js';
 import type { NetnsRef } from './model/netns-ref.js';
 import type { NetworkRecord } from './model/network.js';
-import type { ReconcileReport } from './manager/maintenance.js';
+import type { ReconcileReport } from './model/maintenance.js';
 
 /** Payload of `network:created` and `network:removed`. */
 export interface NetworkEvent {

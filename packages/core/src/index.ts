@@ -35,7 +35,8 @@ export { KNOWN_TOOLS } from './exec/runner.js';
 export { resolveToolPath } from './exec/tool-path.js';
 export { ExecaRunner, buildArgv, type ExecaRunnerOptions } from './exec/execa-runner.js';
 export { HelperRunner, type HelperRunnerOptions } from './exec/helper-runner.js';
-export { IpBatch, runIpBatch } from './exec/ip-batch.js';
+export { IpBatch, runIpBatch, type AddressOptions, type LinkAddOptions, type RouteSpec } from './exec/ip-batch.js';
+export { classifyToolFailure } from './exec/tool-failure.js';
 
 export { SandboxService, type SandboxCreateOptions } from './netns/sandbox-service.js';
 export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
@@ -64,9 +65,9 @@ export { validateSubnetConfig } from './ipam/subnet-request.js';
 export * from './driver/network-driver.js';
 export { UndoStack, TeardownSteps } from './driver/undo-stack.js';
 export { refuseOptions } from './driver/refuse-options.js';
+export * from './driver/kit/index.js';
 export { parseMode, formatMode, CONTAINER_MODE_DRIVER, type ParsedMode } from './driver/mode.js';
 
 export { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
-export type { GcOptions, GcReport, ReconcileReport } from './manager/maintenance.js';
-export { validateConnectOptions, validateLabels, validateNetnsRef } from './manager/connect-options.js';
+export { validateConnectOptions, validateLabels } from './manager/connect-options.js';
 export { createNetMode, DEFAULT_STATE_DIR, type DriverRegistration, type NetModeOptions } from './create.js';

@@ -8,7 +8,9 @@ import {
   asNetModeError,
   invalidConfig,
   isNetModeError,
+  isToolFailure,
 } from '../src/errors.js';
+import { classifyToolFailure } from '../src/exec/tool-failure.js';
 
 describe('error codes', () => {
   it('are stable strings starting with ERR_, each with a hint', () => {
@@ -51,6 +53,34 @@ describe('NetModeError', () => {
     expect(isNetModeError(error, ErrorCode.PERMISSION)).toBe(false);
     expect(isNetModeError(new Error('plain'))).toBe(false);
     expect(isNetModeError({ code: 'ERR_INVALID_CONFIG' })).toBe(false);
+    // Node's own errors carry ERR_* codes too; only netmode's are branded.
+    const nodeError = Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE', context: {} });
+    expect(isNetModeError(nodeError)).toBe(false);
+  });
+
+  it('records a rolled-back setup as a typed field, and in its context for logs', () => {
+    const error = invalidConfig('ip', 'bad');
+    expect(error.rolledBack).toBeUndefined();
+    expect(error.markRolledBack(false, { rollbackFailed: ['link v1: busy'] })).toBe(error);
+    expect(error.rolledBack).toBe(false);
+    expect(error.context).toMatchObject({ rolledBack: false, rollbackFailed: ['link v1: busy'] });
+  });
+
+  it.each([
+    ['RTNETLINK answers: File exists', 'exists'],
+    ['Error: Could not process rule: File exists', 'exists'],
+    ['Device "nm-v1" does not exist.', 'missing'],
+    ['Cannot find device "nm-v1"', 'missing'],
+    ["Error: Could not process rule: No such file or directory\ndelete table inet netmode", 'missing'],
+    ['conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.', 'missing'],
+    ['RTNETLINK answers: Device or resource busy', 'busy'],
+    ['RTNETLINK answers: Address already in use', 'busy'],
+    ['Error: interval overlaps with an existing one', 'overlap'],
+    ['Error: syntax error, unexpected newline', 'unknown'],
+  ] as const)('reads a tool failure once: %j is %s', (stderr, kind) => {
+    expect(classifyToolFailure(stderr)).toBe(kind);
+    const error = new NetModeError(ErrorCode.COMMAND_FAILED, 'x', { failure: classifyToolFailure(stderr) });
+    expect(isToolFailure(error, kind)).toBe(true);
   });
 
   it('asNetModeError wraps foreign errors as ERR_DRIVER_FAILED and passes ours through', () => {

@@ -2,6 +2,7 @@ import {
   IpBatch,
   TeardownSteps,
   UndoStack,
+  ownsSandbox,
   refuseOptions,
   runIpBatch,
   type AttachRequest,
@@ -71,16 +72,4 @@ export class NoneDriver implements NetworkDriver {
 
 function result(netns: AttachResult['netns'], ownsNetns: boolean): AttachResult {
   return { netns, ownsNetns, interfaces: [], addresses: [], gateways: [], ports: [] };
-}
-
-/**
- * Whether the endpoint's sandbox is the one netmode makes for this container.
- * Decided from the deterministic name, not only the record's flag, so a
- * record left `attaching` by a crash still leads to the namespace's removal.
- */
-function ownsSandbox(endpoint: Endpoint, ctx: DriverContext): boolean {
-  return (
-    endpoint.ownsNetns ||
-    (endpoint.netns.kind === 'named' && endpoint.netns.name === ctx.sandboxName(endpoint.containerId))
-  );
 }

@@ -56,16 +56,16 @@ export class UndoStack {
 
   /**
    * Unwinds, then returns the error to rethrow: the original one (wrapped as
-   * ERR_DRIVER_FAILED if it was not a NetModeError), with
-   * `rolledBack` in its context and, when an undo failed, `rollbackFailed`
-   * listing what is left (a `TeardownError` as `rollbackError`).
+   * ERR_DRIVER_FAILED if it was not a NetModeError), marked with
+   * `rolledBack` (`NetModeError.markRolledBack`) and, when an undo failed,
+   * `rollbackFailed` in its context listing what is left (a `TeardownError`
+   * as `rollbackError`).
    */
   async rollback(cause: unknown): Promise<NetModeError> {
     const leftovers = await this.unwind();
     const error = asNetModeError(cause, 'setup failed');
-    if (leftovers.length === 0) return error.withContext({ rolledBack: true });
-    return error.withContext({
-      rolledBack: false,
+    if (leftovers.length === 0) return error.markRolledBack(true);
+    return error.markRolledBack(false, {
       rollbackFailed: leftovers.map((l) => `${l.kind} ${l.name}: ${errorMessage(l.error)}`),
       rollbackError: new TeardownError('rollback', leftovers),
     });

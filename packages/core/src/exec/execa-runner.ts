@@ -4,6 +4,7 @@ import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import { formatNetns, netnsPath } from '../model/netns-ref.js';
 import type { CommandResult, CommandRunner, CommandSpec } from './runner.js';
+import { classifyToolFailure } from './tool-failure.js';
 import { resolveToolPath } from './tool-path.js';
 
 /** Options of the default {@link CommandRunner}. */
@@ -114,5 +115,8 @@ export function classifyFailure(spec: CommandSpec, argv: readonly string[], fail
       { context },
     );
   }
-  return new NetModeError(ErrorCode.COMMAND_FAILED, `${what} failed: ${detail}`, { context });
+  return new NetModeError(ErrorCode.COMMAND_FAILED, `${what} failed: ${detail}`, {
+    context,
+    failure: classifyToolFailure(failure.stderr),
+  });
 }

@@ -1,8 +1,8 @@
 import { invalidConfig } from '../errors.js';
 import type { ConnectOptions, PortMapping } from '../model/endpoint.js';
-import type { NetnsRef } from '../model/netns-ref.js';
+import { validateNetnsRef } from '../model/netns-ref.js';
 import { parseAddress } from '../net/address.js';
-import { assertInterfaceName, assertNetnsName } from '../net/names.js';
+import { assertInterfaceName } from '../net/names.js';
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -33,29 +33,6 @@ export function validateLabels(labels: unknown): void {
   if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) throw invalidConfig('labels', 'must be an object of strings');
   for (const [key, value] of Object.entries(labels)) {
     if (typeof value !== 'string') throw invalidConfig(`labels.${key}`, 'must be a string');
-  }
-}
-
-/** Throws ERR_INVALID_CONFIG unless `ref` is a well-formed namespace reference. */
-export function validateNetnsRef(ref: NetnsRef, field: string): void {
-  switch (ref?.kind) {
-    case 'host':
-      return;
-    case 'named':
-      assertNetnsName(ref.name, `${field}.name`);
-      return;
-    case 'path':
-      // The path ends up as a token on an `ip -batch` line (`netns PATH`), so
-      // it follows the batch token rule: no white space, quotes or `#`.
-      if (typeof ref.path !== 'string' || !/^\/[A-Za-z0-9_.:/@+-]*$/.test(ref.path) || ref.path.split('/').includes('..')) {
-        throw invalidConfig(
-          `${field}.path`,
-          `${JSON.stringify(ref.path)} must be an absolute path of letters, digits and _ . : / @ + - without '..'`,
-        );
-      }
-      return;
-    default:
-      throw invalidConfig(field, "must be { kind: 'host' }, { kind: 'named', name } or { kind: 'path', path }");
   }
 }
 

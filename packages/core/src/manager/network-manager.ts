@@ -31,7 +31,8 @@ import { checkRecord } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
-import { gc, reconcile, type GcOptions, type GcReport, type MaintenanceDeps, type ReconcileReport } from './maintenance.js';
+import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
+import { gc, reconcile, type MaintenanceDeps } from './maintenance.js';
 import { INSTANCE_RECORD } from './record-kinds.js';
 import { assertNotBusy, endpointKey, endpointNotFound, networkKey, networkNotFound, newNetworkRecord, withoutOperator } from './records.js';
 import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
@@ -371,7 +372,7 @@ export class NetworkManager {
       });
       // Only a driver that says it undid everything gets its record dropped;
       // otherwise the record stays `broken` so disconnect() can finish the job.
-      const rolledBack = error.context['rolledBack'] === true;
+      const rolledBack = error.rolledBack === true;
       await this.#bookkeeping(error, async (tx) => {
         if (rolledBack) {
           tx.delete(endpointKey(containerId));

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { errorMessage } from '../errors.js';
-import { validateNetnsRef } from './connect-options.js';
+import { validateNetnsRef } from '../model/netns-ref.js';
 import type { RecordKind } from '../store/record-schema.js';
 
 /**

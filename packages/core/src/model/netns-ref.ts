@@ -1,3 +1,5 @@
+import { invalidConfig } from '../errors.js';
+
 /**
  * A reference to a network namespace, passed around as a value. The SDK never
  * switches its own process into a namespace; the command runner enters the
@@ -76,4 +78,43 @@ export function formatNetns(ref: NetnsRef): string {
 /** Whether two references name the same namespace by their spelling (not by inode). */
 export function sameNetnsRef(a: NetnsRef, b: NetnsRef): boolean {
   return formatNetns(a) === formatNetns(b);
+}
+
+const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Throws ERR_INVALID_CONFIG unless `name` is a usable named-namespace name
+ * (a file under `/run/netns`): 1–64 letters, digits, `_`, `.`, `-`, starting
+ * with a letter or digit.
+ */
+export function assertNetnsName(name: string, field = 'netns name'): void {
+  if (typeof name !== 'string' || !NETNS_NAME.test(name)) {
+    throw invalidConfig(
+      field,
+      `${JSON.stringify(name)} is not a valid namespace name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+/** Throws ERR_INVALID_CONFIG unless `ref` is a well-formed namespace reference. */
+export function validateNetnsRef(ref: NetnsRef, field: string): void {
+  switch (ref?.kind) {
+    case 'host':
+      return;
+    case 'named':
+      assertNetnsName(ref.name, `${field}.name`);
+      return;
+    case 'path':
+      // The path ends up as a token on an `ip -batch` line (`netns PATH`), so
+      // it follows the batch token rule: no white space, quotes or `#`.
+      if (typeof ref.path !== 'string' || !/^\/[A-Za-z0-9_.:/@+-]*$/.test(ref.path) || ref.path.split('/').includes('..')) {
+        throw invalidConfig(
+          `${field}.path`,
+          `${JSON.stringify(ref.path)} must be an absolute path of letters, digits and _ . : / @ + - without '..'`,
+        );
+      }
+      return;
+    default:
+      throw invalidConfig(field, "must be { kind: 'host' }, { kind: 'named', name } or { kind: 'path', path }");
+  }
 }

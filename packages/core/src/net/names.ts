@@ -8,7 +8,6 @@ export const MAX_INTERFACE_NAME_LENGTH = 15;
 // Linux itself allows almost any byte in an interface name; we allow a subset
 // that is safe on an `ip -batch` line, in an nft rule and in a file name.
 const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
-const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
@@ -21,20 +20,6 @@ export function assertInterfaceName(name: string, field = 'interface name'): voi
     throw invalidConfig(
       field,
       `${JSON.stringify(name)} is not a valid interface name: use 1 to ${MAX_INTERFACE_NAME_LENGTH} letters, digits, '_', '.' or '-', starting with a letter or digit`,
-    );
-  }
-}
-
-/**
- * Throws ERR_INVALID_CONFIG unless `name` is a usable named-namespace name
- * (a file under `/run/netns`): 1–64 letters, digits, `_`, `.`, `-`, starting
- * with a letter or digit.
- */
-export function assertNetnsName(name: string, field = 'netns name'): void {
-  if (typeof name !== 'string' || !NETNS_NAME.test(name)) {
-    throw invalidConfig(
-      field,
-      `${JSON.stringify(name)} is not a valid namespace name: use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit`,
     );
   }
 }

@@ -4,7 +4,7 @@ import type { NetModeEmitter } from '../events.js';
 import { IpBatch, runIpBatch } from '../exec/ip-batch.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { NETNS_RUN_DIR, formatNetns, namedNetns, netnsPath, type NetnsRef } from '../model/netns-ref.js';
-import { assertNetnsName } from '../net/names.js';
+import { assertNetnsName } from '../model/netns-ref.js';
 
 /** Options of {@link SandboxService.create}. */
 export interface SandboxCreateOptions {
@@ -54,7 +54,7 @@ export class SandboxService {
       try {
         await this.delete(ref);
       } catch (cleanup) {
-        throw error.withContext({ rolledBack: false, rollbackFailed: [`netns ${name}: ${errorMessage(cleanup)}`] });
+        throw error.markRolledBack(false, { rollbackFailed: [`netns ${name}: ${errorMessage(cleanup)}`] });
       }
       throw error;
     }

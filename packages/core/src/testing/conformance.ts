@@ -7,7 +7,9 @@ import type { CommandRunner } from '../exec/runner.js';
 import type { NetworkManager } from '../manager/network-manager.js';
 import type { ConnectOptions, Endpoint } from '../model/endpoint.js';
 import type { NetworkSpec } from '../model/network.js';
+import { FileStateStore } from '../store/file-store.js';
 import { MemoryStateStore } from '../store/memory-store.js';
+import { UnreadableRecord } from '../store/state-store.js';
 import { CountingRunner, FaultInjectingRunner, type FaultTiming } from './fault-runner.js';
 import { createNetnsFixture, integrationAvailable, type NetnsFixture } from './netns-fixture.js';
 import { RecordingRunner } from './recording-runner.js';
@@ -53,8 +55,13 @@ export interface DriverConformanceOptions {
  *
  * - invalid options are refused before any command runs or any record is written;
  * - connect returns a well-formed endpoint whose sandbox exists, and `check()` agrees;
- * - disconnect leaves the host namespace, the namespace list and the store as
- *   they were, and a second disconnect is a no-op;
+ * - disconnect leaves the host namespace, the namespace list and the
+ *   records as they were — no address or port lease, endpoint record or
+ *   joiner left, under any owner — and a second disconnect is a no-op;
+ * - every lease an endpoint holds while connected is under its own owner
+ *   (`endpointOwner(containerId)`), so disconnect can release it;
+ * - two endpoints connected at once both work and both go, so nothing the
+ *   driver makes has a fixed name or is shared without counting;
  * - a failure of any single command of an attach, before or after it takes
  *   effect, rolls everything back: nothing is left and the failure is reported
  *   (or, where the driver retried the step and succeeded, the endpoint is whole);
@@ -87,6 +94,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
       let fixture: NetnsFixture;
       let mode: string;
       let before: Awaited<ReturnType<NetnsFixture['snapshot']>>;
+      let beforeState: StateSummary;
 
       const make = (runner?: CommandRunner): NetworkManager =>
         createNetMode({
@@ -102,7 +110,13 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         await options.prepareHost?.(fixture);
         mode = options.network ? await createTestNetwork(make()) : (options.mode as string);
         before = await fixture.snapshot();
+        beforeState = await summarizeState(fixture.stateDir);
       });
+      /** The host and the records are as they were before the first connect. */
+      const expectNothingLeft = async (where: string) => {
+        expect(await fixture.settle(before), where).toEqual(before);
+        expect(await summarizeState(fixture.stateDir), where).toEqual(beforeState);
+      };
       afterAll(async () => {
         await fixture?.cleanup();
       });
@@ -117,6 +131,13 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
 
         const endpoint = await netmode.connect('conformance-a', mode, options.connectOptions);
         expectWellFormed(endpoint, mode);
+        // Every lease it took is under its own owner, or disconnect could not release it.
+        const held = await summarizeState(fixture.stateDir);
+        const owners = new Set([...beforeState.leases, ...beforeState.ports].map((l) => l.split(' ')[0]));
+        for (const lease of [...held.leases, ...held.ports]) {
+          const owner = lease.split(' ')[0] as string;
+          if (!owners.has(owner)) expect(owner, `lease ${lease}`).toBe('endpoint:conformance-a');
+        }
         expect(await fixture.runner.run({ command: 'ip', args: ['link', 'show', 'lo'], netns: endpoint.netns })).toBeTruthy();
         expect(await netmode.check('conformance-a')).toEqual({ ok: true, problems: [] });
         expect(await netmode.inspect('conformance-a')).toEqual(endpoint);
@@ -125,7 +146,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         await netmode.disconnect('conformance-a');
         await netmode.disconnect('conformance-a');
         expect(await netmode.list()).toEqual([]);
-        expect(await fixture.settle(before)).toEqual(before);
+        await expectNothingLeft('after disconnect');
         expect(seen).toEqual(['endpoint:attached', 'endpoint:detached']);
         // A driver that creates a sandbox must have run commands, and every one is reported.
         if (options.createsSandbox) expect(commands).toBeGreaterThan(0);
@@ -138,7 +159,31 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         const error = await other.connect('conformance-b', mode, options.connectOptions).catch((e: unknown) => e);
         expect(isNetModeError(error, ErrorCode.ENDPOINT_EXISTS)).toBe(true);
         await other.disconnect('conformance-b');
-        expect(await fixture.settle(before)).toEqual(before);
+        await expectNothingLeft('after the second manager disconnected');
+      });
+
+      it('holds two endpoints connected at once, each whole, and removes both', async () => {
+        const netmode = make();
+        const [d1, d2] = await Promise.all([
+          netmode.connect('conformance-d1', mode, options.connectOptions),
+          netmode.connect('conformance-d2', mode, options.connectOptions),
+        ]);
+        for (const endpoint of [d1, d2]) {
+          expectWellFormed(endpoint, mode);
+          expect(await netmode.check(endpoint.containerId), endpoint.containerId).toEqual({ ok: true, problems: [] });
+        }
+        if (options.createsSandbox) {
+          expect(d1.netns, 'two sandboxes').not.toEqual(d2.netns);
+          const hostSide = (e: Endpoint) => e.interfaces.filter((i) => i.side === 'host').map((i) => i.name);
+          for (const name of hostSide(d1)) expect(hostSide(d2), `host interface ${name} is not shared`).not.toContain(name);
+        }
+        for (const address of d1.addresses) expect(d2.addresses, `address ${address} twice`).not.toContain(address);
+        // The first one's disconnect leaves the second one whole.
+        await netmode.disconnect('conformance-d1');
+        expect(await netmode.check('conformance-d2')).toEqual({ ok: true, problems: [] });
+        await netmode.disconnect('conformance-d2');
+        expect(await netmode.list()).toEqual([]);
+        await expectNothingLeft('after both disconnected');
       });
 
       it('rolls back when any single command of an attach fails, before or after it takes effect', async () => {
@@ -169,7 +214,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
               expect(failures, where).toEqual([true]);
             }
             expect(await netmode.list(), where).toEqual([]);
-            expect(await fixture.settle(before), where).toEqual(before);
+            await expectNothingLeft(where);
           }
         }
       });
@@ -181,6 +226,34 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
     await netmode.createNetwork({ ...(options.network as Omit<NetworkSpec, 'name'>), name });
     return name;
   }
+}
+
+/**
+ * What the records say is held, in a form to compare: `OWNER SUBNET ADDRESS`
+ * per address lease, `OWNER PROTO PORT` per port lease, the keys of endpoint
+ * and joiner records. Round-robin pointers and network records are left
+ * out: they may change without anything being held.
+ */
+interface StateSummary {
+  readonly leases: readonly string[];
+  readonly ports: readonly string[];
+  readonly records: readonly string[];
+}
+
+async function summarizeState(stateDir: string): Promise<StateSummary> {
+  const store = new FileStateStore(stateDir);
+  const leases: string[] = [];
+  for (const { value } of await store.list<{ subnet: string; leases?: Record<string, string> }>('ipam/subnets')) {
+    if (value instanceof UnreadableRecord) throw new Error(`unreadable state record ${value.location}`);
+    for (const [address, owner] of Object.entries(value.leases ?? {})) leases.push(`${owner} ${value.subnet} ${address}`);
+  }
+  const ports: string[] = [];
+  for (const { value } of await store.list<{ leases?: { owner: string; protocol: string; hostPort: number }[] }>('ports')) {
+    if (value instanceof UnreadableRecord) throw new Error(`unreadable state record ${value.location}`);
+    for (const lease of value.leases ?? []) ports.push(`${lease.owner} ${lease.protocol} ${lease.hostPort}`);
+  }
+  const records = [...(await store.list('endpoints')), ...(await store.list('joiners'))].map((e) => e.key);
+  return { leases: leases.sort(), ports: ports.sort(), records: records.sort() };
 }
 
 function expectWellFormed(endpoint: Endpoint, network: string): void {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
+import { ErrorCode, invalidConfig, isNetModeError } from '../errors.js';
 import { ExecaRunner } from '../exec/execa-runner.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { namedNetns, type NetnsRef } from '../model/netns-ref.js';
@@ -82,7 +83,7 @@ export interface HostSnapshot {
 
 /** A throwaway host namespace and the means to make more, all removed by {@link NetnsFixture.cleanup}. */
 export interface NetnsFixture {
-  /** The prefix of every namespace this fixture makes (`nt` and 3 hex digits); also a valid netmode `namePrefix`. */
+  /** The prefix of every namespace this fixture makes (`nt` and 3 hex digits by default); also a valid netmode `namePrefix`. */
   readonly prefix: string;
   /** The namespace that plays the host; pass it as `hostNetns`. */
   readonly hostNetns: NetnsRef;
@@ -109,21 +110,55 @@ export interface NetnsFixture {
   cleanup(): Promise<void>;
 }
 
+/** Options of {@link createNetnsFixture}. */
+export interface NetnsFixtureOptions {
+  /**
+   * How the prefix starts: the fixture adds random hex digits up to 5
+   * characters (the longest netmode `namePrefix`). Default `nt`. Two suites
+   * that may run on one machine at once should use different starts; the
+   * fixture never takes a prefix another live fixture holds either way.
+   */
+  readonly prefixStart?: string;
+  /** The directory the temporary state directory is made in. Default: the system's temporary directory. */
+  readonly tmpDir?: string;
+}
+
 /**
- * Creates a throwaway host namespace `nt<3 hex>host` (lo up) and a temporary
- * state directory. Call `cleanup()` in `afterAll` (or `finally`): it deletes
- * every namespace carrying the prefix, whatever the test did, so a failed
- * test leaves nothing behind. Requires root.
+ * Creates a throwaway host namespace `PREFIXhost` (lo up), where PREFIX is
+ * `nt` and 3 random hex digits unless `options.prefixStart` says otherwise,
+ * and a temporary state directory. The prefix is taken race-free: making
+ * `PREFIXhost` fails when another fixture (in any process) holds it, and
+ * then another prefix is drawn. Call `cleanup()` in `afterAll` (or
+ * `finally`): it deletes every namespace carrying the prefix, whatever the
+ * test did, so a failed test leaves nothing behind. Requires root.
  */
-export async function createNetnsFixture(): Promise<NetnsFixture> {
+export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Promise<NetnsFixture> {
+  const start = options.prefixStart ?? 'nt';
+  if (!/^[a-z][a-z0-9]{0,3}$/.test(start)) {
+    throw invalidConfig('prefixStart', `${JSON.stringify(start)} must be 1 to 4 lower-case letters or digits, starting with a letter`);
+  }
   const runner = new ExecaRunner();
   const sandboxes = new SandboxService(runner);
-  // A prefix no live namespace carries, so cleanup can never touch another's.
-  let prefix: string;
-  do prefix = `nt${randomBytes(2).toString('hex').slice(0, 3)}`;
-  while ((await sandboxes.listNamed(prefix)).length > 0);
-  const stateDir = await mkdtemp(join(tmpdir(), 'netmode-test-'));
-  const hostNetns = await sandboxes.create(`${prefix}host`);
+  let prefix = '';
+  let hostNetns: NetnsRef | undefined;
+  for (let attempt = 0; hostNetns === undefined; attempt += 1) {
+    prefix = `${start}${randomBytes(3).toString('hex').slice(0, 5 - start.length)}`;
+    // Another fixture's namespaces may carry a longer name starting with ours: skip such a prefix.
+    if ((await sandboxes.listNamed(prefix)).length > 0) continue;
+    try {
+      // Creating PREFIXhost is the claim: `ip netns add` fails if it exists.
+      hostNetns = await sandboxes.create(`${prefix}host`);
+    } catch (error) {
+      if (!isNetModeError(error, ErrorCode.NETNS_EXISTS) || attempt > 50) throw error;
+    }
+  }
+  let stateDir: string;
+  try {
+    stateDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'netmode-test-'));
+  } catch (error) {
+    await sandboxes.delete(hostNetns);
+    throw error;
+  }
   const ip = async (netns: NetnsRef, ...args: string[]) => (await runner.run({ command: 'ip', args, netns })).stdout;
   const json = async <T>(netns: NetnsRef, ...args: string[]): Promise<T[]> =>
     JSON.parse((await ip(netns, '-json', ...args)) || '[]') as T[];

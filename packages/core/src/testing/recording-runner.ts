@@ -1,4 +1,5 @@
 import { ErrorCode, NetModeError } from '../errors.js';
+import { classifyToolFailure } from '../exec/tool-failure.js';
 import type { CommandResult, CommandRunner, CommandSpec } from '../exec/runner.js';
 import { formatNetns } from '../model/netns-ref.js';
 
@@ -32,6 +33,7 @@ export class RecordingRunner implements CommandRunner {
       (spec) =>
         new NetModeError(ErrorCode.COMMAND_FAILED, `${spec.command} failed: ${stderr}`, {
           context: { argv: [spec.command, ...spec.args], stderr, exitCode: 1 },
+          failure: classifyToolFailure(stderr),
         }),
     );
   }
