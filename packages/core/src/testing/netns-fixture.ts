@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { ErrorCode, invalidConfig, isNetModeError } from '../errors.js';
+import { invalidConfig, isToolFailure } from '../errors.js';
 import { ExecaRunner } from '../exec/execa-runner.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { namedNetns, type NetnsRef } from '../model/netns-ref.js';
@@ -146,10 +146,15 @@ export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Pro
     // Another fixture's namespaces may carry a longer name starting with ours: skip such a prefix.
     if ((await sandboxes.listNamed(prefix)).length > 0) continue;
     try {
-      // Creating PREFIXhost is the claim: `ip netns add` fails if it exists.
-      hostNetns = await sandboxes.create(`${prefix}host`);
+      // Making PREFIXhost is the claim: `ip netns add` refuses a name that
+      // exists, so two fixtures racing for one prefix cannot both get it.
+      await runner.run({ command: 'ip', args: ['netns', 'add', `${prefix}host`] });
+      hostNetns = namedNetns(`${prefix}host`);
+      await runner.run({ command: 'ip', args: ['link', 'set', 'lo', 'up'], netns: hostNetns });
     } catch (error) {
-      if (!isNetModeError(error, ErrorCode.NETNS_EXISTS) || attempt > 50) throw error;
+      if (hostNetns !== undefined) await sandboxes.delete(hostNetns).catch(() => undefined);
+      if (!isToolFailure(error, 'exists') || attempt > 50) throw error;
+      hostNetns = undefined;
     }
   }
   let stateDir: string;
