@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ExecaRunner,
-  SandboxService,
+  NetnsSandboxService,
   createNetMode,
   formatNetns,
   isNetModeError,
@@ -34,7 +34,7 @@ interface Row {
 }
 
 const runner = new ExecaRunner();
-const sandboxes = new SandboxService(runner);
+const sandboxes = new NetnsSandboxService(runner);
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {

@@ -5,16 +5,16 @@ import { NetModeEmitter } from './events.js';
 import { ExecaRunner, type ExecaRunnerOptions } from './exec/execa-runner.js';
 import { HelperRunner } from './exec/helper-runner.js';
 import type { CommandRunner } from './exec/runner.js';
-import { Ipam } from './ipam/ipam.js';
+import { StoreIpam } from './ipam/ipam.js';
 import type { AddressPool } from './ipam/pools.js';
 import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
 import { validateNetnsRef } from './model/netns-ref.js';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
 import { readEphemeralPortRange, readHostRoutes } from './netns/host-facts.js';
-import { SandboxService } from './netns/sandbox-service.js';
+import { NetnsSandboxService } from './netns/sandbox-service.js';
 import { FileStateStore } from './store/file-store.js';
 import type { StateStore } from './store/state-store.js';
-import { PortAllocator } from './ports/port-allocator.js';
+import { StorePortAllocator } from './ports/port-allocator.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, PORTS, SANDBOXES, STATE_STORE } from './tokens.js';
 
 /**
@@ -129,7 +129,7 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   container.register(IPAM, {
     useFactory: instanceCachingFactory((c) => {
       const runner = c.resolve<CommandRunner>(COMMAND_RUNNER);
-      return new Ipam(c.resolve<StateStore>(STATE_STORE), {
+      return new StoreIpam(c.resolve<StateStore>(STATE_STORE), {
         ...(options.pools ? { pools: options.pools } : {}),
         hostRoutes: () => readHostRoutes(runner, hostNetns),
       });
@@ -139,14 +139,14 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
     useFactory: instanceCachingFactory((c) => {
       const runner = c.resolve<CommandRunner>(COMMAND_RUNNER);
       let range: Promise<readonly [number, number]> | undefined;
-      return new PortAllocator(c.resolve<StateStore>(STATE_STORE), {
+      return new StorePortAllocator(c.resolve<StateStore>(STATE_STORE), {
         // The host's range does not change under us; read it once.
         ephemeralRange: () => (range ??= readEphemeralPortRange(runner, hostNetns)),
       });
     }),
   });
   container.register(SANDBOXES, {
-    useFactory: instanceCachingFactory((c) => new SandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events)),
+    useFactory: instanceCachingFactory((c) => new NetnsSandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events)),
   });
   options.configure?.(container);
   for (const register of options.drivers) register(container);

@@ -38,19 +38,13 @@ export { HelperRunner, type HelperRunnerOptions } from './exec/helper-runner.js'
 export { IpBatch, runIpBatch, type AddressOptions, type LinkAddOptions, type RouteSpec } from './exec/ip-batch.js';
 export { classifyToolFailure } from './exec/tool-failure.js';
 
-export { SandboxService, type SandboxCreateOptions } from './netns/sandbox-service.js';
+export { NetnsSandboxService } from './netns/sandbox-service.js';
+export type { SandboxCreateOptions, SandboxService } from './netns/types.js';
 export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
 
-export { Ipam, type IpamOptions } from './ipam/ipam.js';
-export {
-  PortAllocator,
-  allocateWithin as allocatePortsWithin,
-  releaseOwnerWithin as releasePortsWithin,
-  type PortAllocatorOptions,
-  type PortsAllocatedWith,
-  type PortLease,
-  type PortRequest,
-} from './ports/port-allocator.js';
+export { StoreIpam, type IpamOptions } from './ipam/ipam.js';
+export { StorePortAllocator, type PortAllocatorOptions } from './ports/port-allocator.js';
+export type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './ports/types.js';
 export type { Firewall, FirewallEndpoint, FirewallKind, FirewallNetwork, FirewallPort, FirewallScope } from './firewall/firewall.js';
 export { NoFirewall } from './firewall/firewall.js';
 export { NftablesFirewall } from './firewall/nftables/nftables-firewall.js';
@@ -59,7 +53,7 @@ export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';
 export { createFirewall } from './firewall/create-firewall.js';
 export { IpamTransaction } from './ipam/ipam-transaction.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './ipam/pools.js';
-export type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './ipam/types.js';
+export type { AddressLease, AddressRequest, Ipam, IpamOperations, ReservedSubnet, SubnetLease, SubnetRequest } from './ipam/types.js';
 export { validateSubnetConfig } from './ipam/subnet-request.js';
 
 export * from './driver/network-driver.js';

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 import {
   ExecaRunner,
   HOST_NETNS,
-  SandboxService,
+  NetnsSandboxService,
   errorMessage,
   formatNetns,
   isNetModeError,
@@ -70,7 +70,7 @@ async function tools(firewall: string): Promise<Check[]> {
 /** Tries the kernel features netmode uses, in a scratch namespace made and deleted here. */
 async function kernel(): Promise<Check[]> {
   const checks: Check[] = [{ check: 'kernel', status: 'ok', detail: `Linux ${release()}` }];
-  const sandboxes = new SandboxService(runner);
+  const sandboxes = new NetnsSandboxService(runner);
   const name = `nmdoctor${randomBytes(3).toString('hex')}`;
   let scratch: NetnsRef | undefined;
   const attempt = async (check: string, ok: string, work: () => Promise<unknown>, severity: 'fail' | 'warn' = 'fail') => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ExecaRunner, SandboxService, namedNetns, netnsPath, resolveToolPath, type NetnsRef } from '@netmode/core';
+import { ExecaRunner, NetnsSandboxService, namedNetns, netnsPath, resolveToolPath, type NetnsRef } from '@netmode/core';
 
 /** The probe script shipped with the CLI. */
 export const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
@@ -34,7 +34,7 @@ export class World {
   readonly host: NetnsRef;
   readonly ext: NetnsRef;
   readonly #runner = new ExecaRunner();
-  readonly #sandboxes = new SandboxService(this.#runner);
+  readonly #sandboxes = new NetnsSandboxService(this.#runner);
   readonly #children = new Set<ChildProcess>();
 
   private constructor(prefix: string) {
@@ -45,7 +45,7 @@ export class World {
 
   /** Picks a prefix (`nd` and 3 hex digits) that no namespace carries yet. */
   static async pickPrefix(): Promise<string> {
-    const sandboxes = new SandboxService(new ExecaRunner());
+    const sandboxes = new NetnsSandboxService(new ExecaRunner());
     for (;;) {
       const prefix = `nd${randomBytes(2).toString('hex').slice(0, 3)}`;
       if ((await sandboxes.listNamed(prefix)).length === 0) return prefix;

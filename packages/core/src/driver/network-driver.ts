@@ -1,11 +1,11 @@
 import type { NetModeEmitter } from '../events.js';
 import type { CommandRunner } from '../exec/runner.js';
-import type { Ipam } from '../ipam/ipam.js';
+import type { Ipam } from '../ipam/types.js';
 import type { CheckReport, ConnectOptions, Endpoint, EndpointInterface, PortMapping } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec, SubnetConfig } from '../model/network.js';
-import type { SandboxService } from '../netns/sandbox-service.js';
-import type { PortAllocator } from '../ports/port-allocator.js';
+import type { SandboxService } from '../netns/types.js';
+import type { PortAllocator } from '../ports/types.js';
 
 /**
  * What a driver may use while it works. The manager builds one per

@@ -10,7 +10,7 @@ import type { LoadedSubnet, SubnetRecord } from './records.js';
 import { parseLeases, readSubnet, readSubnets, subnetKey, writeSubnet } from './records.js';
 import type { TakenNetwork } from './subnet-request.js';
 import { assertNoOverlap, parseHostRoutes, parseRequestedSubnet, planSubnet, requestedFamily } from './subnet-request.js';
-import type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
+import type { AddressLease, AddressRequest, IpamOperations, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
 
 /**
  * IPAM's operations on a state transaction that the caller has opened, so
@@ -23,7 +23,7 @@ import type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetR
  * transaction was opened, so the state lock is never held across a process
  * spawn.
  */
-export class IpamTransaction {
+export class IpamTransaction implements IpamOperations {
   readonly #tx: StateTransaction;
   readonly #pools: readonly ResolvedPool[];
 

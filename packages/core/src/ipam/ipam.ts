@@ -4,9 +4,9 @@ import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { IpamTransaction } from './ipam-transaction.js';
 import type { AddressPool, ResolvedPool } from './pools.js';
 import { DEFAULT_ADDRESS_POOLS, resolvePools } from './pools.js';
-import type { AddressLease, AddressRequest, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
+import type { AddressLease, AddressRequest, Ipam, IpamOperations, ReservedSubnet, SubnetLease, SubnetRequest } from './types.js';
 
-/** Options for {@link Ipam}. */
+/** Options for {@link StoreIpam}. */
 export interface IpamOptions {
   /** The pools subnets are cut from, in order of preference; defaults to {@link DEFAULT_ADDRESS_POOLS}. */
   readonly pools?: readonly AddressPool[];
@@ -24,17 +24,16 @@ export interface IpamOptions {
   readonly reserved?: readonly ReservedSubnet[];
 }
 
-
 /**
- * IP address management: subnets for networks, addresses for endpoints, kept
- * in the {@link StateStore} under `ipam/subnets/`, so every process sharing
- * the store sees the same leases and two never hand out the same address.
+ * The default {@link Ipam}: subnets and addresses kept in the
+ * {@link StateStore} under `ipam/subnets/`, so every process sharing the
+ * store sees the same leases and two never hand out the same address.
  *
  * Each method is one store transaction. To combine IPAM changes with other
- * records in one atomic commit, use {@link Ipam.within} inside your own
- * transaction.
+ * records in one atomic commit, use {@link StoreIpam.within} inside your
+ * own transaction.
  */
-export class Ipam {
+export class StoreIpam implements Ipam {
   readonly #store: StateStore;
   readonly #pools: readonly ResolvedPool[];
   readonly #hostRoutes: (() => Promise<readonly string[]>) | undefined;
@@ -50,7 +49,7 @@ export class Ipam {
 
   /** The same IPAM, keeping `reserved` free as well (see {@link IpamOptions.reserved}). */
   avoiding(reserved: readonly ReservedSubnet[]): Ipam {
-    return new Ipam(this.#store, { ...this.#options, reserved: [...(this.#options.reserved ?? []), ...reserved] });
+    return new StoreIpam(this.#store, { ...this.#options, reserved: [...(this.#options.reserved ?? []), ...reserved] });
   }
 
   /**
@@ -76,7 +75,7 @@ export class Ipam {
    * });
    * ```
    */
-  within(tx: StateTransaction): IpamTransaction {
+  within(tx: StateTransaction): IpamOperations {
     return new IpamTransaction(tx, this.#pools);
   }
 

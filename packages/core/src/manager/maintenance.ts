@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { endpointOwner, networkOwner, type DriverContext, type NetworkDriver } from '../driver/network-driver.js';
 import { errorMessage, type NetModeError } from '../errors.js';
-import type { Ipam } from '../ipam/ipam.js';
+import type { Ipam } from '../ipam/types.js';
 import type { CheckReport, Endpoint } from '../model/endpoint.js';
 import { netnsPath } from '../model/netns-ref.js';
 import { formatCidr, parseCidr, cidrContains, parseAddress } from '../net/address.js';
 import { escapeRegExp } from '../net/names.js';
-import type { SandboxService } from '../netns/sandbox-service.js';
-import { allocateWithin, listWithin, releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
+import type { SandboxService } from '../netns/types.js';
+import type { PortAllocator } from '../ports/types.js';
 import { isProcessAlive } from '../store/process-identity.js';
 import type { CorruptRecord } from '../store/record-schema.js';
 import type { GcReport, ReconcileReport } from '../model/maintenance.js';
@@ -243,8 +243,9 @@ async function releaseOrphanLeases(deps: MaintenanceDeps): Promise<number> {
         released += 1;
       }
     }
-    for (const lease of await listWithin(tx)) {
-      if (!owners.has(lease.owner)) released += await releaseOwnerWithin(tx, lease.owner);
+    const ports = deps.ports.within(tx);
+    for (const lease of await ports.list()) {
+      if (!owners.has(lease.owner)) released += await ports.releaseOwner(lease.owner);
     }
     return released;
   });
@@ -313,7 +314,7 @@ async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise
           failures.push(`endpoint ${endpoint.containerId}: address ${cidr.address.text}: ${errorMessage(error)}`);
         }
       }
-      const ports = await listWithin(tx);
+      const ports = await deps.ports.within(tx).list();
       for (const port of endpoint.ports) {
         const request = {
           protocol: port.protocol ?? 'tcp',
@@ -326,7 +327,7 @@ async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise
         );
         if (have || request.hostPort === 0) continue;
         try {
-          await allocateWithin(tx, owner, [request], undefined);
+          await deps.ports.within(tx).allocate(owner, [request]);
           restored += 1;
         } catch (error) {
           failures.push(`endpoint ${endpoint.containerId}: host port ${request.hostPort}/${request.protocol}: ${errorMessage(error)}`);

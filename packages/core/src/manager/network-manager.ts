@@ -17,15 +17,15 @@ import {
 import { ErrorCode, NetModeError, asNetModeError, invalidConfig, isNetModeError } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import type { CommandRunner } from '../exec/runner.js';
-import type { Ipam } from '../ipam/ipam.js';
+import type { Ipam } from '../ipam/types.js';
 import { validateSubnetConfig } from '../ipam/subnet-request.js';
 import type { ReservedSubnet } from '../ipam/types.js';
 import type { CheckReport, ConnectOptions, Endpoint } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec } from '../model/network.js';
 import { assertObjectName, hashedName } from '../net/names.js';
-import type { SandboxService } from '../netns/sandbox-service.js';
-import { releaseOwnerWithin, type PortAllocator } from '../ports/port-allocator.js';
+import type { SandboxService } from '../netns/types.js';
+import type { PortAllocator } from '../ports/types.js';
 import { currentProcess, isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
 import { checkRecord } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
@@ -758,7 +758,7 @@ export class NetworkManager {
    */
   async #releaseLeases(tx: StateTransaction, containerId: string): Promise<void> {
     const owner = endpointOwner(containerId);
-    for (const release of [() => this.#ipam.within(tx).releaseOwner(owner), () => releaseOwnerWithin(tx, owner)]) {
+    for (const release of [() => this.#ipam.within(tx).releaseOwner(owner), () => this.#ports.within(tx).releaseOwner(owner)]) {
       try {
         await release();
       } catch (error) {

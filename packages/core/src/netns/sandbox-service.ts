@@ -5,25 +5,14 @@ import { IpBatch, runIpBatch } from '../exec/ip-batch.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { NETNS_RUN_DIR, formatNetns, namedNetns, netnsPath, type NetnsRef } from '../model/netns-ref.js';
 import { assertNetnsName } from '../model/netns-ref.js';
-
-/** Options of {@link SandboxService.create}. */
-export interface SandboxCreateOptions {
-  /** Aborts the creation (what was made is removed). */
-  readonly signal?: AbortSignal;
-  /**
-   * Whether to bring `lo` up (default true). A caller that runs a batch in
-   * the new namespace anyway passes false and puts `link set dev lo up` in
-   * that batch, saving a process.
-   */
-  readonly loopbackUp?: boolean;
-}
+import type { SandboxCreateOptions, SandboxService } from './types.js';
 
 /**
- * Creates, finds and deletes network namespaces (sandboxes). Named
- * namespaces live under `/run/netns`; path references (`/proc/PID/ns/net`, a
+ * The default {@link SandboxService}: named namespaces under `/run/netns`,
+ * made and deleted with `ip netns`; path references (`/proc/PID/ns/net`, a
  * bind mount) are adopted as they are and never deleted by netmode.
  */
-export class SandboxService {
+export class NetnsSandboxService implements SandboxService {
   readonly #runner: CommandRunner;
   readonly #events: NetModeEmitter | undefined;
 

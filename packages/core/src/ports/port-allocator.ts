@@ -2,49 +2,16 @@ import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { PortProtocol } from '../model/endpoint.js';
 import Type, { type TSchema } from 'typebox';
 import { checkRecord, type RecordKind } from '../store/record-schema.js';
+import type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './types.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 
-/** One port range a caller wants published. */
-export interface PortRequest {
-  /** `tcp` or `udp`. */
-  readonly protocol: PortProtocol;
-  /** The host address; absent means every address of the host. */
-  readonly hostIp?: string;
-  /** The first host port; 0 or absent asks for `count` consecutive ephemeral ports. */
-  readonly hostPort?: number;
-  /** How many consecutive ports. */
-  readonly count: number;
-}
-
-/** A host port range held by one owner. */
-export interface PortLease {
-  /** `tcp` or `udp`. */
-  readonly protocol: PortProtocol;
-  /** The host address; absent means every address. */
-  readonly hostIp?: string;
-  /** The first host port. */
-  readonly hostPort: number;
-  /** How many consecutive ports. */
-  readonly count: number;
-  /** Who holds it (an endpoint owner id). */
-  readonly owner: string;
-}
-
-/** Options of {@link PortAllocator}. */
+/** Options of {@link StorePortAllocator}. */
 export interface PortAllocatorOptions {
   /**
    * The ephemeral range `[first, last]` of the host (its
    * `net.ipv4.ip_local_port_range`); asked for only when a request has no host port.
    */
   readonly ephemeralRange: () => Promise<readonly [number, number]>;
-}
-
-/** What {@link PortAllocator.allocateWith} resolves to. */
-export interface PortsAllocatedWith<T> {
-  /** The port leases, in request order. */
-  readonly leases: PortLease[];
-  /** What the work run in the same transaction returned. */
-  readonly result: T;
 }
 
 interface PortsRecord {
@@ -56,12 +23,11 @@ interface PortsRecord {
 const recordKey = (protocol: PortProtocol) => `ports/${protocol}`;
 
 /**
- * Host port bookkeeping in the state store: which host ports are published,
- * on which addresses, by whom. Two mappings conflict when they share a
- * protocol and a port and either is published on every address or both on
- * the same one. Every process sharing the store sees the same leases.
+ * The default {@link PortAllocator}: host port leases kept in the state
+ * store under `ports/`, so every process sharing the store sees the same
+ * leases.
  */
-export class PortAllocator {
+export class StorePortAllocator implements PortAllocator {
   readonly #store: StateStore;
   readonly #ephemeralRange: () => Promise<readonly [number, number]>;
 
@@ -103,6 +69,15 @@ export class PortAllocator {
       const leases = requests.length === 0 ? [] : await allocateWithin(tx, owner, requests, range);
       return { leases, result: await also(tx) };
     });
+  }
+
+  /** The operations on a transaction the caller opened (see {@link PortOperations}). */
+  within(tx: StateTransaction): PortOperations {
+    return {
+      allocate: (owner, requests, range) => allocateWithin(tx, owner, requests, range),
+      releaseOwner: (owner) => releaseOwnerWithin(tx, owner),
+      list: () => listWithin(tx),
+    };
   }
 
   /** Releases every lease of `owner`; returns how many. Idempotent. */

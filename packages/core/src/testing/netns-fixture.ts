@@ -8,7 +8,7 @@ import { invalidConfig, isToolFailure } from '../errors.js';
 import { ExecaRunner } from '../exec/execa-runner.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { namedNetns, type NetnsRef } from '../model/netns-ref.js';
-import { SandboxService } from '../netns/sandbox-service.js';
+import { NetnsSandboxService } from '../netns/sandbox-service.js';
 
 /**
  * Whether root-only integration tests can run here. Returns `true` as root;
@@ -138,7 +138,7 @@ export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Pro
     throw invalidConfig('prefixStart', `${JSON.stringify(start)} must be 1 to 4 lower-case letters or digits, starting with a letter`);
   }
   const runner = new ExecaRunner();
-  const sandboxes = new SandboxService(runner);
+  const sandboxes = new NetnsSandboxService(runner);
   let prefix = '';
   let hostNetns: NetnsRef | undefined;
   for (let attempt = 0; hostNetns === undefined; attempt += 1) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError } from '../../src/errors.js';
-import { Ipam } from '../../src/ipam/ipam.js';
+import { StoreIpam } from '../../src/ipam/ipam.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 
 async function rejection(promise: Promise<unknown>, code: string): Promise<NetModeError> {
@@ -15,7 +15,7 @@ async function rejection(promise: Promise<unknown>, code: string): Promise<NetMo
 
 async function withSubnet(subnet: string, extra: { gateway?: string; ipRange?: string } = {}) {
   const store = new MemoryStateStore();
-  const ipam = new Ipam(store);
+  const ipam = new StoreIpam(store);
   await ipam.allocateSubnet('net', { subnet, ...extra });
   return { store, ipam };
 }
@@ -108,7 +108,7 @@ describe('dynamic allocation', () => {
       expect(record).toBeDefined();
       tx.put(key, { ...record, lastAllocated: 'fd00::ffff:ffff:ffff:fffe', leases: { 'fd00::ffff:ffff:ffff:ffff': 'z' } });
     });
-    const ipam = new Ipam(store);
+    const ipam = new StoreIpam(store);
     const started = performance.now();
     expect(await ipam.allocateAddress('fd00::/64', 'n')).toBe('fd00::2');
     expect(performance.now() - started).toBeLessThan(100);
@@ -192,7 +192,7 @@ describe('subnet and owner handling', () => {
 
   it('releases every lease of an owner across subnets', async () => {
     const store = new MemoryStateStore();
-    const ipam = new Ipam(store);
+    const ipam = new StoreIpam(store);
     await ipam.allocateSubnet('n1', { subnet: '10.0.0.0/24' });
     await ipam.allocateSubnet('n2', { subnet: 'fd00::/64' });
     await ipam.allocateAddress('10.0.0.0/24', 'web');
@@ -213,7 +213,7 @@ describe('persistence and transactions', () => {
     await ipam.allocateAddress('10.0.0.0/24', 's', { address: '10.0.0.200' });
     await ipam.releaseAddress('10.0.0.0/24', '10.0.0.6');
 
-    const again = new Ipam(store);
+    const again = new StoreIpam(store);
     expect(await again.listSubnets()).toEqual(await ipam.listSubnets());
     expect(await again.listLeases('10.0.0.0/24')).toEqual(await ipam.listLeases('10.0.0.0/24'));
     // The pointer is at .6 (just released): the next one is .7, not .6.
@@ -265,7 +265,7 @@ describe('persistence and transactions', () => {
         }) as Promise<T>,
     };
     const seen: boolean[] = [];
-    const ipam = new Ipam(spy, {
+    const ipam = new StoreIpam(spy, {
       hostRoutes: async () => {
         seen.push(inTransaction);
         return [];

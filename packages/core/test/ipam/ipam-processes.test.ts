@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Ipam } from '../../src/ipam/ipam.js';
+import { StoreIpam } from '../../src/ipam/ipam.js';
 import { FileStateStore } from '../../src/store/file-store.js';
 import { killChildren, requireBuilt, runTogether } from '../support/children.js';
 
@@ -22,7 +22,7 @@ describe('IPAM across OS processes', () => {
   ])('%i processes allocating %i addresses each at once never collide', async (processes, perChild) => {
     requireBuilt('index', 'ipam/ipam', 'ipam/ipam-transaction', 'store/file-store', 'store/file-lock');
     dir = await mkdtemp(join(tmpdir(), 'netmode-test-'));
-    const ipam = new Ipam(new FileStateStore(dir));
+    const ipam = new StoreIpam(new FileStateStore(dir));
     await ipam.allocateSubnet('network:test', { subnet: '10.77.0.0/22' });
 
     const outputs = await runTogether(

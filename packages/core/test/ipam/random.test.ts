@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError } from '../../src/errors.js';
-import { Ipam } from '../../src/ipam/ipam.js';
+import { StoreIpam } from '../../src/ipam/ipam.js';
 import { bigIntToAddress, lastAddress, parseAddress, parseNetwork, type Cidr } from '../../src/net/address.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 
@@ -73,7 +73,7 @@ describe('random allocations and releases', () => {
   it(`never duplicates a lease and always matches the store over 10,000 steps (seed ${seed})`, async () => {
     const rand = mulberry32(seed);
     const store = new MemoryStateStore();
-    let ipam = new Ipam(store);
+    let ipam = new StoreIpam(store);
     const subnets = [
       model('10.20.0.0/27', 'ipam/subnets/4-10.20.0.0_27', '10.20.0.1'),
       model('10.30.0.0/24', 'ipam/subnets/4-10.30.0.0_24', '10.30.0.17', '10.30.0.16/28'),
@@ -145,7 +145,7 @@ describe('random allocations and releases', () => {
         counts.releaseOwner += 1;
       } else {
         // Another process, or a restart: a fresh Ipam on the same store.
-        ipam = new Ipam(store);
+        ipam = new StoreIpam(store);
         counts.reopen += 1;
       }
 

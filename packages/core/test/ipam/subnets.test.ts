@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, NetModeError } from '../../src/errors.js';
-import { Ipam } from '../../src/ipam/ipam.js';
+import { StoreIpam } from '../../src/ipam/ipam.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 
 async function rejection(promise: Promise<unknown>, code: string): Promise<NetModeError> {
@@ -15,7 +15,7 @@ async function rejection(promise: Promise<unknown>, code: string): Promise<NetMo
 
 describe('Ipam.allocateSubnet from the pools', () => {
   it("hands out Docker's subnets in Docker's order", async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     const subnets: string[] = [];
     for (let i = 0; i < 17; i += 1) subnets.push((await ipam.allocateSubnet(`net${i}`)).subnet);
     expect(subnets.slice(0, 2)).toEqual(['172.17.0.0/16', '172.18.0.0/16']);
@@ -24,13 +24,13 @@ describe('Ipam.allocateSubnet from the pools', () => {
   });
 
   it('fills in the gateway as the first address after the network address', async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     expect(await ipam.allocateSubnet('net1')).toEqual({ subnet: '172.17.0.0/16', gateway: '172.17.0.1' });
   });
 
   it('skips host routes and allocated subnets, and ignores default routes', async () => {
     let calls = 0;
-    const ipam = new Ipam(new MemoryStateStore(), {
+    const ipam = new StoreIpam(new MemoryStateStore(), {
       hostRoutes: async () => {
         calls += 1;
         return ['0.0.0.0/0', '::/0', 'default', '172.18.5.0/24', '10.0.0.0/8', '172.20.0.1', 'fd00::/64'];
@@ -43,12 +43,12 @@ describe('Ipam.allocateSubnet from the pools', () => {
   });
 
   it('skips a host route that covers several pool subnets', async () => {
-    const ipam = new Ipam(new MemoryStateStore(), { hostRoutes: async () => ['172.16.0.0/12', '192.168.0.0/19'] });
+    const ipam = new StoreIpam(new MemoryStateStore(), { hostRoutes: async () => ['172.16.0.0/12', '192.168.0.0/19'] });
     expect((await ipam.allocateSubnet('a')).subnet).toBe('192.168.32.0/20');
   });
 
   it('reports ERR_ADDRESS_EXHAUSTED when every pool subnet is taken', async () => {
-    const ipam = new Ipam(new MemoryStateStore(), { pools: [{ base: '10.10.0.0/23', size: 24 }] });
+    const ipam = new StoreIpam(new MemoryStateStore(), { pools: [{ base: '10.10.0.0/23', size: 24 }] });
     expect((await ipam.allocateSubnet('a')).subnet).toBe('10.10.0.0/24');
     expect((await ipam.allocateSubnet('b')).subnet).toBe('10.10.1.0/24');
     const error = await rejection(ipam.allocateSubnet('c'), ErrorCode.ADDRESS_EXHAUSTED);
@@ -58,22 +58,22 @@ describe('Ipam.allocateSubnet from the pools', () => {
   });
 
   it('reports ERR_ADDRESS_EXHAUSTED when host routes cover the pools', async () => {
-    const ipam = new Ipam(new MemoryStateStore(), { hostRoutes: async () => ['172.16.0.0/12', '192.168.0.0/16'] });
+    const ipam = new StoreIpam(new MemoryStateStore(), { hostRoutes: async () => ['172.16.0.0/12', '192.168.0.0/16'] });
     await rejection(ipam.allocateSubnet('a'), ErrorCode.ADDRESS_EXHAUSTED);
   });
 
   it('needs an explicit subnet for IPv6 unless an IPv6 pool is given', async () => {
-    const error = await rejection(new Ipam(new MemoryStateStore()).allocateSubnet('a', { family: 6 }), ErrorCode.INVALID_CONFIG);
+    const error = await rejection(new StoreIpam(new MemoryStateStore()).allocateSubnet('a', { family: 6 }), ErrorCode.INVALID_CONFIG);
     expect(error.message).toContain('IPv6 network needs an explicit subnet');
 
-    const ipam = new Ipam(new MemoryStateStore(), { pools: [{ base: 'fd00:1::/48', size: 64 }] });
+    const ipam = new StoreIpam(new MemoryStateStore(), { pools: [{ base: 'fd00:1::/48', size: 64 }] });
     expect(await ipam.allocateSubnet('a', { family: 6 })).toEqual({ subnet: 'fd00:1::/64', gateway: 'fd00:1::1' });
     expect((await ipam.allocateSubnet('b', { family: 6 })).subnet).toBe('fd00:1:0:1::/64');
     await rejection(ipam.allocateSubnet('c'), ErrorCode.INVALID_CONFIG);
   });
 
   it('refuses a gateway or ipRange without a subnet, and a bad family', async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     await rejection(ipam.allocateSubnet('a', { gateway: '172.17.0.1' }), ErrorCode.INVALID_CONFIG);
     await rejection(ipam.allocateSubnet('a', { ipRange: '172.17.0.0/24' }), ErrorCode.INVALID_CONFIG);
     await rejection(ipam.allocateSubnet('a', { family: 5 as 4 }), ErrorCode.INVALID_CONFIG);
@@ -81,20 +81,20 @@ describe('Ipam.allocateSubnet from the pools', () => {
   });
 
   it('rejects malformed pools at construction', () => {
-    expect(() => new Ipam(new MemoryStateStore(), { pools: [{ base: '10.0.0.1/8', size: 16 }] })).toThrow(NetModeError);
+    expect(() => new StoreIpam(new MemoryStateStore(), { pools: [{ base: '10.0.0.1/8', size: 16 }] })).toThrow(NetModeError);
   });
 });
 
 describe('Ipam.allocateSubnet with an explicit subnet', () => {
   it('canonicalises the subnet, gateway and ipRange', async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     expect(
       await ipam.allocateSubnet('a', { subnet: 'FD00:0:0:1::/64', gateway: 'fd00:0:0:1::fe', ipRange: 'fd00:0:0:1:0:0:0:0/80' }),
     ).toEqual({ subnet: 'fd00:0:0:1::/64', gateway: 'fd00:0:0:1::fe', ipRange: 'fd00:0:0:1::/80' });
   });
 
   it('refuses an overlap with an allocated subnet, naming it and its owner', async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     await ipam.allocateSubnet('net-a', { subnet: '10.1.0.0/16' });
     const error = await rejection(ipam.allocateSubnet('net-b', { subnet: '10.1.2.0/24' }), ErrorCode.SUBNET_OVERLAP);
     expect(error.message).toContain('10.1.0.0/16');
@@ -105,7 +105,7 @@ describe('Ipam.allocateSubnet with an explicit subnet', () => {
   });
 
   it('refuses an overlap with a host route, naming the route', async () => {
-    const ipam = new Ipam(new MemoryStateStore(), { hostRoutes: async () => ['0.0.0.0/0', '192.168.1.0/24', 'fd00::/64'] });
+    const ipam = new StoreIpam(new MemoryStateStore(), { hostRoutes: async () => ['0.0.0.0/0', '192.168.1.0/24', 'fd00::/64'] });
     const error = await rejection(ipam.allocateSubnet('a', { subnet: '192.168.0.0/16' }), ErrorCode.SUBNET_OVERLAP);
     expect(error.message).toContain('host route 192.168.1.0/24');
     await rejection(ipam.allocateSubnet('a', { subnet: 'fd00::/48' }), ErrorCode.SUBNET_OVERLAP);
@@ -128,14 +128,14 @@ describe('Ipam.allocateSubnet with an explicit subnet', () => {
     [{ subnet: '10.0.0.0/24', ipRange: '10.0.0.1/25' }, '10.0.0.0/25'],
     [{ subnet: '10.0.0.0/24', ipRange: 'fd00::/120' }, 'not inside subnet'],
   ])('refuses %j with ERR_INVALID_CONFIG (%s)', async (request, words) => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     const error = await rejection(ipam.allocateSubnet('a', request), ErrorCode.INVALID_CONFIG);
     expect(error.message).toContain(words);
     expect(await ipam.listSubnets()).toEqual([]);
   });
 
   it('accepts the last address of an IPv6 subnet as gateway (no broadcast in IPv6)', async () => {
-    const ipam = new Ipam(new MemoryStateStore());
+    const ipam = new StoreIpam(new MemoryStateStore());
     expect((await ipam.allocateSubnet('a', { subnet: 'fd00::/126', gateway: 'fd00::3' })).gateway).toBe('fd00::3');
   });
 });
@@ -143,7 +143,7 @@ describe('Ipam.allocateSubnet with an explicit subnet', () => {
 describe('Ipam subnet records', () => {
   it('lists subnets in address order with their owners, and releases idempotently', async () => {
     const store = new MemoryStateStore();
-    const ipam = new Ipam(store);
+    const ipam = new StoreIpam(store);
     await ipam.allocateSubnet('v6', { subnet: 'fd00::/64' });
     await ipam.allocateSubnet('b', { subnet: '10.2.0.0/16', ipRange: '10.2.1.0/24' });
     await ipam.allocateSubnet('a', { subnet: '9.0.0.0/16' });
@@ -165,7 +165,7 @@ describe('Ipam subnet records', () => {
 
   it('stores plain JSON and drops leases with the subnet', async () => {
     const store = new MemoryStateStore();
-    const ipam = new Ipam(store);
+    const ipam = new StoreIpam(store);
     await ipam.allocateSubnet('net', { subnet: '10.0.0.0/24' });
     await ipam.allocateAddress('10.0.0.0/24', 'web');
     expect(await store.get('ipam/subnets/4-10.0.0.0_24')).toEqual({
@@ -187,7 +187,7 @@ describe('Ipam subnet records', () => {
     await store.transaction(async (tx) =>
       tx.put('ipam/subnets/4-10.0.1.0_24', { subnet: '10.0.9.0/24', gateway: '10.0.9.1', owner: 'x', leases: {} }),
     );
-    const ipam = new Ipam(store);
+    const ipam = new StoreIpam(store);
     await rejection(ipam.allocateAddress('10.0.0.0/24', 'a'), ErrorCode.STATE_CORRUPT);
     const error = await rejection(ipam.allocateAddress('10.0.1.0/24', 'a'), ErrorCode.STATE_CORRUPT);
     expect(error.message).toContain('4-10.0.1.0_24');

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isNetModeError } from '../../src/errors.js';
-import { PortAllocator } from '../../src/ports/port-allocator.js';
+import { StorePortAllocator } from '../../src/ports/port-allocator.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
 
 const allocator = (range: [number, number] = [40000, 40009]) => {
   let asked = 0;
-  const ports = new PortAllocator(new MemoryStateStore(), {
+  const ports = new StorePortAllocator(new MemoryStateStore(), {
     ephemeralRange: async () => {
       asked += 1;
       return range;
@@ -26,7 +26,7 @@ async function code(promise: Promise<unknown>): Promise<string | undefined> {
 describe('PortAllocator', () => {
   it('allocateWith commits the leases and the other work together, or neither', async () => {
     const store = new MemoryStateStore();
-    const ports = new PortAllocator(store, { ephemeralRange: async () => [40000, 40009] });
+    const ports = new StorePortAllocator(store, { ephemeralRange: async () => [40000, 40009] });
     const both = await ports.allocateWith('a', [{ protocol: 'tcp', hostPort: 8080, count: 1 }], async (tx) => {
       tx.put('other/a', { ok: true });
       return 'done';
