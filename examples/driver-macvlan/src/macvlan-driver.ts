@@ -3,13 +3,18 @@ import {
   TeardownSteps,
   UndoStack,
   cidrContains,
+  deleteLinkIfPresent,
   endpointOwner,
   invalidConfig,
+  macFromIpv4,
   netnsPath,
   networkOwner,
+  ownsSandbox,
   parseAddress,
   parseNetwork,
+  readLink,
   refuseOptions,
+  runIpBatch,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -22,7 +27,7 @@ import {
   type NetworkSpec,
 } from '@netmode/core';
 import { inject, injectable } from 'tsyringe';
-import { deleteMacvlanIfPresent, macFromIpv4, macvlanAddLine, readLink, runBatchLine, runUntilMacFree } from './kernel.js';
+import { macvlanAdd, runUntilMacFree } from './kernel.js';
 import {
   MACVLAN_DRIVER_OPTIONS,
   readSettings,
@@ -134,7 +139,7 @@ export class MacvlanDriver implements NetworkDriver {
         // Pushed before the step, which may take effect and still report a
         // failure; the undo is idempotent.
         const sandbox = netns;
-        undo.push('link', ifname, () => deleteMacvlanIfPresent(ctx, sandbox, ifname));
+        undo.push('link', ifname, () => deleteLinkIfPresent(ctx, sandbox, ifname, { kind: 'macvlan' }));
       } else {
         const name = ctx.sandboxName(containerId);
         netns = await ctx.sandboxes.create(name, { signal: ctx.signal, loopbackUp: false });
@@ -144,10 +149,11 @@ export class MacvlanDriver implements NetworkDriver {
       }
 
       const mac = mode === 'passthru' ? undefined : (options.mac ?? macFromIpv4(address));
-      await runBatchLine(
-        ctx,
+      await runIpBatch(
+        ctx.runner,
         ctx.hostNetns,
-        macvlanAddLine({ name: ifname, parent, mode, netnsPath: netnsPath(netns), ...(mac === undefined ? {} : { mac }) }),
+        macvlanAdd({ name: ifname, parent, mode, netnsPath: netnsPath(netns), ...(mac === undefined ? {} : { mac }) }),
+        ctx.signal,
       );
 
       // `up` before the address, so that a MAC still held by a macvlan the
@@ -183,15 +189,13 @@ export class MacvlanDriver implements NetworkDriver {
   async detach(endpoint: Endpoint, ctx: DriverContext): Promise<void> {
     const data = endpoint.driverData as Partial<MacvlanEndpointData>;
     const steps = new TeardownSteps();
-    const sandbox = ctx.sandboxName(endpoint.containerId);
-    // Decided from the deterministic name as well as the flag, so a record
-    // left `attaching` by a crash still leads to the namespace's removal.
-    if (endpoint.ownsNetns || (endpoint.netns.kind === 'named' && endpoint.netns.name === sandbox)) {
+    if (ownsSandbox(endpoint, ctx)) {
       // The macvlan goes with its namespace, without a synchronous delete (~30 ms).
-      await steps.step('netns', sandbox, () => ctx.sandboxes.delete(endpoint.netns));
+      await steps.step('netns', ctx.sandboxName(endpoint.containerId), () => ctx.sandboxes.delete(endpoint.netns));
     } else {
+      // The runtime's namespace: remove our link only, never another kind of link of that name.
       const ifname = data.ifname ?? DEFAULT_IFNAME;
-      await steps.step('link', ifname, () => deleteMacvlanIfPresent(ctx, endpoint.netns, ifname));
+      await steps.step('link', ifname, () => deleteLinkIfPresent(ctx, endpoint.netns, ifname, { kind: 'macvlan' }));
     }
     steps.finish(`detaching ${endpoint.containerId}`);
   }

@@ -203,7 +203,7 @@ describe.skipIf(!integrationAvailable())('macvlan on the real kernel', () => {
       expect(await ping(fixture, one.netns, '10.215.0.1')).toBe(true);
       const error = await netmode.connect('pt-2', 'pt').catch((e: unknown) => e);
       expect(isNetModeError(error, ErrorCode.COMMAND_FAILED)).toBe(true);
-      expect(isNetModeError(error) && error.context['rolledBack']).toBe(true);
+      expect(isNetModeError(error) && error.rolledBack).toBe(true);
       expect((await netmode.list()).map((e) => e.containerId)).toEqual(['pt-1']);
     } finally {
       await netmode.disconnect('pt-1');
