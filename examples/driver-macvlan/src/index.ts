@@ -20,8 +20,7 @@
  *
  * @module
  */
-import { NETWORK_DRIVER } from '@netmode/core';
-import { Lifecycle, type DependencyContainer } from 'tsyringe';
+import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/core';
 import { MacvlanDriver } from './macvlan-driver.js';
 import { MACVLAN_DRIVER_OPTIONS, resolveMacvlanOptions, type MacvlanDriverOptions } from './options.js';
 

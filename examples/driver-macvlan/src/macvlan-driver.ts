@@ -1,11 +1,11 @@
 import {
-  IpBatch,
-  TeardownSteps,
-  UndoStack,
   cidrContains,
   deleteLinkIfPresent,
   endpointOwner,
+  inject,
+  injectable,
   invalidConfig,
+  IpBatch,
   macFromIpv4,
   netnsPath,
   networkOwner,
@@ -15,6 +15,8 @@ import {
   readLink,
   refuseOptions,
   runIpBatch,
+  TeardownSteps,
+  UndoStack,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -26,7 +28,6 @@ import {
   type NetworkSetup,
   type NetworkSpec,
 } from '@netmode/core';
-import { inject, injectable } from 'tsyringe';
 import { macvlanAdd, runUntilMacFree } from './kernel.js';
 import {
   MACVLAN_DRIVER_OPTIONS,

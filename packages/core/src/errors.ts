@@ -184,7 +184,7 @@ export class NetModeError extends Error {
   }
 
   /**
-   * Records whether a failed setup undid its steps ({@link rolledBack}),
+   * Records whether a failed setup undid its steps (`rolledBack`),
    * with what is left when it did not, and returns the same error.
    */
   markRolledBack(rolledBack: boolean, leftovers: ErrorContext = {}): this {

@@ -10,6 +10,14 @@
  */
 import 'reflect-metadata';
 
+/**
+ * tsyringe's decorators and types, for driver packages: importing them from
+ * here rather than from `tsyringe` guarantees that `reflect-metadata` is
+ * loaded first, whatever the import order of the application, and that a
+ * driver uses the same tsyringe as core.
+ */
+export { Lifecycle, inject, injectAll, injectable, type DependencyContainer } from 'tsyringe';
+
 export * from './errors.js';
 export * from './events.js';
 export * from './model/index.js';

@@ -1,8 +1,9 @@
 import {
   ErrorCode,
+  injectable,
   NetModeError,
-  UndoStack,
   refuseOptions,
+  UndoStack,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -11,7 +12,6 @@ import {
   type NetworkDriver,
   type NetworkSpec,
 } from '@netmode/core';
-import { injectable } from 'tsyringe';
 
 // Everything about the network belongs to the target's sandbox; a joiner
 // brings nothing of its own.

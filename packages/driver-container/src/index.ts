@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { NETWORK_DRIVER } from '@netmode/core';
-import { Lifecycle, type DependencyContainer } from 'tsyringe';
+import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/core';
 import { ContainerDriver } from './container-driver.js';
 
 /** Options of the `container:NAME` driver. It has none today; the type keeps the registration signature uniform. */

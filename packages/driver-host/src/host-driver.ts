@@ -1,7 +1,9 @@
 import {
-  UndoStack,
+  inject,
+  injectable,
   invalidConfig,
   refuseOptions,
+  UndoStack,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -9,7 +11,6 @@ import {
   type NetworkDriver,
   type NetworkSpec,
 } from '@netmode/core';
-import { inject, injectable } from 'tsyringe';
 import { HOST_DRIVER_OPTIONS, type ResolvedHostOptions } from './options.js';
 
 // The container shares the host's interfaces, so nothing of its own can be

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { NETWORK_DRIVER } from '@netmode/core';
-import { Lifecycle, type DependencyContainer } from 'tsyringe';
+import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/core';
 import { HostDriver } from './host-driver.js';
 import { HOST_DRIVER_OPTIONS, resolveHostOptions, type HostDriverOptions } from './options.js';
 

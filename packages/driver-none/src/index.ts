@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { NETWORK_DRIVER } from '@netmode/core';
-import { Lifecycle, type DependencyContainer } from 'tsyringe';
+import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/core';
 import { NoneDriver } from './none-driver.js';
 
 /** Options of the `none` driver. It has none today; the type keeps the registration signature uniform. */

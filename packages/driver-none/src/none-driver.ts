@@ -1,10 +1,11 @@
 import {
+  injectable,
   IpBatch,
-  TeardownSteps,
-  UndoStack,
   ownsSandbox,
   refuseOptions,
   runIpBatch,
+  TeardownSteps,
+  UndoStack,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -13,7 +14,6 @@ import {
   type NetworkDriver,
   type NetworkSpec,
 } from '@netmode/core';
-import { injectable } from 'tsyringe';
 
 // Options that configure an interface or publish a port have nothing to act on
 // in a namespace that holds only the loopback device.

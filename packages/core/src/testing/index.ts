@@ -20,5 +20,6 @@ export {
   integrationAvailable,
   type HostSnapshot,
   type NetnsFixture,
+  type NetnsFixtureOptions,
 } from './netns-fixture.js';
 export { testNetworkDriver, type DriverConformanceOptions } from './conformance.js';
