@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,8 @@ import { requireBuilt } from '../support/children.js';
 import { parseProcStat } from '../../src/store/process-identity.js';
 
 const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+// Far above any pid_max (at most 2^22), so never a live process.
+const DEAD_PID = 999_999_999;
 
 let dirs: string[] = [];
 let children: ChildProcess[] = [];
@@ -200,5 +202,33 @@ describe('FileLock', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await new FileLock(dir, { timeoutMs: 10_000 }).withLock(async () => undefined);
+  });
+
+  // Each makes something at DIR/lock that no FileLock made.
+  const NOT_A_FILE: [string, (lock: string, dir: string) => Promise<void>][] = [
+    ['a dangling symbolic link', (lock, dir) => symlink(join(dir, 'nowhere'), lock)],
+    ['a symbolic link to a file', async (lock, dir) => {
+      await writeFile(join(dir, 'target'), JSON.stringify({ pid: DEAD_PID, start: '1', token: 'dead' }));
+      await symlink(join(dir, 'target'), lock);
+    }],
+    ['a symbolic link to a directory', (lock, dir) => symlink(dir, lock)],
+    ['a directory', (lock) => mkdir(lock)],
+    ['a FIFO', async (lock) => void execFileSync('mkfifo', [lock])],
+  ];
+
+  it.each(NOT_A_FILE)('refuses %s as the lock with ERR_STATE_CORRUPT naming it, and leaves it', async (_what, make) => {
+    const dir = await tempDir();
+    const lock = new FileLock(dir, { timeoutMs: 2000 });
+    await make(lock.path, dir);
+    const error = (await lock.acquire().then(
+      () => expect.fail('acquire() should have refused the lock path'),
+      (e: unknown) => e,
+    )) as NetModeError;
+    // Not ERR_LOCK_TIMEOUT: refused at once, not waited on.
+    expect(error.code).toBe(ErrorCode.STATE_CORRUPT);
+    expect(error.message).toContain(lock.path);
+    expect(error.message).toContain('remove it');
+    expect(error.context).toMatchObject({ path: lock.path });
+    expect(lstatSync(lock.path).isFile()).toBe(false);
   });
 });
