@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, open, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, NetModeError } from '../errors.js';
-import { createExclusive, hasCode, readIfExists, unlinkIfExists } from './fs-utils.js';
+import { createExclusive, exclusiveTempOwner, hasCode, readIfExists, unlinkIfExists } from './fs-utils.js';
 import { parseProcStat } from './process-identity.js';
 
 /** Options for {@link FileLock}. */
@@ -88,7 +88,8 @@ export class FileLock {
    * Waits until this caller holds the lock. Throws {@link ErrorCode.LOCK_TIMEOUT}
    * naming the lock path and the holder's pid when `timeoutMs` passes first,
    * and {@link ErrorCode.STATE_CORRUPT} at once when the lock path is not a
-   * regular file.
+   * regular file. Once held, it removes the temporary files that processes
+   * killed while taking the lock left in the directory.
    */
   async acquire(): Promise<HeldLock> {
     const deadline = Date.now() + this.#timeoutMs;
@@ -101,6 +102,8 @@ export class FileLock {
       queue.unlock();
       throw error;
     }
+    // Housekeeping: should it fail, the caller still gets the lock it holds.
+    await this.#removeDeadTemps().catch(() => undefined);
     let released = false;
     return {
       release: async () => {
@@ -160,6 +163,20 @@ export class FileLock {
       await unlinkIfExists(this.#breakPath);
     }
     return true;
+  }
+
+  /**
+   * Removes the private files of {@link createExclusive} whose creator is no
+   * longer running: each process killed between writing and unlinking one
+   * leaves one, and they would pile up. Called with the lock held, so one
+   * process at a time pays for the directory listing.
+   */
+  async #removeDeadTemps(): Promise<void> {
+    const dir = dirname(this.path);
+    for (const name of await readdir(dir)) {
+      const pid = exclusiveTempOwner(name, basename(this.path)) ?? exclusiveTempOwner(name, basename(this.#breakPath));
+      if (pid !== undefined && (await running(pid)) === undefined) await unlinkIfExists(join(dir, name));
+    }
   }
 
   async #releaseFile(token: string): Promise<void> {
@@ -238,19 +255,24 @@ function ownStartTime(): Promise<string> {
   return ownStart;
 }
 
-async function isAlive(record: LockRecord): Promise<boolean> {
+/** The start time of `pid`, or undefined when it is not running. */
+async function running(pid: number): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(`/proc/${record.pid}/stat`, 'utf8');
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
     // ESRCH: the process exited while we were reading.
-    if (hasCode(error, 'ENOENT') || hasCode(error, 'ESRCH')) return false;
+    if (hasCode(error, 'ENOENT') || hasCode(error, 'ESRCH')) return undefined;
     throw error;
   }
   const parsed = parseProcStat(text);
-  // A zombie was killed but not yet reaped: it will never release the lock.
-  if (parsed === undefined || parsed.state === 'Z' || parsed.state === 'X') return false;
-  return parsed.startTime === record.start;
+  // A zombie was killed but not yet reaped: it will never act again.
+  if (parsed === undefined || parsed.state === 'Z' || parsed.state === 'X') return undefined;
+  return parsed.startTime;
+}
+
+async function isAlive(record: LockRecord): Promise<boolean> {
+  return (await running(record.pid)) === record.start;
 }
 
 async function inspect(path: string): Promise<Holder> {

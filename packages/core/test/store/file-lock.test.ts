@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,7 @@ import { requireBuilt } from '../support/children.js';
 import { parseProcStat } from '../../src/store/process-identity.js';
 
 const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+const STOP_IN_LOCK_TEMP = fileURLToPath(new URL('./fixtures/stop-in-lock-temp.mjs', import.meta.url));
 // Far above any pid_max (at most 2^22), so never a live process.
 const DEAD_PID = 999_999_999;
 
@@ -230,5 +231,30 @@ describe('FileLock', () => {
     expect(error.message).toContain('remove it');
     expect(error.context).toMatchObject({ path: lock.path });
     expect(lstatSync(lock.path).isFile()).toBe(false);
+  });
+
+  it('removes the temporary files of dead processes once it holds the lock, and only those', async () => {
+    const dir = await tempDir();
+    const dead = [`lock.${DEAD_PID}.0123abcd.tmp`, `lock.break.${DEAD_PID}.0123abcd.tmp`];
+    // pid 1 never exits: its file may be in use. The others are not createExclusive's.
+    const kept = ['lock.1.0123abcd.tmp', `lock.${DEAD_PID}.tmp`, `lockx.${DEAD_PID}.0123abcd.tmp`, 'notes'];
+    for (const name of [...dead, ...kept]) await writeFile(join(dir, name), '');
+    await new FileLock(dir).withLock(async () => undefined);
+    expect((await readdir(dir)).sort()).toEqual(kept.sort());
+  });
+
+  it('leaves no temporary file of a process killed while it held one, after the next acquire', { timeout: 30_000 }, async () => {
+    requireBuilt('store/file-lock', 'store/fs-utils', 'store/process-identity');
+    const dir = await tempDir();
+    const child = spawn(process.execPath, [STOP_IN_LOCK_TEMP, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const temp = (await lineStartingWith(child, 'temp ')).slice('temp '.length);
+    expect(temp).toBe(join(dir, `lock.${child.pid}.${temp.split('.').at(-2)}.tmp`));
+    expect(existsSync(temp)).toBe(true);
+
+    process.kill(child.pid as number, 'SIGKILL');
+    await exited(child);
+    await new FileLock(dir, { timeoutMs: 10_000 }).withLock(async () => undefined);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
