@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, errorMessage, NetModeError } from '../errors.js';
 import { FileLock } from './file-lock.js';
@@ -42,6 +42,11 @@ interface Change {
  * transaction rejects and the next transaction completes it. The journal's
  * name has no `.json` suffix so that no key can map to it.
  *
+ * File system errors become NetModeErrors that say what to do:
+ * ERR_PERMISSION, ERR_STATE_DIR_UNUSABLE (not a directory, or no files can
+ * be made in it), ERR_STATE_CORRUPT (something in the way under it, or a
+ * lock that is not a regular file).
+ *
  * Every process using one directory must share a PID namespace: the lock
  * tells a live holder from a dead one by its PID.
  */
@@ -79,33 +84,69 @@ export class FileStateStore implements StateStore {
   }
 
   async transaction<T>(fn: (tx: StateTransaction) => Promise<T>): Promise<T> {
-    return this.#guard(async () => {
+    const held = await this.#guard(async () => {
       await ensureDir(this.#dir);
-      const held = await this.#lock.acquire();
-      try {
-        await this.#replayJournal();
-        const pending = new Map<string, string | undefined>();
-        const result = await fn(this.#view(pending));
-        await this.#commit([...pending].map(([key, text]) => ({ key, text })));
-        return result;
-      } finally {
-        await held.release();
-      }
+      return this.#lock.acquire();
     });
+    try {
+      await this.#guard(() => this.#replayJournal());
+      const pending = new Map<string, string | undefined>();
+      // Not guarded: what `fn` throws is the caller's own error, whatever its
+      // errno; its reads through the view are guarded one by one.
+      const result = await fn(this.#view(pending));
+      await this.#guard(() => this.#commit([...pending].map(([key, text]) => ({ key, text }))));
+      return result;
+    } finally {
+      await this.#guard(() => held.release());
+    }
   }
 
-  /** Turns the file system's refusals (EACCES, EPERM, EROFS) into ERR_PERMISSION naming the state directory. */
+  /**
+   * Runs `work`, turning the file system errors it throws into NetModeErrors
+   * naming the state directory, so that no caller (the manager, a driver's
+   * IPAM call, the CLI) sees a raw one and takes it for a bug.
+   */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (error instanceof NetModeError || (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS')) throw error;
-      throw new NetModeError(
-        ErrorCode.PERMISSION,
-        `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
-        { cause: error, context: { stateDir: this.#dir } },
-      );
+      if (error instanceof NetModeError) throw error;
+      throw (await this.#explain(error)) ?? error;
+    }
+  }
+
+  async #explain(error: unknown): Promise<NetModeError | undefined> {
+    const { code, path = this.#dir } = (error ?? {}) as NodeJS.ErrnoException;
+    const fail = (errorCode: ErrorCode, message: string, context: Record<string, unknown> = {}): NetModeError =>
+      new NetModeError(errorCode, message, { cause: error, context: { stateDir: this.#dir, ...context } });
+    switch (code) {
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return fail(
+          ErrorCode.PERMISSION,
+          `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
+        );
+      // A path that is the wrong kind of thing, or a file that cannot be made.
+      case 'ENOTDIR':
+      case 'EEXIST':
+      case 'EISDIR':
+      case 'ENOENT': {
+        const unusable = (why: string): NetModeError =>
+          fail(ErrorCode.STATE_DIR_UNUSABLE, `the state directory ${this.#dir} ${why}: ${errorMessage(error)}`);
+        const dir = await stat(this.#dir).catch((statError: unknown) => statError as NodeJS.ErrnoException);
+        if (dir instanceof Error) return unusable(hasCode(dir, 'ENOENT') ? 'was removed while in use' : 'lies under a file, not a directory');
+        if (!dir.isDirectory()) return unusable('is not a directory');
+        // The directory exists, yet a file could not be created in it.
+        if (code === 'ENOENT') return unusable('does not take new files (is it on /proc or /sys?)');
+        return fail(
+          ErrorCode.STATE_CORRUPT,
+          `${path} under the state directory is in the way: ${errorMessage(error)} (netmode did not make it so; inspect it and remove it)`,
+          { path },
+        );
+      }
+      default:
+        return undefined;
     }
   }
 
@@ -114,25 +155,26 @@ export class FileStateStore implements StateStore {
     return {
       get: async <V>(key: string) => {
         assertStateKey(key);
-        if (!pending.has(key)) return this.#read<V>(key);
+        if (!pending.has(key)) return this.#guard(() => this.#read<V>(key));
         const text = pending.get(key);
         return text === undefined ? undefined : (JSON.parse(text) as V);
       },
-      list: async <V>(prefix: string) => {
-        const keys = new Set(await this.#keysUnder(prefix));
-        for (const [key, text] of pending) {
-          if (!key.startsWith(`${prefix}/`)) continue;
-          if (text === undefined) keys.delete(key);
-          else keys.add(key);
-        }
-        const entries: StateEntry<V>[] = [];
-        for (const key of [...keys].sort()) {
-          const text = pending.get(key);
-          const value = text === undefined ? await this.#read<V>(key) : (JSON.parse(text) as V);
-          if (value !== undefined) entries.push({ key, value });
-        }
-        return entries;
-      },
+      list: <V>(prefix: string) =>
+        this.#guard(async () => {
+          const keys = new Set(await this.#keysUnder(prefix));
+          for (const [key, text] of pending) {
+            if (!key.startsWith(`${prefix}/`)) continue;
+            if (text === undefined) keys.delete(key);
+            else keys.add(key);
+          }
+          const entries: StateEntry<V>[] = [];
+          for (const key of [...keys].sort()) {
+            const text = pending.get(key);
+            const value = text === undefined ? await this.#read<V>(key) : (JSON.parse(text) as V);
+            if (value !== undefined) entries.push({ key, value });
+          }
+          return entries;
+        }),
       put: (key, value) => {
         assertStateKey(key);
         // Serialised now, so later changes to `value` do not leak into the
@@ -269,7 +311,8 @@ async function collectKeys(dir: string, prefix: string, out: string[]): Promise<
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return;
+    // Not ENOTDIR: a state directory that is a file must not list as empty.
+    if (hasCode(error, 'ENOENT')) return;
     throw error;
   }
   for (const entry of entries) {
