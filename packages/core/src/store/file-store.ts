@@ -39,13 +39,15 @@ interface Change {
  * and removes the journal; every transaction first replays a journal left by
  * a process killed half-way, so a commit lands entirely or not at all. Once
  * the journal is written the commit is decided: should applying it fail, the
- * transaction rejects and the next transaction completes it. The journal's
- * name has no `.json` suffix so that no key can map to it.
+ * transaction rejects and the next transaction completes it. Every file a
+ * commit needs is written before that point, so a full disk fails a commit
+ * before it counts, never half-way. The journal's name has no `.json` suffix
+ * so that no key can map to it.
  *
  * File system errors become NetModeErrors that say what to do:
- * ERR_PERMISSION, ERR_STATE_DIR_UNUSABLE (not a directory, or no files can
- * be made in it), ERR_STATE_CORRUPT (something in the way under it, or a
- * lock that is not a regular file).
+ * ERR_PERMISSION, ERR_NO_SPACE, ERR_STATE_DIR_UNUSABLE (not a directory, or
+ * no files can be made in it), ERR_STATE_CORRUPT (something in the way
+ * under it, or a lock that is not a regular file).
  *
  * Every process using one directory must share a PID namespace: the lock
  * tells a live holder from a dead one by its PID.
@@ -127,6 +129,9 @@ export class FileStateStore implements StateStore {
           ErrorCode.PERMISSION,
           `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
         );
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return fail(ErrorCode.NO_SPACE, `no space left for the state directory ${this.#dir}: ${errorMessage(error)}; nothing was committed`);
       // A path that is the wrong kind of thing, or a file that cannot be made.
       case 'ENOTDIR':
       case 'EEXIST':
@@ -190,19 +195,44 @@ export class FileStateStore implements StateStore {
 
   async #commit(changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
-    if (changes.length === 1) {
-      await this.#apply(changes);
-      return;
+    // Every new file is written before the commit is decided (the journal's
+    // rename, or the one rename of a single change); applying it then takes
+    // only renames and unlinks. So a full disk fails a commit before it
+    // counts, and a reader never sees half of it.
+    const staged: { readonly path: string; readonly temp: string | undefined }[] = [];
+    const touched = new Set<string>();
+    try {
+      for (const { key, text } of changes) {
+        const path = this.#pathOf(key);
+        if (text === undefined) {
+          staged.push({ path, temp: undefined });
+        } else {
+          for (const parent of await ensureDir(dirname(path))) touched.add(parent);
+          staged.push({ path, temp: await this.#writeTemp(path, text) });
+        }
+      }
+      if (changes.length > 1) {
+        const ops = changes.map(({ key, text }) =>
+          text === undefined
+            ? JSON.stringify({ op: 'delete', key })
+            : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
+        );
+        await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
+        if (this.#durable) await syncDir(this.#dir);
+      }
+      for (const { path, temp } of staged) {
+        if (temp !== undefined) await rename(temp, path);
+        // Deleting what is not there changes no directory (which may not exist).
+        else if (!(await unlinkIfExists(path))) continue;
+        touched.add(dirname(path));
+      }
+    } catch (error) {
+      // Those already renamed are gone; the others must not stay behind.
+      for (const { temp } of staged) if (temp !== undefined) await unlinkIfExists(temp);
+      throw error;
     }
-    const ops = changes.map(({ key, text }) =>
-      text === undefined
-        ? JSON.stringify({ op: 'delete', key })
-        : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
-    );
-    await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
-    if (this.#durable) await syncDir(this.#dir);
-    await this.#apply(changes);
-    await this.#removeJournal();
+    if (this.#durable) for (const dir of touched) await syncDir(dir);
+    if (changes.length > 1) await this.#removeJournal();
   }
 
   /** Completes a commit that a killed process left half-way. */
@@ -260,6 +290,17 @@ export class FileStateStore implements StateStore {
 
   /** Writes a temporary file beside `path` and renames it over `path`. */
   async #writeAtomic(path: string, text: string): Promise<void> {
+    const temp = await this.#writeTemp(path, text);
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      await unlinkIfExists(temp);
+      throw error;
+    }
+  }
+
+  /** Writes `text` to a new temporary file beside `path` and returns its path; leaves nothing on failure. */
+  async #writeTemp(path: string, text: string): Promise<string> {
     // The leading dot keeps temporary files out of listings: no key starts with one.
     const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o600);
@@ -268,7 +309,7 @@ export class FileStateStore implements StateStore {
       await handle.writeFile(text);
       if (this.#durable) await handle.sync();
       await handle.close();
-      await rename(temp, path);
+      return temp;
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlinkIfExists(temp);

@@ -38,8 +38,9 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  */
 export async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
   try {
+    // Inside the try: a write that fails (a full disk) has created the file.
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
     await link(temp, path);
     return true;
   } catch (error) {
