@@ -52,7 +52,7 @@ export const ErrorCode = {
   NETNS_EXISTS: 'ERR_NETNS_EXISTS',
   /** A network namespace path or name does not exist. */
   NETNS_NOT_FOUND: 'ERR_NETNS_NOT_FOUND',
-  /** The state directory holds a record that cannot be read. */
+  /** The state directory holds a record that cannot be read, or something netmode never makes is in its way (a lock that is not a regular file). */
   STATE_CORRUPT: 'ERR_STATE_CORRUPT',
   /** The state directory is not a directory, or no files can be created in it. */
   STATE_DIR_UNUSABLE: 'ERR_STATE_DIR_UNUSABLE',
