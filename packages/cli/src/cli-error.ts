@@ -60,6 +60,7 @@ const SDK_HINTS_AT_THE_SHELL: Partial<Record<ErrorCode, string>> = {
   ERR_ENDPOINT_NOT_FOUND: 'Check the name; netmode ps lists the containers.',
   ERR_ENDPOINT_EXISTS: 'Remove the container first (netmode rm -f NAME), or use another --name.',
   ERR_ADDRESS_EXHAUSTED: 'Remove unused containers, or create a network with a larger --subnet or --ip-range.',
+  ERR_STATE_DIR_UNUSABLE: 'Point --state-dir (or NETMODE_STATE_DIR) at a directory on a local, writable file system.',
 };
 
 /** An error of the command-line tool (bad usage, unknown container, …). */

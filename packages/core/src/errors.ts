@@ -52,8 +52,12 @@ export const ErrorCode = {
   NETNS_EXISTS: 'ERR_NETNS_EXISTS',
   /** A network namespace path or name does not exist. */
   NETNS_NOT_FOUND: 'ERR_NETNS_NOT_FOUND',
-  /** The state directory holds a record that cannot be read. */
+  /** The state directory holds a record that cannot be read, or something netmode never makes is in its way (a lock that is not a regular file). */
   STATE_CORRUPT: 'ERR_STATE_CORRUPT',
+  /** The state directory is not a directory, or no files can be created in it. */
+  STATE_DIR_UNUSABLE: 'ERR_STATE_DIR_UNUSABLE',
+  /** The file system that holds the state directory is full, or its quota is used up; nothing was committed. */
+  NO_SPACE: 'ERR_NO_SPACE',
   /** The state lock could not be taken within the allowed time. */
   LOCK_TIMEOUT: 'ERR_LOCK_TIMEOUT',
   /** A teardown finished with objects it could not remove; they are listed. */
@@ -91,6 +95,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_NETNS_EXISTS: 'Remove the leftover namespace named in the message (ip netns delete NAME), or use another container id.',
   ERR_NETNS_NOT_FOUND: 'Check that the namespace exists (ip netns list, /proc/PID/ns/net) and the process is alive.',
   ERR_STATE_CORRUPT: 'Inspect the file named in the message under the state directory; restore or remove it.',
+  ERR_STATE_DIR_UNUSABLE: 'Point stateDir at a directory on a local, writable file system.',
+  ERR_NO_SPACE: 'Free space on the file system that holds the state directory, then retry; nothing was committed.',
   ERR_LOCK_TIMEOUT: 'Another process holds the state lock; retry, or find the process named in the message.',
   ERR_TEARDOWN_INCOMPLETE: 'Repeat the call, or remove the listed leftovers by hand.',
   ERR_DRIVER_FAILED: "Report it to the driver's authors with the cause; context.rolledBack says whether completed steps were undone.",

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, NetModeError } from '../errors.js';
-import { createExclusive, hasCode, readIfExists, unlinkIfExists } from './fs-utils.js';
+import { createExclusive, exclusiveTempOwner, hasCode, readIfExists, unlinkIfExists } from './fs-utils.js';
 import { parseProcStat } from './process-identity.js';
 
 /** Options for {@link FileLock}. */
@@ -59,6 +60,11 @@ const MAX_BACKOFF_MS = 25;
  * second `O_EXCL` file `DIR/lock.break` so that two breakers cannot both
  * remove it and the second one delete a fresh lock.
  *
+ * A `DIR/lock` that is not a regular file (a symbolic link, even to a file;
+ * a directory; a FIFO) was not made by a FileLock, so nobody holds it:
+ * {@link FileLock.acquire} refuses it at once with ERR_STATE_CORRUPT rather
+ * than wait on it or remove it.
+ *
  * Assumptions: Linux with `/proc` mounted, and every user of one directory
  * shares one PID namespace, since liveness is judged by pid. The directory
  * must exist. Within one process, callers of every `FileLock` on the same
@@ -80,7 +86,10 @@ export class FileLock {
 
   /**
    * Waits until this caller holds the lock. Throws {@link ErrorCode.LOCK_TIMEOUT}
-   * naming the lock path and the holder's pid when `timeoutMs` passes first.
+   * naming the lock path and the holder's pid when `timeoutMs` passes first,
+   * and {@link ErrorCode.STATE_CORRUPT} at once when the lock path is not a
+   * regular file. Once held, it removes the temporary files that processes
+   * killed while taking the lock left in the directory.
    */
   async acquire(): Promise<HeldLock> {
     const deadline = Date.now() + this.#timeoutMs;
@@ -93,6 +102,8 @@ export class FileLock {
       queue.unlock();
       throw error;
     }
+    // Housekeeping: should it fail, the caller still gets the lock it holds.
+    await this.#removeDeadTemps().catch(() => undefined);
     let released = false;
     return {
       release: async () => {
@@ -107,16 +118,6 @@ export class FileLock {
     };
   }
 
-  /** Runs `fn` while holding the lock and releases it afterwards, also when `fn` throws. */
-  async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const held = await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      await held.release();
-    }
-  }
-
   async #acquireFile(deadline: number): Promise<string> {
     const record: LockRecord = { pid: process.pid, start: await ownStartTime(), token: randomBytes(16).toString('hex') };
     const text = JSON.stringify(record);
@@ -124,10 +125,11 @@ export class FileLock {
     for (;;) {
       if (await createExclusive(this.path, text)) return record.token;
       const holder = await inspect(this.path);
-      if (holder.kind === 'gone') continue;
-      if (holder.kind === 'stale' && (await this.#break(holder))) continue;
+      // Worth another try soon, but every round checks the deadline and
+      // sleeps: a lock path that keeps failing the same way cannot spin.
+      if (holder.kind === 'gone' || (holder.kind === 'stale' && (await this.#break(holder)))) backoff = 1;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw this.#timeout(holder.pid);
+      if (remaining <= 0) throw this.#timeout(holder.kind === 'gone' ? undefined : holder.pid);
       // Jitter keeps waiters in several processes from retrying in lockstep.
       await sleep(Math.min(remaining, backoff * (0.5 + Math.random())));
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
@@ -136,7 +138,7 @@ export class FileLock {
 
   /**
    * Removes a lock judged stale, unless it changed meanwhile. Returns whether
-   * it is worth retrying at once; false while another breaker is at work.
+   * it is worth retrying soon; false while another breaker is at work.
    */
   async #break(judged: Holder & { kind: 'stale' }): Promise<boolean> {
     if (!(await createExclusive(this.#breakPath, String(process.pid)))) {
@@ -151,6 +153,20 @@ export class FileLock {
       await unlinkIfExists(this.#breakPath);
     }
     return true;
+  }
+
+  /**
+   * Removes the private files of {@link createExclusive} whose creator is no
+   * longer running: each process killed between writing and unlinking one
+   * leaves one, and they would pile up. Called with the lock held, so one
+   * process at a time pays for the directory listing.
+   */
+  async #removeDeadTemps(): Promise<void> {
+    const dir = dirname(this.path);
+    for (const name of await readdir(dir)) {
+      const pid = exclusiveTempOwner(name, basename(this.path)) ?? exclusiveTempOwner(name, basename(this.#breakPath));
+      if (pid !== undefined && (await running(pid)) === undefined) await unlinkIfExists(join(dir, name));
+    }
   }
 
   async #releaseFile(token: string): Promise<void> {
@@ -229,33 +245,43 @@ function ownStartTime(): Promise<string> {
   return ownStart;
 }
 
-async function isAlive(record: LockRecord): Promise<boolean> {
+/** The start time of `pid`, or undefined when it is not running. */
+async function running(pid: number): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(`/proc/${record.pid}/stat`, 'utf8');
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (error) {
     // ESRCH: the process exited while we were reading.
-    if (hasCode(error, 'ENOENT') || hasCode(error, 'ESRCH')) return false;
+    if (hasCode(error, 'ENOENT') || hasCode(error, 'ESRCH')) return undefined;
     throw error;
   }
   const parsed = parseProcStat(text);
-  // A zombie was killed but not yet reaped: it will never release the lock.
-  if (parsed === undefined || parsed.state === 'Z' || parsed.state === 'X') return false;
-  return parsed.startTime === record.start;
+  // A zombie was killed but not yet reaped: it will never act again.
+  if (parsed === undefined || parsed.state === 'Z' || parsed.state === 'X') return undefined;
+  return parsed.startTime;
+}
+
+async function isAlive(record: LockRecord): Promise<boolean> {
+  return (await running(record.pid)) === record.start;
 }
 
 async function inspect(path: string): Promise<Holder> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // Not through a symbolic link (ELOOP), and without blocking on a FIFO.
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (hasCode(error, 'ENOENT')) return { kind: 'gone' };
+    // ENXIO: a socket.
+    if (hasCode(error, 'ELOOP') || hasCode(error, 'ENXIO')) throw await notALockFile(path, error);
     throw error;
   }
   let text: string;
   let mtimeMs: number;
   try {
-    mtimeMs = (await handle.stat()).mtimeMs;
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw await notALockFile(path, undefined);
+    mtimeMs = stats.mtimeMs;
     text = await handle.readFile('utf8');
   } finally {
     await handle.close();
@@ -285,10 +311,34 @@ function parseRecord(text: string | undefined): LockRecord | undefined {
   return { pid, start, token };
 }
 
+/**
+ * The error for a lock path that is not a regular file. No FileLock made it
+ * and nobody holds it, so waiting would never end, and removing what a human
+ * put there is not ours to do.
+ */
+async function notALockFile(path: string, cause: unknown): Promise<NetModeError> {
+  const stats = await lstat(path).catch(() => undefined);
+  return new NetModeError(
+    ErrorCode.STATE_CORRUPT,
+    `state lock ${path} is ${stats ? kindOf(stats) : 'not a regular file'}, which netmode never makes there, so no process holds it: remove it`,
+    { cause, context: { path, lockPath: path } },
+  );
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isBlockDevice() || stats.isCharacterDevice()) return 'a device';
+  // It changed again since we looked.
+  return 'not a regular file';
+}
 
 async function removeIfOlder(path: string, ageMs: number): Promise<boolean> {
   try {
-    if (Date.now() - (await stat(path)).mtimeMs < ageMs) return false;
+    // lstat: a dangling symbolic link must age and go like a file, not look gone forever.
+    if (Date.now() - (await lstat(path)).mtimeMs < ageMs) return false;
   } catch (error) {
     if (hasCode(error, 'ENOENT')) return true;
     throw error;

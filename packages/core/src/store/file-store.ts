@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrorCode, errorMessage, NetModeError } from '../errors.js';
 import { FileLock } from './file-lock.js';
@@ -39,8 +39,15 @@ interface Change {
  * and removes the journal; every transaction first replays a journal left by
  * a process killed half-way, so a commit lands entirely or not at all. Once
  * the journal is written the commit is decided: should applying it fail, the
- * transaction rejects and the next transaction completes it. The journal's
- * name has no `.json` suffix so that no key can map to it.
+ * transaction rejects and the next transaction completes it. Every file a
+ * commit needs is written before that point, so a full disk fails a commit
+ * before it counts, never half-way. The journal's name has no `.json` suffix
+ * so that no key can map to it.
+ *
+ * File system errors become NetModeErrors that say what to do:
+ * ERR_PERMISSION, ERR_NO_SPACE, ERR_STATE_DIR_UNUSABLE (not a directory, or
+ * no files can be made in it), ERR_STATE_CORRUPT (something in the way
+ * under it, or a lock that is not a regular file).
  *
  * Every process using one directory must share a PID namespace: the lock
  * tells a live holder from a dead one by its PID.
@@ -84,33 +91,72 @@ export class FileStateStore implements StateStore {
   }
 
   async transaction<T>(fn: (tx: StateTransaction) => Promise<T>): Promise<T> {
-    return this.#guard(async () => {
+    const held = await this.#guard(async () => {
       await ensureDir(this.#dir);
-      const held = await this.#lock.acquire();
-      try {
-        await this.#replayJournal();
-        const pending = new Map<string, string | undefined>();
-        const result = await fn(this.#view(pending));
-        await this.#commit([...pending].map(([key, text]) => ({ key, text })));
-        return result;
-      } finally {
-        await held.release();
-      }
+      return this.#lock.acquire();
     });
+    try {
+      await this.#guard(() => this.#replayJournal());
+      const pending = new Map<string, string | undefined>();
+      // Not guarded: what `fn` throws is the caller's own error, whatever its
+      // errno; its reads through the view are guarded one by one.
+      const result = await fn(this.#view(pending));
+      await this.#guard(() => this.#commit([...pending].map(([key, text]) => ({ key, text }))));
+      return result;
+    } finally {
+      await this.#guard(() => held.release());
+    }
   }
 
-  /** Turns the file system's refusals (EACCES, EPERM, EROFS) into ERR_PERMISSION naming the state directory. */
+  /**
+   * Runs `work`, turning the file system errors it throws into NetModeErrors
+   * naming the state directory, so that no caller (the manager, a driver's
+   * IPAM call, the CLI) sees a raw one and takes it for a bug.
+   */
   async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (error instanceof NetModeError || (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS')) throw error;
-      throw new NetModeError(
-        ErrorCode.PERMISSION,
-        `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
-        { cause: error, context: { stateDir: this.#dir } },
-      );
+      if (error instanceof NetModeError) throw error;
+      throw (await this.#explain(error)) ?? error;
+    }
+  }
+
+  async #explain(error: unknown): Promise<NetModeError | undefined> {
+    const { code, path = this.#dir } = (error ?? {}) as NodeJS.ErrnoException;
+    const fail = (errorCode: ErrorCode, message: string, context: Record<string, unknown> = {}): NetModeError =>
+      new NetModeError(errorCode, message, { cause: error, context: { stateDir: this.#dir, ...context } });
+    switch (code) {
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS':
+        return fail(
+          ErrorCode.PERMISSION,
+          `the state directory ${this.#dir} cannot be used: ${errorMessage(error)} (run as root, or pass a stateDir this process may write)`,
+        );
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return fail(ErrorCode.NO_SPACE, `no space left for the state directory ${this.#dir}: ${errorMessage(error)}; nothing was committed`);
+      // A path that is the wrong kind of thing, or a file that cannot be made.
+      case 'ENOTDIR':
+      case 'EEXIST':
+      case 'EISDIR':
+      case 'ENOENT': {
+        const unusable = (why: string): NetModeError =>
+          fail(ErrorCode.STATE_DIR_UNUSABLE, `the state directory ${this.#dir} ${why}: ${errorMessage(error)}`);
+        const dir = await stat(this.#dir).catch((statError: unknown) => statError as NodeJS.ErrnoException);
+        if (dir instanceof Error) return unusable(hasCode(dir, 'ENOENT') ? 'was removed while in use' : 'lies under a file, not a directory');
+        if (!dir.isDirectory()) return unusable('is not a directory');
+        // The directory exists, yet a file could not be created in it.
+        if (code === 'ENOENT') return unusable('does not take new files (is it on /proc or /sys?)');
+        return fail(
+          ErrorCode.STATE_CORRUPT,
+          `${path} under the state directory is in the way: ${errorMessage(error)} (netmode did not make it so; inspect it and remove it)`,
+          { path },
+        );
+      }
+      default:
+        return undefined;
     }
   }
 
@@ -120,25 +166,26 @@ export class FileStateStore implements StateStore {
       locate: (key) => this.#pathOf(key),
       get: async <V>(key: string) => {
         assertStateKey(key);
-        if (!pending.has(key)) return this.#read<V>(key);
+        if (!pending.has(key)) return this.#guard(() => this.#read<V>(key));
         const text = pending.get(key);
         return text === undefined ? undefined : (JSON.parse(text) as V);
       },
-      list: async <V>(prefix: string) => {
-        const keys = new Set(await this.#keysUnder(prefix));
-        for (const [key, text] of pending) {
-          if (!key.startsWith(`${prefix}/`)) continue;
-          if (text === undefined) keys.delete(key);
-          else keys.add(key);
-        }
-        const entries: StateEntry<V>[] = [];
-        for (const key of [...keys].sort()) {
-          const text = pending.get(key);
-          const value = text === undefined ? await this.#readListed<V>(key) : (JSON.parse(text) as V);
-          if (value !== undefined) entries.push({ key, value });
-        }
-        return entries;
-      },
+      list: <V>(prefix: string) =>
+        this.#guard(async () => {
+          const keys = new Set(await this.#keysUnder(prefix));
+          for (const [key, text] of pending) {
+            if (!key.startsWith(`${prefix}/`)) continue;
+            if (text === undefined) keys.delete(key);
+            else keys.add(key);
+          }
+          const entries: StateEntry<V>[] = [];
+          for (const key of [...keys].sort()) {
+            const text = pending.get(key);
+            const value = text === undefined ? await this.#readListed<V>(key) : (JSON.parse(text) as V);
+            if (value !== undefined) entries.push({ key, value });
+          }
+          return entries;
+        }),
       put: (key, value) => {
         assertStateKey(key);
         // Serialised now, so later changes to `value` do not leak into the
@@ -154,19 +201,44 @@ export class FileStateStore implements StateStore {
 
   async #commit(changes: readonly Change[]): Promise<void> {
     if (changes.length === 0) return;
-    if (changes.length === 1) {
-      await this.#apply(changes);
-      return;
+    // Every new file is written before the commit is decided (the journal's
+    // rename, or the one rename of a single change); applying it then takes
+    // only renames and unlinks. So a full disk fails a commit before it
+    // counts, and a reader never sees half of it.
+    const staged: { readonly path: string; readonly temp: string | undefined }[] = [];
+    const touched = new Set<string>();
+    try {
+      for (const { key, text } of changes) {
+        const path = this.#pathOf(key);
+        if (text === undefined) {
+          staged.push({ path, temp: undefined });
+        } else {
+          for (const parent of await ensureDir(dirname(path))) touched.add(parent);
+          staged.push({ path, temp: await this.#writeTemp(path, text) });
+        }
+      }
+      if (changes.length > 1) {
+        const ops = changes.map(({ key, text }) =>
+          text === undefined
+            ? JSON.stringify({ op: 'delete', key })
+            : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
+        );
+        await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
+        if (this.#durable) await syncDir(this.#dir);
+      }
+      for (const { path, temp } of staged) {
+        if (temp !== undefined) await rename(temp, path);
+        // Deleting what is not there changes no directory (which may not exist).
+        else if (!(await unlinkIfExists(path))) continue;
+        touched.add(dirname(path));
+      }
+    } catch (error) {
+      // Those already renamed are gone; the others must not stay behind.
+      for (const { temp } of staged) if (temp !== undefined) await unlinkIfExists(temp);
+      throw error;
     }
-    const ops = changes.map(({ key, text }) =>
-      text === undefined
-        ? JSON.stringify({ op: 'delete', key })
-        : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
-    );
-    await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
-    if (this.#durable) await syncDir(this.#dir);
-    await this.#apply(changes);
-    await this.#removeJournal();
+    if (this.#durable) for (const dir of touched) await syncDir(dir);
+    if (changes.length > 1) await this.#removeJournal();
   }
 
   /** Completes a commit that a killed process left half-way. */
@@ -224,6 +296,17 @@ export class FileStateStore implements StateStore {
 
   /** Writes a temporary file beside `path` and renames it over `path`. */
   async #writeAtomic(path: string, text: string): Promise<void> {
+    const temp = await this.#writeTemp(path, text);
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      await unlinkIfExists(temp);
+      throw error;
+    }
+  }
+
+  /** Writes `text` to a new temporary file beside `path` and returns its path; leaves nothing on failure. */
+  async #writeTemp(path: string, text: string): Promise<string> {
     // The leading dot keeps temporary files out of listings: no key starts with one.
     const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o600);
@@ -232,7 +315,7 @@ export class FileStateStore implements StateStore {
       await handle.writeFile(text);
       if (this.#durable) await handle.sync();
       await handle.close();
-      await rename(temp, path);
+      return temp;
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlinkIfExists(temp);
@@ -286,7 +369,8 @@ async function collectKeys(dir: string, prefix: string, out: string[]): Promise<
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return;
+    // Not ENOTDIR: a state directory that is a file must not list as empty.
+    if (hasCode(error, 'ENOENT')) return;
     throw error;
   }
   for (const entry of entries) {
@@ -335,8 +419,6 @@ async function syncDir(dir: string): Promise<void> {
     await handle.close();
   }
 }
-
-/** Removes `path`; returns false when it was not there. */
 
 function corrupt(path: string, key: string | undefined, cause: unknown): NetModeError {
   return new NetModeError(ErrorCode.STATE_CORRUPT, `state file ${path} cannot be read: ${errorMessage(cause)}`, {

@@ -31,11 +31,16 @@ export async function readIfExists(path: string): Promise<string | undefined> {
  * Creates `path` holding `text` (mode 0600) only if it does not exist; false
  * when it does. The text is written to a private file first and then
  * hard-linked into place, so `path` never exists empty or half-written.
+ *
+ * The private file, `PATH.PID.RANDOM.tmp`, carries the creator's PID so that
+ * one left by a process killed in between can be told from one in use; see
+ * {@link exclusiveTempOwner}.
  */
 export async function createExclusive(path: string, text: string): Promise<boolean> {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
   try {
+    // Inside the try: a write that fails (a full disk) has created the file.
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
     await link(temp, path);
     return true;
   } catch (error) {
@@ -44,4 +49,15 @@ export async function createExclusive(path: string, text: string): Promise<boole
   } finally {
     await unlinkIfExists(temp);
   }
+}
+
+/**
+ * The PID of the process that made `name`, when `name` is a private file of
+ * {@link createExclusive} for the file named `base` in the same directory;
+ * otherwise undefined.
+ */
+export function exclusiveTempOwner(name: string, base: string): number | undefined {
+  if (!name.startsWith(`${base}.`)) return undefined;
+  const match = /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(base.length + 1));
+  return match ? Number(match[1]) : undefined;
 }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, lstatSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +12,9 @@ import { requireBuilt } from '../support/children.js';
 import { parseProcStat } from '../../src/store/process-identity.js';
 
 const HOLD_LOCK = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
+const STOP_IN_LOCK_TEMP = fileURLToPath(new URL('./fixtures/stop-in-lock-temp.mjs', import.meta.url));
+// Far above any pid_max (at most 2^22), so never a live process.
+const DEAD_PID = 999_999_999;
 
 let dirs: string[] = [];
 let children: ChildProcess[] = [];
@@ -96,7 +99,7 @@ describe('FileLock', () => {
     const first = await new FileLock(dir).acquire();
     const order: string[] = [];
     const waiters = ['b', 'c', 'd', 'e'].map((name) =>
-      new FileLock(dir).withLock(async () => {
+      withLock(new FileLock(dir), async () => {
         order.push(name);
       }),
     );
@@ -110,7 +113,7 @@ describe('FileLock', () => {
     const held = await new FileLock(dir).acquire();
     await expectTimeout(new FileLock(dir, { timeoutMs: 100 }), process.pid);
     await held.release();
-    await new FileLock(dir, { timeoutMs: 1000 }).withLock(async () => undefined);
+    await withLock(new FileLock(dir, { timeoutMs: 1000 }), async () => undefined);
   });
 
   it('on release leaves a lock file alone that no longer carries its token', async () => {
@@ -127,7 +130,7 @@ describe('FileLock', () => {
     // Far above any pid_max (at most 2^22), so never a live process.
     await writeFile(join(dir, 'lock'), JSON.stringify({ pid: 999_999_999, start: '1', token: 'dead' }));
     const lock = new FileLock(dir, { timeoutMs: 5000 });
-    await lock.withLock(async () => {
+    await withLock(lock, async () => {
       const record = JSON.parse(await readFile(lock.path, 'utf8')) as { pid: number };
       expect(record.pid).toBe(process.pid);
     });
@@ -137,7 +140,7 @@ describe('FileLock', () => {
     const dir = await tempDir();
     const recycled = String(Number(await ownStart()) + 1);
     await writeFile(join(dir, 'lock'), JSON.stringify({ pid: process.pid, start: recycled, token: 'old' }));
-    await new FileLock(dir, { timeoutMs: 5000 }).withLock(async () => undefined);
+    await withLock(new FileLock(dir, { timeoutMs: 5000 }), async () => undefined);
   });
 
   it('waits on a fresh empty lock file (holder between open and write), breaks an old one', async () => {
@@ -147,7 +150,7 @@ describe('FileLock', () => {
     await expectTimeout(new FileLock(dir, { timeoutMs: 200 }), undefined);
     const old = new Date(Date.now() - 5000);
     await utimes(path, old, old);
-    await new FileLock(dir, { timeoutMs: 5000 }).withLock(async () => undefined);
+    await withLock(new FileLock(dir, { timeoutMs: 5000 }), async () => undefined);
   });
 
   it('leaves breaking to a breaker holding lock.break, unless lock.break is older than 10 s', async () => {
@@ -158,7 +161,7 @@ describe('FileLock', () => {
     await expectTimeout(new FileLock(dir, { timeoutMs: 200 }), 999_999_999);
     const old = new Date(Date.now() - 20_000);
     await utimes(breakPath, old, old);
-    await new FileLock(dir, { timeoutMs: 5000 }).withLock(async () => undefined);
+    await withLock(new FileLock(dir, { timeoutMs: 5000 }), async () => undefined);
     expect(existsSync(breakPath)).toBe(false);
   });
 
@@ -178,7 +181,7 @@ describe('FileLock', () => {
     process.kill(pid, 'SIGKILL');
     await exited(child);
     const lock = new FileLock(dir, { timeoutMs: 10_000 });
-    await lock.withLock(async () => {
+    await withLock(lock, async () => {
       const record = JSON.parse(await readFile(lock.path, 'utf8')) as { pid: number };
       expect(record.pid).toBe(process.pid);
     });
@@ -199,6 +202,69 @@ describe('FileLock', () => {
       if ((await procStat(pid)).state === 'Z') break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await new FileLock(dir, { timeoutMs: 10_000 }).withLock(async () => undefined);
+    await withLock(new FileLock(dir, { timeoutMs: 10_000 }), async () => undefined);
+  });
+
+  // Each makes something at DIR/lock that no FileLock made.
+  const NOT_A_FILE: [string, (lock: string, dir: string) => Promise<void>][] = [
+    ['a dangling symbolic link', (lock, dir) => symlink(join(dir, 'nowhere'), lock)],
+    ['a symbolic link to a file', async (lock, dir) => {
+      await writeFile(join(dir, 'target'), JSON.stringify({ pid: DEAD_PID, start: '1', token: 'dead' }));
+      await symlink(join(dir, 'target'), lock);
+    }],
+    ['a symbolic link to a directory', (lock, dir) => symlink(dir, lock)],
+    ['a directory', (lock) => mkdir(lock)],
+    ['a FIFO', async (lock) => void execFileSync('mkfifo', [lock])],
+  ];
+
+  it.each(NOT_A_FILE)('refuses %s as the lock with ERR_STATE_CORRUPT naming it, and leaves it', async (_what, make) => {
+    const dir = await tempDir();
+    const lock = new FileLock(dir, { timeoutMs: 2000 });
+    await make(lock.path, dir);
+    const error = (await lock.acquire().then(
+      () => expect.fail('acquire() should have refused the lock path'),
+      (e: unknown) => e,
+    )) as NetModeError;
+    // Not ERR_LOCK_TIMEOUT: refused at once, not waited on.
+    expect(error.code).toBe(ErrorCode.STATE_CORRUPT);
+    expect(error.message).toContain(lock.path);
+    expect(error.message).toContain('remove it');
+    expect(error.context).toMatchObject({ path: lock.path });
+    expect(lstatSync(lock.path).isFile()).toBe(false);
+  });
+
+  it('removes the temporary files of dead processes once it holds the lock, and only those', async () => {
+    const dir = await tempDir();
+    const dead = [`lock.${DEAD_PID}.0123abcd.tmp`, `lock.break.${DEAD_PID}.0123abcd.tmp`];
+    // pid 1 never exits: its file may be in use. The others are not createExclusive's.
+    const kept = ['lock.1.0123abcd.tmp', `lock.${DEAD_PID}.tmp`, `lockx.${DEAD_PID}.0123abcd.tmp`, 'notes'];
+    for (const name of [...dead, ...kept]) await writeFile(join(dir, name), '');
+    await withLock(new FileLock(dir), async () => undefined);
+    expect((await readdir(dir)).sort()).toEqual(kept.sort());
+  });
+
+  it('leaves no temporary file of a process killed while it held one, after the next acquire', { timeout: 30_000 }, async () => {
+    requireBuilt('store/file-lock', 'store/fs-utils', 'store/process-identity');
+    const dir = await tempDir();
+    const child = spawn(process.execPath, [STOP_IN_LOCK_TEMP, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const temp = (await lineStartingWith(child, 'temp ')).slice('temp '.length);
+    expect(temp).toBe(join(dir, `lock.${child.pid}.${temp.split('.').at(-2)}.tmp`));
+    expect(existsSync(temp)).toBe(true);
+
+    process.kill(child.pid as number, 'SIGKILL');
+    await exited(child);
+    await withLock(new FileLock(dir, { timeoutMs: 10_000 }), async () => undefined);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
+
+/** Runs `fn` while holding `lock`, releasing it afterwards also when `fn` throws. */
+async function withLock<T>(lock: FileLock, fn: () => Promise<T>): Promise<T> {
+  const held = await lock.acquire();
+  try {
+    return await fn();
+  } finally {
+    await held.release();
+  }
+}
