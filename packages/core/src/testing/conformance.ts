@@ -164,24 +164,30 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
 
       it('holds two endpoints connected at once, each whole, and removes both', async () => {
         const netmode = make();
-        const [d1, d2] = await Promise.all([
-          netmode.connect('conformance-d1', mode, options.connectOptions),
-          netmode.connect('conformance-d2', mode, options.connectOptions),
-        ]);
-        for (const endpoint of [d1, d2]) {
-          expectWellFormed(endpoint, mode);
-          expect(await netmode.check(endpoint.containerId), endpoint.containerId).toEqual({ ok: true, problems: [] });
+        // What only one endpoint can have (a static address or MAC, a fixed host port) is left to each to choose.
+        const shared = concurrentOptions(options.connectOptions);
+        try {
+          const [d1, d2] = await Promise.all([
+            netmode.connect('conformance-d1', mode, shared),
+            netmode.connect('conformance-d2', mode, shared),
+          ]);
+          for (const endpoint of [d1, d2]) {
+            expectWellFormed(endpoint, mode);
+            expect(await netmode.check(endpoint.containerId), endpoint.containerId).toEqual({ ok: true, problems: [] });
+          }
+          if (options.createsSandbox) {
+            expect(d1.netns, 'two sandboxes').not.toEqual(d2.netns);
+            const hostSide = (e: Endpoint) => e.interfaces.filter((i) => i.side === 'host').map((i) => i.name);
+            for (const name of hostSide(d1)) expect(hostSide(d2), `host interface ${name} is not shared`).not.toContain(name);
+          }
+          for (const address of d1.addresses) expect(d2.addresses, `address ${address} twice`).not.toContain(address);
+          // The first one's disconnect leaves the second one whole.
+          await netmode.disconnect('conformance-d1');
+          expect(await netmode.check('conformance-d2')).toEqual({ ok: true, problems: [] });
+        } finally {
+          // Whatever failed, the next tests start from nothing.
+          await Promise.allSettled([netmode.disconnect('conformance-d1'), netmode.disconnect('conformance-d2')]);
         }
-        if (options.createsSandbox) {
-          expect(d1.netns, 'two sandboxes').not.toEqual(d2.netns);
-          const hostSide = (e: Endpoint) => e.interfaces.filter((i) => i.side === 'host').map((i) => i.name);
-          for (const name of hostSide(d1)) expect(hostSide(d2), `host interface ${name} is not shared`).not.toContain(name);
-        }
-        for (const address of d1.addresses) expect(d2.addresses, `address ${address} twice`).not.toContain(address);
-        // The first one's disconnect leaves the second one whole.
-        await netmode.disconnect('conformance-d1');
-        expect(await netmode.check('conformance-d2')).toEqual({ ok: true, problems: [] });
-        await netmode.disconnect('conformance-d2');
         expect(await netmode.list()).toEqual([]);
         await expectNothingLeft('after both disconnected');
       });
@@ -226,6 +232,16 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
     await netmode.createNetwork({ ...(options.network as Omit<NetworkSpec, 'name'>), name });
     return name;
   }
+}
+
+/**
+ * The connect options for two endpoints at once: without what only one of
+ * them can have (a static address, a static MAC, a fixed host port).
+ */
+function concurrentOptions(connect: ConnectOptions | undefined): ConnectOptions | undefined {
+  if (connect === undefined) return undefined;
+  const { ip: _ip, mac: _mac, ports, ...rest } = connect;
+  return { ...rest, ...(ports === undefined ? {} : { ports: ports.map((port) => ({ ...port, hostPort: 0 })) }) };
 }
 
 /**
