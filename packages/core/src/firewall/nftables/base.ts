@@ -1,8 +1,12 @@
+import { TABLE_OWNER, createScript, type ChainDefinition, type OwnedTable, type SetDefinition } from './owned-table.js';
+
 /**
  * The shared base of the nftables backend: one table `inet netmode` whose
  * sets, maps, chains and rules never change after creation. Networks and
  * endpoints only add and delete set and map elements, so the thousandth
- * endpoint costs one small transaction, like the tenth.
+ * endpoint costs one small transaction, like the tenth. What someone deletes
+ * by hand is put back whole the next time a network is set up (see
+ * `ensureOwnedTable`).
  *
  * @module
  */
@@ -11,7 +15,7 @@
 export const TABLE = 'inet netmode';
 
 /** The comment on every object and rule of the base. */
-export const BASE_OWNER = 'netmode';
+export const BASE_OWNER = TABLE_OWNER;
 
 /** The sets and maps, by role; each holds elements of many networks or endpoints. */
 export const SET = {
@@ -38,19 +42,6 @@ export type SetName = (typeof SET)[keyof typeof SET];
 
 /** The regular chain left to the administrator: created empty, never written, flushed or deleted while a network uses it. */
 export const USER_CHAIN = 'user';
-
-interface SetDefinition {
-  readonly kind: 'set' | 'map';
-  readonly name: SetName;
-  readonly body: string;
-}
-
-interface ChainDefinition {
-  readonly name: string;
-  /** The `type … hook … priority …; policy …;` part; absent for a regular chain. */
-  readonly hook?: string;
-  readonly rules: readonly string[];
-}
 
 const SETS: readonly SetDefinition[] = [
   { kind: 'set', name: SET.bridges, body: 'type ifname;' },
@@ -113,45 +104,10 @@ const CHAINS: readonly ChainDefinition[] = [
   },
 ];
 
-/**
- * The transaction that creates the base. It starts with `add table` (a no-op
- * when the table exists) and creates everything else with `create`, which
- * fails with "File exists" when the object exists: when two processes race,
- * the second transaction fails as a whole, so no rule is ever duplicated.
- */
+/** The description of netmode's table: every set, chain and rule but the elements. */
+export const BASE: OwnedTable = { table: TABLE, sets: SETS, chains: CHAINS, userChain: USER_CHAIN };
+
+/** The transaction that creates the base (race-safe, see `createScript`). */
 export function baseScript(): string {
-  const lines = [`add table ${TABLE}`];
-  for (const set of SETS) {
-    lines.push(`create ${set.kind} ${TABLE} ${set.name} { ${set.body} comment "${BASE_OWNER}"; }`);
-  }
-  for (const chain of CHAINS) {
-    const hook = chain.hook === undefined ? '' : `${chain.hook} `;
-    lines.push(`create chain ${TABLE} ${chain.name} { ${hook}comment "${BASE_OWNER}"; }`);
-  }
-  for (const chain of CHAINS) {
-    for (const rule of chain.rules) lines.push(`add rule ${TABLE} ${chain.name} ${rule} comment "${BASE_OWNER}"`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** What a complete base holds, to compare with a listing. */
-export interface BaseInventory {
-  /** The names of the sets and maps. */
-  readonly sets: readonly string[];
-  /** The names of the chains, {@link USER_CHAIN} included. */
-  readonly chains: readonly string[];
-  /**
-   * Chain name to the number of rules carrying {@link BASE_OWNER}, for every
-   * chain but {@link USER_CHAIN}, whose rules are the administrator's.
-   */
-  readonly baseRules: ReadonlyMap<string, number>;
-}
-
-/** The inventory of a complete base. */
-export function baseInventory(): BaseInventory {
-  return {
-    sets: SETS.map((set) => set.name),
-    chains: CHAINS.map((chain) => chain.name),
-    baseRules: new Map(CHAINS.filter((c) => c.name !== USER_CHAIN).map((c) => [c.name, c.rules.length])),
-  };
+  return createScript(BASE);
 }

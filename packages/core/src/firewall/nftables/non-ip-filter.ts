@@ -1,9 +1,9 @@
-import { ErrorCode, NetModeError, isNetModeError } from '../../errors.js';
+import { ErrorCode, isNetModeError } from '../../errors.js';
 import { assertInterfaceName } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
-import { BASE_OWNER } from './base.js';
 import type { TableListing } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
+import { ensureOwnedTable, type OwnedTable } from './owned-table.js';
 import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
 import { assertOwnerId } from './validate.js';
 
@@ -39,8 +39,17 @@ export const PORT_TABLE = 'bridge netmode';
 /** The set of host-side interfaces (bridge ports) of endpoints on `icc: false` networks. */
 export const ISOLATED_PORTS = 'isolated_ports';
 
-const CHAIN = 'forward';
-const RULE = `iifname @${ISOLATED_PORTS} oifname @${ISOLATED_PORTS} ether type != { ip, ip6 } drop`;
+const PORTS: OwnedTable = {
+  table: PORT_TABLE,
+  sets: [{ kind: 'set', name: ISOLATED_PORTS, body: 'type ifname;' }],
+  chains: [
+    {
+      name: 'forward',
+      hook: 'type filter hook forward priority filter; policy accept;',
+      rules: [`iifname @${ISOLATED_PORTS} oifname @${ISOLATED_PORTS} ether type != { ip, ip6 } drop`],
+    },
+  ],
+};
 
 /** An endpoint whose bridge port is to be isolated, checked. */
 export interface PortIsolation {
@@ -72,40 +81,14 @@ export function portIsolation(endpoint: FirewallEndpoint): PortIsolation | undef
  */
 export class NonIpFilter {
   /**
-   * Creates the table with its set, chain and rule when missing. Two
-   * processes racing: the second transaction fails whole on `create`, and
-   * the second look finds the first one's table.
+   * Creates the table with its set, chain and rule when missing, or puts
+   * back what was deleted from it, race-safe like the inet base (see
+   * `ensureOwnedTable`).
    *
-   * @throws NetModeError ERR_COMMAND_FAILED when the table exists without its
-   * set, chain or rule (changed outside netmode).
+   * @throws NetModeError ERR_COMMAND_FAILED when the table cannot be made whole.
    */
   async ensure(scope: FirewallScope): Promise<void> {
-    if ((await this.gaps(scope))?.length === 0) return;
-    try {
-      await applyScript(scope, baseScript());
-    } catch (error) {
-      if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
-      const gaps = await this.gaps(scope);
-      if (gaps?.length === 0) return;
-      if (gaps === null) throw error;
-      throw new NetModeError(
-        ErrorCode.COMMAND_FAILED,
-        `table ${PORT_TABLE} exists without ${gaps.join(', ')}: it was changed outside netmode; ` +
-          `remove it with 'nft delete table ${PORT_TABLE}' and run reconcile`,
-        { cause: error, context: { missing: gaps } },
-      );
-    }
-  }
-
-  /** What the table lacks (empty when whole), or `null` when there is no table. */
-  async gaps(scope: FirewallScope): Promise<string[] | null> {
-    const listing = await readTable(scope, PORT_TABLE, ['-t']);
-    if (listing === null) return null;
-    const missing: string[] = [];
-    if (!listing.sets.has(ISOLATED_PORTS)) missing.push(`set ${ISOLATED_PORTS}`);
-    if (!listing.chains.has(CHAIN)) missing.push(`chain ${CHAIN}`);
-    else if (!listing.rules.some((r) => r.chain === CHAIN && r.comment === BASE_OWNER)) missing.push(`the rule of chain ${CHAIN}`);
-    return missing;
+    await ensureOwnedTable(scope, PORTS);
   }
 
   /**
@@ -214,14 +197,4 @@ async function readUnlessNoNft(scope: FirewallScope): Promise<TableListing | nul
 
 function element(isolation: PortIsolation): NftElement {
   return { table: PORT_TABLE, set: ISOLATED_PORTS, key: ifnameLiteral(isolation.port), owner: endpointOwner(isolation.endpointId) };
-}
-
-function baseScript(): string {
-  return [
-    `add table ${PORT_TABLE}`,
-    `create set ${PORT_TABLE} ${ISOLATED_PORTS} { type ifname; comment "${BASE_OWNER}"; }`,
-    `create chain ${PORT_TABLE} ${CHAIN} { type filter hook forward priority filter; policy accept; comment "${BASE_OWNER}"; }`,
-    `add rule ${PORT_TABLE} ${CHAIN} ${RULE} comment "${BASE_OWNER}"`,
-    '',
-  ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandResult, CommandRunner, CommandSpec } from '../../../src/exec/runner.js';
 import type { FirewallEndpoint, FirewallNetwork, FirewallScope } from '../../../src/firewall/firewall.js';
-import { baseInventory } from '../../../src/firewall/nftables/base.js';
+import { BASE } from '../../../src/firewall/nftables/base.js';
 import { NftablesFirewall } from '../../../src/firewall/nftables/nftables-firewall.js';
 import type { NetnsRef } from '../../../src/model/netns-ref.js';
 import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '../../../src/testing/netns-fixture.js';
@@ -11,7 +11,7 @@ import { listTable, type ListedElement } from './ruleset.js';
 // the root namespace. Set elements name bridges by string, so no interface
 // is needed and no packet is sent.
 
-const BASE_RULE_COUNT = [...baseInventory().baseRules.values()].reduce((a, b) => a + b, 0);
+const BASE_RULE_COUNT = BASE.chains.reduce((count, chain) => count + chain.rules.length, 0);
 
 const web: FirewallNetwork = {
   networkId: 'web',
@@ -119,7 +119,7 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
     }
     const table = await listTable(fixture.runner, fixture.hostNetns);
     expect([...table.sets.values()].flat()).toEqual([]);
-    expect(table.sets.size).toBe(baseInventory().sets.length);
+    expect(table.sets.size).toBe(BASE.sets.length);
     expect(table.rules.filter((r) => r.comment === 'netmode')).toHaveLength(BASE_RULE_COUNT);
     expect(table.rules.filter((r) => r.chain === 'user').map((r) => r.comment)).toEqual(['admin']);
     expect(await firewall.hasBase(scope)).toBe(true);
@@ -149,6 +149,30 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
     await firewall.teardownEndpoint(scope, taker);
     await firewall.teardownNetwork(scope, next);
     expect([...(await listTable(fixture.runner, fixture.hostNetns)).sets.values()].flat()).toEqual([]);
+  });
+
+  it("puts back a rule, a set and a chain deleted by hand, each in its place, and keeps the administrator's rule", async () => {
+    await firewall.setupNetwork(scope, web);
+    const nft = (...args: string[]) => fixture.runner.run({ command: 'nft', args, netns: fixture.hostNetns });
+    const chains = async () => Promise.all(BASE.chains.map(async (chain) => (await nft('list', 'chain', 'inet', 'netmode', chain.name)).stdout));
+    const before = await chains();
+    const masq = (await nft('list', 'set', 'inet', 'netmode', 'masq_bridges')).stdout;
+    const table = await listTable(fixture.runner, fixture.hostNetns);
+    const handle = (chain: string, index: number) => String(table.rules.filter((r) => r.chain === chain)[index]?.handle);
+    // A rule from the middle of forward; the one rule that uses masq_bridges, then the set; a whole chain.
+    await nft('delete', 'rule', 'inet', 'netmode', 'forward', 'handle', handle('forward', 3));
+    await nft('delete', 'rule', 'inet', 'netmode', 'postrouting', 'handle', handle('postrouting', 0));
+    await nft('delete', 'set', 'inet', 'netmode', 'masq_bridges');
+    await nft('flush', 'chain', 'inet', 'netmode', 'output');
+    await nft('delete', 'chain', 'inet', 'netmode', 'output');
+    expect(await firewall.hasBase(scope)).toBe(false);
+
+    await firewall.setupNetwork(scope, web);
+    expect(await firewall.hasBase(scope)).toBe(true);
+    expect(await chains()).toEqual(before);
+    expect((await nft('list', 'set', 'inet', 'netmode', 'masq_bridges')).stdout).toBe(masq);
+    expect((await listTable(fixture.runner, fixture.hostNetns)).rules.filter((r) => r.chain === 'user').map((r) => r.comment)).toEqual(['admin']);
+    await firewall.teardownNetwork(scope, web);
   });
 
   it("keeps the table while a bridge or the administrator's rule is in it, then removes it", async () => {

@@ -160,18 +160,44 @@ describe('NftablesFirewall base races and failures', () => {
     expectGolden('setup-network-race', runner.transcript());
   });
 
-  it('reports a table changed outside netmode, naming what it lacks', async () => {
+  it('puts back what was deleted from the base: missing sets and chains, and each chain that lost a rule, whole', async () => {
+    const partial = JSON.parse(BASE_LISTING) as { nftables: Record<string, { name?: string; chain?: string }>[] };
+    let postrouting = 0;
+    partial.nftables = partial.nftables.filter(
+      (entry) =>
+        entry['chain']?.name !== 'forward' &&
+        entry['rule']?.chain !== 'forward' &&
+        entry['set']?.name !== 'masq_bridges' &&
+        !(entry['rule']?.chain === 'postrouting' && postrouting++ === 0),
+    );
+    let looks = 0;
+    const runner = new RecordingRunner().respond(isListing, () => ({ stdout: looks++ === 0 ? JSON.stringify(partial) : BASE_LISTING }));
+    await firewall.setupNetwork(scopeOf(runner), network);
+    // Look, repair, look again (the repair is checked), then the elements.
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual([
+      '-j -t list table inet netmode',
+      '-f -',
+      '-j -t list table inet netmode',
+      '-f -',
+    ]);
+    expectGolden('repair-base', runner.transcript());
+  });
+
+  it('reports a base it could not make whole, naming what it lacks, and adds no element', async () => {
     const partial = JSON.parse(BASE_LISTING) as { nftables: Record<string, { name?: string }>[] };
     partial.nftables = partial.nftables.filter((entry) => entry['chain']?.name !== 'forward');
     const runner = new RecordingRunner()
       .respond(isListing, { stdout: JSON.stringify(partial) })
-      .failOn(isTransaction, 'Error: Could not process rule: File exists');
+      .failOn(isTransaction, 'Error: Could not process rule: Device or resource busy');
     const error = await errorOf(firewall.setupNetwork(scopeOf(runner), network));
     expect(error.code).toBe(ErrorCode.COMMAND_FAILED);
-    expect(error.message).toMatch(/exists without chain forward/);
+    expect(error.message).toMatch(/inet netmode could not be made whole: it lacks chain forward/);
     expect(error.context).toMatchObject({ networkId: 'n1', bridge: 'nm-br0', missing: ['chain forward'] });
-    // Never adds elements to a table without its forward chain: no isolation.
-    expect(runner.commands.filter(isTransaction)).toHaveLength(1);
+    // Two tries, never an element added to a table without its forward chain.
+    expect(runner.commands.filter(isTransaction).map((c) => c.input?.split('\n')[0])).toEqual([
+      'add chain inet netmode forward { type filter hook forward priority filter; policy accept; comment "netmode"; }',
+      'add chain inet netmode forward { type filter hook forward priority filter; policy accept; comment "netmode"; }',
+    ]);
   });
 
   it('surfaces a failed transaction as the runner error, with the script and the owner in its context', async () => {

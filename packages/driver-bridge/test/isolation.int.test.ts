@@ -1,0 +1,143 @@
+import { createNetMode, type Endpoint, type NetworkManager } from '@netmode/core';
+import { integrationAvailable } from '@netmode/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerBridgeDriver } from '../src/index.js';
+import { ADDR, createTopology, type Topology } from './support/topology.js';
+
+// Holes in the isolation a container must not get through (issue #17, items
+// 7-11). Each test first shows the way in, then that it is closed.
+
+const GATEWAY = '10.235.0.1';
+const BR_NF = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
+
+describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)('isolation (%s)', (firewall) => {
+  let topo: Topology;
+  let netmode: NetworkManager;
+  const make = () =>
+    createNetMode({
+      drivers: [(c) => registerBridgeDriver(c, { firewall, bip: `${GATEWAY}/24` })],
+      hostNetns: topo.fixture.hostNetns,
+      stateDir: topo.fixture.stateDir,
+      namePrefix: topo.fixture.prefix,
+    });
+  const address = (endpoint: Endpoint) => (endpoint.addresses[0] as string).split('/')[0] as string;
+  const mac = (endpoint: Endpoint) => endpoint.interfaces.find((i) => i.side === 'sandbox')?.mac as string;
+  const hostVeth = (endpoint: Endpoint) => endpoint.interfaces.find((i) => i.side === 'host')?.name as string;
+  const bridgeOf = (endpoint: Endpoint) => String(endpoint.driverData['bridge']);
+  const host = () => topo.fixture.hostNetns;
+  /** Runs a command where the failure is the answer. */
+  const succeeds = (netns: Endpoint['netns'], command: string, ...args: string[]) =>
+    topo.run(netns, command, ...args).then(
+      () => true,
+      () => false,
+    );
+  const setBrNf = async (value: 0 | 1) => {
+    await topo.run(host(), 'sysctl', '-q', '-w', ...BR_NF.map((key) => `${key}=${value}`));
+  };
+
+  beforeAll(async () => {
+    topo = await createTopology();
+    netmode = make();
+  });
+  afterAll(async () => {
+    // Deleting every namespace with the fixture's prefix removes whatever a
+    // failed test left (rules included: they live in the host namespace).
+    await topo?.cleanup();
+  });
+
+  // Item 9.
+  it("reconcile restores a base rule deleted by hand, closing the host's loopback to containers again", async () => {
+    const c = await netmode.connect('loop', 'bridge');
+    const stop = await topo.serve(host(), 'tcp-serve', 7002);
+    try {
+      // The container routes 127.0.0.2 to the gateway, as its own root may.
+      await topo.run(c.netns, 'sysctl', '-q', '-w', 'net.ipv4.conf.eth0.route_localnet=1');
+      await topo.run(c.netns, 'ip', 'route', 'del', 'table', 'local', 'local', '127.0.0.0/8', 'dev', 'lo');
+      await topo.run(c.netns, 'ip', 'route', 'add', '127.0.0.2/32', 'via', GATEWAY, 'dev', 'eth0');
+      expect((await topo.ask(c.netns, 'tcp-ask', '127.0.0.2', 7002)).ok).toBe(false);
+      if (firewall === 'nftables') {
+        await deleteNftRule('inet', 'prerouting_guard', 'ip daddr 127.0.0.0/8');
+      } else {
+        await deleteIptablesRule('raw', 'NETMODE-GUARD', (rule) => rule.includes(`-i ${bridgeOf(c)}`) && rule.includes('-d 127.0.0.0/8'));
+      }
+      expect((await topo.ask(c.netns, 'tcp-ask', '127.0.0.2', 7002)).ok).toBe(true);
+
+      const report = await make().reconcile();
+      expect(report).toMatchObject({ repaired: ['loop'], failures: [] });
+      expect((await topo.ask(c.netns, 'tcp-ask', '127.0.0.2', 7002)).ok).toBe(false);
+    } finally {
+      await stop();
+      await netmode.disconnect('loop');
+    }
+  });
+
+  it('reconcile restores a deleted set, or a deleted hook jump, with its elements', async () => {
+    const c = await netmode.connect('masq', 'bridge');
+    try {
+      expect(await topo.ping(c.netns, ADDR.internet)).toBe(true);
+      if (firewall === 'nftables') {
+        // The set can go once no rule refers to it; with it go its elements.
+        await deleteNftRule('inet', 'postrouting', 'iifname @masq_bridges');
+        await topo.run(host(), 'nft', 'delete', 'set', 'inet', 'netmode', 'masq_bridges');
+      } else {
+        await deleteIptablesRule('nat', 'POSTROUTING', (rule) => rule.includes('-j NETMODE-POSTROUTING'));
+      }
+      // Not masqueraded, the reply never finds its way back.
+      expect(await topo.ping(c.netns, ADDR.internet)).toBe(false);
+
+      const report = await make().reconcile();
+      expect(report).toMatchObject({ repaired: ['masq'], failures: [] });
+      expect(await topo.ping(c.netns, ADDR.internet)).toBe(true);
+    } finally {
+      await netmode.disconnect('masq');
+    }
+  });
+
+  it('reconcile restores a rule deleted from the bridge table of icc: false ports', async () => {
+    await netmode.createNetwork({ name: 'hushed', driver: 'bridge', subnets: [{ subnet: '10.236.9.0/24' }], options: { icc: false } });
+    const a = await netmode.connect('ha', 'hushed');
+    const b = await netmode.connect('hb', 'hushed');
+    // No IP hook sees bridged frames then: the bridge table alone stands between them.
+    await setBrNf(0);
+    try {
+      /** Whether b's ARP request for a's address got an answer. */
+      const arpAnswered = async () => {
+        await topo.run(b.netns, 'ip', 'neigh', 'flush', 'dev', 'eth0');
+        await topo.ping(b.netns, address(a));
+        const entries = JSON.parse(await topo.run(b.netns, 'ip', '-json', 'neigh', 'show', address(a))) as { lladdr?: string }[];
+        return entries.some((entry) => entry.lladdr === mac(a));
+      };
+      expect(await arpAnswered()).toBe(false);
+      await deleteNftRule('bridge', 'forward', 'iifname @isolated_ports');
+      expect(await arpAnswered()).toBe(true);
+
+      const report = await make().reconcile();
+      expect(report).toMatchObject({ failures: [] });
+      expect(report.repaired).toEqual(expect.arrayContaining(['ha', 'hb']));
+      expect(await arpAnswered()).toBe(false);
+    } finally {
+      await netmode.disconnect('ha');
+      await netmode.disconnect('hb');
+      await netmode.removeNetwork('hushed');
+      await setBrNf(1);
+    }
+  });
+
+  /** Deletes, by its handle, the first rule of `chain` in netmode's table of `family` whose text contains `text`. */
+  async function deleteNftRule(family: 'inet' | 'bridge', chain: string, text: string): Promise<void> {
+    const listing = await topo.run(host(), 'nft', '-a', 'list', 'chain', family, 'netmode', chain);
+    const line = listing.split('\n').find((l) => l.includes(text));
+    const handle = /# handle (\d+)/.exec(line ?? '')?.[1];
+    if (handle === undefined) throw new Error(`no rule with ${JSON.stringify(text)} in ${family} netmode ${chain}:\n${listing}`);
+    await topo.run(host(), 'nft', 'delete', 'rule', family, 'netmode', chain, 'handle', handle);
+  }
+
+  /** Deletes the first rule of `chain` that `pick` selects, as `iptables -S` prints it. */
+  async function deleteIptablesRule(table: string, chain: string, pick: (rule: string) => boolean): Promise<void> {
+    const rules = (await topo.run(host(), 'iptables', '-t', table, '-S', chain)).split('\n');
+    const rule = rules.find((r) => r.startsWith(`-A ${chain} `) && pick(r));
+    if (rule === undefined) throw new Error(`no such rule in ${table} ${chain}:\n${rules.join('\n')}`);
+    // netmode's comments hold no spaces, so the printed rule splits on spaces; -S quotes some of them.
+    await topo.run(host(), 'iptables', '-t', table, '-D', ...rule.replaceAll('"', '').split(' ').slice(1));
+  }
+});
