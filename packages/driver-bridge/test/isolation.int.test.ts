@@ -45,6 +45,26 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await topo?.cleanup();
   });
 
+  // Item 8.
+  it('drops packets with a 127.0.0.0/8 source arriving from a container, to the gateway and to other host addresses', async () => {
+    const c = await netmode.connect('forger', 'bridge');
+    const log = await topo.record(host(), 7001);
+    try {
+      // Root in its own namespace, the container may send from 127/8 out of eth0.
+      await topo.run(c.netns, 'sysctl', '-q', '-w', 'net.ipv4.conf.eth0.route_localnet=1');
+      for (const target of [GATEWAY, ADDR.hostSecond]) {
+        expect(await topo.send(c.netns, target, 7001, '127.0.0.9', `forged-${target}`)).toBe(true);
+        // Sent after the forged one on the same path: once it is in, the forged one would be too.
+        expect(await topo.send(c.netns, target, 7001, address(c), `marker-${target}`)).toBe(true);
+        expect(await log.waitFor(`marker-${target}`)).toBe(true);
+      }
+      expect(log.lines.filter((line) => line.includes('forged'))).toEqual([]);
+    } finally {
+      await log.stop();
+      await netmode.disconnect('forger');
+    }
+  });
+
   // Item 9.
   it("reconcile restores a base rule deleted by hand, closing the host's loopback to containers again", async () => {
     const c = await netmode.connect('loop', 'bridge');

@@ -88,9 +88,10 @@ export interface FirewallEndpoint {
  *   dropped; traffic between two netmode bridges dropped; any other new traffic
  *   towards a netmode bridge (direct access to container addresses from
  *   outside) dropped.
- * - **Guard**: packets arriving on a netmode bridge for 127.0.0.0/8 are dropped
- *   (the bridges carry `route_localnet`, which would otherwise let containers
- *   reach the host's loopback services).
+ * - **Guard**: packets arriving on a netmode bridge to or from 127.0.0.0/8
+ *   are dropped (the bridges carry `route_localnet`, which would otherwise let
+ *   containers reach the host's loopback services, or reach any host address
+ *   from a forged loopback source).
  *
  * Contract: every method is all-or-nothing (one transaction per call where
  * the backend has transactions), idempotent (setting up what exists or tearing

@@ -9,7 +9,7 @@ import { BASE_OWNER, ownedRule, type ChainRef, type IptablesRule, type IptablesT
  * @module
  */
 
-/** raw: drops packets from a bridge to 127.0.0.0/8 before conntrack sees them. */
+/** raw: drops packets arriving on a bridge to or from 127.0.0.0/8 before conntrack sees them. */
 export const GUARD: ChainRef = { table: 'raw', chain: 'NETMODE-GUARD' };
 /** nat: the published ports, one DNAT rule per port. */
 export const DNAT: ChainRef = { table: 'nat', chain: 'NETMODE-DNAT' };

@@ -68,6 +68,7 @@ export function networkRules(network: CheckedNetwork): OwnedRules {
   const masquerade = network.ipMasq && !network.internal;
   const end = [
     rule(GUARD, ['-d', LOOPBACK, '-i', br], ['-j', 'DROP']),
+    rule(GUARD, ['-s', LOOPBACK, '-i', br], ['-j', 'DROP']),
     ...(masquerade ? network.subnets.map((s) => rule(POSTROUTING, ['-s', s, '!', '-o', br], ['-j', 'MASQUERADE'])) : []),
     rule(POSTROUTING, ['-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['-j', HAIRPIN.chain]),
     rule(POSTROUTING, ['-s', LOOPBACK, '-o', br], ['-j', 'MASQUERADE']),

@@ -67,8 +67,10 @@ const CHAINS: readonly ChainDefinition[] = [
     name: 'prerouting_guard',
     hook: 'type filter hook prerouting priority raw; policy accept;',
     // The bridges carry route_localnet (so 127.0.0.1 can be DNATed to a
-    // container); without this, containers could reach the host's loopback services.
-    rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`],
+    // container), so the kernel no longer drops 127/8 on them as martian:
+    // without these, containers could reach the host's loopback services, or
+    // send from a forged loopback source to any host address.
+    rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`, `iifname @${SET.bridges} ip saddr 127.0.0.0/8 drop`],
   },
   { name: 'prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: DNAT_RULES },
   // The host's own packets (to 127.0.0.1 or its own addresses) never pass prerouting.

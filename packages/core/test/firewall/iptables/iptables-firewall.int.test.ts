@@ -50,7 +50,10 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     `-p tcp -m tcp --dport 8080 ${C('netmode:endpoint:ep-a')} -j DNAT --to-destination 172.30.1.2:80`,
   ],
   'raw PREROUTING': [`${C('netmode')} -j NETMODE-GUARD`],
-  'raw NETMODE-GUARD': ['a', 'b', 'c', 'd'].map((n, i) => `-d 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`),
+  'raw NETMODE-GUARD': ['a', 'b', 'c', 'd'].flatMap((n, i) => [
+    `-d 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`,
+    `-s 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`,
+  ]),
 };
 
 /** The `-A` lines of each chain, keyed `table chain`, in order. */
