@@ -143,6 +143,44 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
   });
 
+  // Item 11.
+  it('an internal network reaches no address of the host, even with a route to its gateway; other networks do', async () => {
+    await netmode.createNetwork({ name: 'sealed', driver: 'bridge', internal: true, subnets: [{ subnet: '10.236.11.0/24' }] });
+    await netmode.createNetwork({ name: 'open', driver: 'bridge', subnets: [{ subnet: '10.236.12.0/24' }] });
+    const inside = await netmode.connect('inside', 'sealed');
+    const outside = await netmode.connect('outside', 'open', { ports: [{ hostPort: 8096, containerPort: 80 }] });
+    const stops = [
+      await topo.serve(host(), 'tcp-serve', 7003),
+      await topo.serve(host(), 'udp-serve', 7004),
+      await topo.serve(outside.netns, 'tcp-serve', 80),
+    ];
+    try {
+      await topo.run(inside.netns, 'ip', 'route', 'add', 'default', 'via', '10.236.11.1');
+      for (const target of [ADDR.hostSecond, '10.236.11.1', '10.236.12.1', GATEWAY]) {
+        expect((await topo.ask(inside.netns, 'tcp-ask', target, 7003)).ok, `tcp ${target}`).toBe(false);
+        expect((await topo.ask(inside.netns, 'udp-ask', target, 7004)).ok, `udp ${target}`).toBe(false);
+      }
+      // Nor, through the DNAT, a port another network's container published.
+      expect((await topo.ask(inside.netns, 'tcp-ask', ADDR.hostSecond, 8096)).ok).toBe(false);
+      expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.hostSecond, 8096)).ok).toBe(true);
+      // The host may still open connections into it.
+      const stopInside = await topo.serve(inside.netns, 'tcp-serve', 80);
+      stops.push(stopInside);
+      expect((await topo.ask(host(), 'tcp-ask', address(inside), 80)).ok).toBe(true);
+      // Docker lets containers of other networks reach the host's services.
+      for (const target of [ADDR.hostSecond, '10.236.12.1']) {
+        expect((await topo.ask(outside.netns, 'tcp-ask', target, 7003)).ok, `tcp ${target}`).toBe(true);
+        expect((await topo.ask(outside.netns, 'udp-ask', target, 7004)).ok, `udp ${target}`).toBe(true);
+      }
+    } finally {
+      for (const stop of stops) await stop();
+      await netmode.disconnect('inside');
+      await netmode.disconnect('outside');
+      await netmode.removeNetwork('sealed');
+      await netmode.removeNetwork('open');
+    }
+  });
+
   /** Deletes, by its handle, the first rule of `chain` in netmode's table of `family` whose text contains `text`. */
   async function deleteNftRule(family: 'inet' | 'bridge', chain: string, text: string): Promise<void> {
     const listing = await topo.run(host(), 'nft', '-a', 'list', 'chain', family, 'netmode', chain);

@@ -85,9 +85,15 @@ export interface FirewallEndpoint {
  *   traffic between two containers of an `icc: false` network dropped (and,
  *   at layer 2, every frame between them that is neither IPv4 nor IPv6);
  *   traffic within one bridge accepted; traffic into or out of an internal network
- *   dropped; traffic between two netmode bridges dropped; any other new traffic
+ *   dropped (before the accepts above: DNATed and established traffic too);
+ *   traffic between two netmode bridges dropped; any other new traffic
  *   towards a netmode bridge (direct access to container addresses from
  *   outside) dropped.
+ * - **Input**: traffic from an internal network's bridge to the host's own
+ *   addresses is dropped unless it answers a connection the host opened.
+ *   Other networks' containers may reach the host's services (as Docker's).
+ *   What netmode itself will serve there (an embedded DNS server) is to be
+ *   accepted before that drop.
  * - **Guard**: packets arriving on a netmode bridge to or from 127.0.0.0/8
  *   are dropped (the bridges carry `route_localnet`, which would otherwise let
  *   containers reach the host's loopback services, or reach any host address

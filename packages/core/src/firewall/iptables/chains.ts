@@ -35,12 +35,19 @@ export const USER: ChainRef = { table: 'filter', chain: 'NETMODE-USER' };
 export const CONNTRACK: ChainRef = { table: 'filter', chain: 'NETMODE-CT' };
 /** filter: Docker's isolation stage 2: traffic leaving one bridge for another netmode bridge is dropped. */
 export const ISOLATION: ChainRef = { table: 'filter', chain: 'NETMODE-ISOLATION' };
+/**
+ * filter: traffic to the host's own addresses, jumped to first from INPUT.
+ * Holds rules of internal networks only: replies accepted, the rest
+ * dropped. What netmode itself will serve there (its embedded DNS server)
+ * goes before the drop.
+ */
+export const INPUT: ChainRef = { table: 'filter', chain: 'NETMODE-INPUT' };
 
 /** Every chain netmode owns, by table, in the order they are created. */
 export const OWNED_CHAINS: Readonly<Record<IptablesTable, readonly ChainRef[]>> = {
   raw: [GUARD],
   nat: [DNAT, POSTROUTING, HAIRPIN],
-  filter: [FORWARD, USER, CONNTRACK, ISOLATION],
+  filter: [FORWARD, USER, CONNTRACK, ISOLATION, INPUT],
 };
 
 /** The chains whose rules belong to netmode (all owned chains but the administrator's). */
@@ -61,6 +68,7 @@ export const BASE_RULES: Readonly<Record<IptablesTable, readonly IptablesRule[]>
   ],
   filter: [
     ownedRule({ table: 'filter', chain: 'FORWARD' }, BASE_OWNER, [], ['-j', FORWARD.chain]),
+    ownedRule({ table: 'filter', chain: 'INPUT' }, BASE_OWNER, [], ['-j', INPUT.chain]),
     ownedRule(FORWARD, BASE_OWNER, [], ['-j', USER.chain]),
     ownedRule(FORWARD, BASE_OWNER, ['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED,DNAT'], ['-j', CONNTRACK.chain]),
   ],
@@ -74,5 +82,8 @@ export const HOOK_CHAINS: Readonly<Record<IptablesTable, readonly ChainRef[]>> =
     { table: 'nat', chain: 'OUTPUT' },
     { table: 'nat', chain: 'POSTROUTING' },
   ],
-  filter: [{ table: 'filter', chain: 'FORWARD' }],
+  filter: [
+    { table: 'filter', chain: 'FORWARD' },
+    { table: 'filter', chain: 'INPUT' },
+  ],
 };

@@ -21,9 +21,9 @@ const TEARDOWN_ORDER: readonly IptablesTable[] = ['nat', 'filter', 'raw'];
  * (Docker, kube-proxy, an administrator's scripts). It keeps to chains of its
  * own — raw `NETMODE-GUARD`; nat `NETMODE-DNAT`, `NETMODE-POSTROUTING`,
  * `NETMODE-HAIRPIN`; filter `NETMODE-FORWARD`, `NETMODE-USER`, `NETMODE-CT`,
- * `NETMODE-ISOLATION` — and adds one jump per hook into them (raw
- * PREROUTING; nat PREROUTING and OUTPUT for local destinations; nat
- * POSTROUTING; filter FORWARD), inserted at position 1. It never changes a
+ * `NETMODE-ISOLATION`, `NETMODE-INPUT` — and adds one jump per hook into them
+ * (raw PREROUTING; nat PREROUTING and OUTPUT for local destinations; nat
+ * POSTROUTING; filter FORWARD and INPUT), inserted at position 1. It never changes a
  * built-in chain's policy and never touches another rule of a chain it does
  * not own. `NETMODE-USER` is the administrator's: jumped to first from
  * `NETMODE-FORWARD`, created empty, never written or flushed by netmode.

@@ -93,15 +93,33 @@ const CHAINS: readonly ChainDefinition[] = [
     hook: 'type filter hook forward priority filter; policy accept;',
     rules: [
       `jump ${USER_CHAIN}`,
+      // An internal network's traffic stays on its bridge, DNATed and
+      // established traffic included (a container that routes to its
+      // gateway must not reach another network's published port): before
+      // the accepts below.
+      `iifname @${SET.internalBridges} iifname . oifname != @${SET.bridgePairs} drop`,
+      `oifname @${SET.internalBridges} iifname . oifname != @${SET.bridgePairs} drop`,
       'ct state established,related accept',
       'ct status dnat accept',
       `iifname . oifname @${SET.iccOff} drop`,
       `iifname . oifname @${SET.bridgePairs} accept`,
-      `iifname @${SET.internalBridges} drop`,
-      `oifname @${SET.internalBridges} drop`,
       `iifname @${SET.bridges} oifname @${SET.bridges} drop`,
       `iifname @${SET.bridges} accept`,
       `oifname @${SET.bridges} drop`,
+    ],
+  },
+  {
+    name: 'input',
+    // Traffic to the host's own addresses is the host's business (Docker
+    // lets containers reach it), except from an internal network, which has
+    // no way out: not even to the host. Replies to the host's own
+    // connections into it pass.
+    hook: 'type filter hook input priority filter; policy accept;',
+    rules: [
+      `iifname @${SET.internalBridges} ct state established,related accept`,
+      // What netmode itself will serve on an internal network (its embedded
+      // DNS server) is to be accepted here, before the drop.
+      `iifname @${SET.internalBridges} drop`,
     ],
   },
 ];

@@ -37,6 +37,17 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     `-o nm-d ${C(D)} -j DROP`,
   ],
   'filter NETMODE-ISOLATION': ['a', 'b', 'c', 'd'].map((n, i) => `-o nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`),
+  'filter NETMODE-CT': [
+    // The internal network's traffic stays on its bridge, DNATed or established too.
+    `-i nm-c ! -o nm-c ${C(Cn)} -j DROP`,
+    `! -i nm-c -o nm-c ${C(Cn)} -j DROP`,
+    ...['a', 'b', 'c', 'd'].flatMap((n, i) => [
+      `-o nm-${n} ${C([A, B, Cn, D][i] as string)} -j ACCEPT`,
+      `-i nm-${n} -m conntrack --ctstate RELATED,ESTABLISHED ${C([A, B, Cn, D][i] as string)} -j ACCEPT`,
+    ]),
+  ],
+  'filter INPUT': [`${C('netmode')} -j NETMODE-INPUT`],
+  'filter NETMODE-INPUT': [`-i nm-c -m conntrack --ctstate RELATED,ESTABLISHED ${C(Cn)} -j ACCEPT`, `-i nm-c ${C(Cn)} -j DROP`],
   'filter NETMODE-USER': [],
   'nat PREROUTING': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],
   'nat OUTPUT': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],
