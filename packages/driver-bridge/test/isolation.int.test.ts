@@ -45,6 +45,40 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await topo?.cleanup();
   });
 
+  // Item 7.
+  describe.each([0, 1] as const)('with bridge-nf-call-ip(6)tables = %s in the host namespace', (brNf) => {
+    it('icc: false keeps two containers apart (IPv6, and IPv4 with static neighbours) while published ports work', async () => {
+      await setBrNf(brNf);
+      const name = `quiet${brNf}`;
+      await netmode.createNetwork({ name, driver: 'bridge', subnets: [{ subnet: `10.236.${brNf}.0/24` }], options: { icc: false } });
+      const a = await netmode.connect(`qa${brNf}`, name, { ports: [{ hostPort: 8090 + brNf, containerPort: 80 }] });
+      const b = await netmode.connect(`qb${brNf}`, name);
+      try {
+        await topo.serve(a.netns, 'tcp-serve', 80);
+        // Addresses no router hands out, without duplicate address detection.
+        await topo.run(a.netns, 'ip', '-6', 'address', 'add', `fd00:${brNf}::a/64`, 'dev', 'eth0', 'nodad');
+        await topo.run(b.netns, 'ip', '-6', 'address', 'add', `fd00:${brNf}::b/64`, 'dev', 'eth0', 'nodad');
+        expect(await succeeds(b.netns, 'ping', '-6', '-c', '1', '-W', '1', `fd00:${brNf}::a`)).toBe(false);
+        // ARP between them is dropped; with each other's MAC written by hand, IPv4 needs no ARP.
+        await topo.run(b.netns, 'ip', 'neigh', 'replace', address(a), 'lladdr', mac(a), 'dev', 'eth0');
+        await topo.run(a.netns, 'ip', 'neigh', 'replace', address(b), 'lladdr', mac(b), 'dev', 'eth0');
+        expect((await topo.ask(b.netns, 'tcp-ask', address(a), 80)).ok).toBe(false);
+        expect(await topo.ping(b.netns, address(a))).toBe(false);
+        // The published port stays open: to the other container (through
+        // the DNAT, which br_netfilter forwards at layer 2 on one bridge) and from outside.
+        expect((await topo.ask(b.netns, 'tcp-ask', ADDR.host, 8090 + brNf)).ok).toBe(true);
+        expect((await topo.ask(b.netns, 'tcp-ask', `10.236.${brNf}.1`, 8090 + brNf)).ok).toBe(true);
+        expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, 8090 + brNf)).ok).toBe(true);
+        expect(await topo.ping(b.netns, ADDR.internet)).toBe(true);
+      } finally {
+        await netmode.disconnect(`qa${brNf}`);
+        await netmode.disconnect(`qb${brNf}`);
+        await netmode.removeNetwork(name);
+        await setBrNf(1);
+      }
+    });
+  });
+
   // Item 8.
   it('drops packets with a 127.0.0.0/8 source arriving from a container, to the gateway and to other host addresses', async () => {
     const c = await netmode.connect('forger', 'bridge');

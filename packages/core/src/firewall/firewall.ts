@@ -61,8 +61,9 @@ export interface FirewallEndpoint {
   readonly hostInterface?: string;
   /**
    * Its network's `icc`. With `false` and {@link hostInterface} given, the
-   * backend also drops non-IP frames (ARP above all) between this port and
-   * the other isolated ports (see `NonIpFilter`); absent means `true`.
+   * backend also drops every frame that is not IPv4 (ARP, IPv6, …) between
+   * this port and the other isolated ports (see `PortFilter`); absent means
+   * `true`.
    */
   readonly icc?: boolean;
 }
@@ -83,7 +84,9 @@ export interface FirewallEndpoint {
  * - **Forwarding**: the administrator's chain first (netmode never writes into
  *   it); established and related traffic accepted; DNATed traffic accepted;
  *   traffic between two containers of an `icc: false` network dropped (and,
- *   at layer 2, every frame between them that is neither IPv4 nor IPv6);
+ *   at layer 2, every frame between them that is not IPv4; their bridge's
+ *   IPv4 passes the ip hooks through its own `nf_call_iptables`, whatever
+ *   the namespace's `bridge-nf-call-iptables` says);
  *   traffic within one bridge accepted; traffic into or out of an internal network
  *   dropped (before the accepts above: DNATed and established traffic too);
  *   traffic between two netmode bridges dropped; any other new traffic

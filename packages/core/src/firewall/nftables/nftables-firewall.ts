@@ -4,7 +4,7 @@ import { BASE, TABLE } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
 import { baseUnused } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { NonIpFilter, unknownEndpoint } from './non-ip-filter.js';
+import { PortFilter, unknownEndpoint } from './port-filter.js';
 import { ensureOwnedTable, noGaps, tableGaps } from './owned-table.js';
 import { NftScript, endpointOwner, type NftElement } from './script.js';
 import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
@@ -20,7 +20,7 @@ export class NftablesFirewall implements Firewall {
   /** Always `nftables`. */
   readonly kind = 'nftables';
 
-  readonly #nonIp = new NonIpFilter();
+  readonly #ports = new PortFilter();
 
   /**
    * Creates the base if it is missing (racing processes are fine: the loser's
@@ -36,7 +36,7 @@ export class NftablesFirewall implements Firewall {
     const context = { networkId: valid.networkId, bridge: valid.bridge };
     try {
       await ensureOwnedTable(scope, BASE);
-      if (!valid.icc) await this.#nonIp.ensure(scope);
+      if (!valid.icc) await this.#ports.setupNetwork(scope, valid.bridge);
       await applyScript(scope, addAll(networkElements(valid)));
     } catch (error) {
       throw withContext(error, context);
@@ -67,7 +67,7 @@ export class NftablesFirewall implements Firewall {
     const valid = validateEndpoint(endpoint);
     const elements = endpointElements(valid);
     try {
-      await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
+      await this.#ports.setupEndpoint(scope, endpoint, async () => {
         if (elements.length > 0) await applyScript(scope, addAll(elements));
       });
     } catch (error) {
@@ -87,7 +87,7 @@ export class NftablesFirewall implements Firewall {
       // confirmed): remove whatever carries the endpoint's comment.
       assertOwnerId(endpoint.endpointId, 'endpointId');
       try {
-        await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
+        await this.#ports.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
       } catch (error) {
         throw withContext(error, { endpointId: endpoint.endpointId });
       }
@@ -96,7 +96,7 @@ export class NftablesFirewall implements Firewall {
     const valid = validateEndpoint(endpoint);
     const context = { endpointId: valid.endpointId, networkId: valid.networkId };
     try {
-      await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
+      await this.#ports.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
     } catch (error) {
       throw withContext(error, context);
     }
@@ -131,7 +131,7 @@ export class NftablesFirewall implements Firewall {
       if (!tableMissing(error)) throw withContext(error, { table: TABLE });
     }
     // Only once no network is left: an icc: false network needs the table.
-    return this.#nonIp.removeIfUnused(scope);
+    return this.#ports.removeIfUnused(scope);
   }
 
   /** Whether the base is whole; `null` when there is no table. */

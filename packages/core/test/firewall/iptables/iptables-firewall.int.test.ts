@@ -117,7 +117,12 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
     rootBefore = await rootState();
     fixture = await createNetnsFixture();
     scope = { runner: fixture.runner, netns: fixture.hostNetns };
+    // The icc: false network's bridge must exist: its br_netfilter option is turned on.
+    await addBridge(fixture.hostNetns, NET_B.bridge);
   });
+  const addBridge = async (netns: NetnsRef, name: string) => {
+    await fixture.runner.run({ command: 'ip', args: ['link', 'add', name, 'type', 'bridge'], netns });
+  };
   afterAll(async () => {
     await fixture?.cleanup();
     expect(await rootState()).toBe(rootBefore);
@@ -221,6 +226,7 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
 
   it('tolerates concurrent creators of the base', async () => {
     const netns = await fixture.createNetns('race');
+    await addBridge(netns, NET_B.bridge);
     const target = { runner: fixture.runner, netns };
     await Promise.all([
       new IptablesFirewall().setupNetwork(target, NET_A),

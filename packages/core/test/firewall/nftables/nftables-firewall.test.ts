@@ -18,6 +18,9 @@ const NO_PORTS_TABLE = 'Error: No such file or directory\nlist table bridge netm
 
 const isPortsListing = (spec: CommandSpec) => spec.command === 'nft' && spec.args.includes('bridge') && spec.args.includes('list');
 const isListing = commandMatches('nft', '-j');
+const isBridgeShow = commandMatches('ip', '-json', '-details');
+// `ip -json -details link show dev BRIDGE` of a bridge with nf_call_iptables on (shortened).
+const BRIDGE_NETFILTER_ON = '[{"ifname":"nm-br1","linkinfo":{"info_kind":"bridge","info_data":{"nf_call_iptables":1}}}]';
 const isTransaction = commandMatches('nft', '-f', '-');
 
 const network: FirewallNetwork = {
@@ -42,7 +45,10 @@ const udpRange: FirewallPort = { protocol: 'udp', hostIp: '192.168.7.5', hostPor
 
 /** A runner whose table exists with the whole base. */
 function withBase(): RecordingRunner {
-  return new RecordingRunner().respond(isPortsListing, { stdout: PORTS_LISTING }).respond(isListing, { stdout: BASE_LISTING });
+  return new RecordingRunner()
+    .respond(isPortsListing, { stdout: PORTS_LISTING })
+    .respond(isListing, { stdout: BASE_LISTING })
+    .respond(isBridgeShow, { stdout: BRIDGE_NETFILTER_ON });
 }
 
 /** A runner whose namespace has no netmode table. */
@@ -92,8 +98,10 @@ describe('NftablesFirewall scripts', () => {
     it(`sets up the ${name} network with a look at the table and one transaction`, async () => {
       const runner = withBase();
       await firewall.setupNetwork(scopeOf(runner), config);
-      // An icc: false network also looks at the table of isolated ports.
-      const ports = config.icc ? [] : ['-j -t list table bridge netmode'];
+      // An icc: false network also looks at the table of isolated ports and at its bridge's br_netfilter option.
+      const ports = config.icc
+        ? []
+        : ['-j -t list table bridge netmode', '-n net.bridge.bridge-nf-call-iptables', `-json -details link show dev ${config.bridge}`];
       expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j -t list table inet netmode', ...ports, '-f -']);
       expectGolden(`setup-network-${name}`, runner.transcript());
     });
@@ -338,6 +346,7 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
     const racing = new RecordingRunner()
       .respond(isPortsListing, (spec) => (looks++ === 0 ? commandFailed(NO_PORTS_TABLE)(spec) : { stdout: PORTS_LISTING }))
       .respond(isListing, { stdout: BASE_LISTING })
+      .respond(isBridgeShow, { stdout: BRIDGE_NETFILTER_ON })
       .respond(
         (spec) => isTransaction(spec) && (spec.input ?? '').startsWith('add table bridge'),
         commandFailed('Error: Could not process rule: File exists'),

@@ -3,16 +3,29 @@ import { assertInterfaceName } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
 import type { TableListing } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
+import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
 import { ensureOwnedTable, type OwnedTable } from './owned-table.js';
 import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
 import { assertOwnerId } from './validate.js';
 
 /**
- * The part of `icc: false` that works below IP: a bridge-family table that
- * drops every frame that is neither IPv4 nor IPv6 (ARP above all) when it
- * goes from one isolated bridge port to another. Docker leaves ARP and other
+ * The part of `icc: false` that works at layer 2: a bridge-family table that
+ * drops every frame that is not IPv4 (ARP, IPv6, anything else) when it goes
+ * from one isolated bridge port to another. Docker leaves ARP and other
  * non-IP traffic between the containers of an `icc=false` network open
  * (moby#36355); netmode does not.
+ *
+ * IPv4 is left to the layer-3 rules of the firewall backend, which drop
+ * traffic between two containers of an `icc: false` network and let DNAT and
+ * replies through: a container reaching a port published by another
+ * container of its network is DNATed, and br_netfilter then forwards it at
+ * layer 2 between the two ports, where the bridge family cannot tell it from
+ * direct traffic (its `ct` needs nf_conntrack_bridge, which this kernel
+ * lacks). Those rules see bridged IPv4 only through br_netfilter, so the
+ * network's setup turns it on for its bridge (`ensureBridgeNetfilter`),
+ * whatever `net.bridge.bridge-nf-call-iptables` says. netmode publishes IPv4
+ * only, so nothing else needs the layer-3 path, and IPv6 between isolated
+ * ports is dropped here whatever `bridge-nf-call-ip6tables` says.
  *
  * Why a set of ports and not of bridges: the bridge family's `meta ibrname`
  * is missing from kernels built without `nft_meta_bridge` (this project's CI
@@ -20,15 +33,10 @@ import { assertOwnerId } from './validate.js';
  * `oifname` work everywhere. Two isolated ports are always on the same bridge
  * or on two bridges, which never forward to each other at layer 2, so one
  * set serves every network. Why not the bridge's own port isolation
- * (`isolated on`): with br_netfilter, a DNAT to a container on the same
- * bridge (a container reaching a published port of its own network) is
- * forwarded at layer 2 between the two ports, which isolation would cut.
+ * (`isolated on`): it would cut the DNATed traffic above too.
  *
- * IP frames are left to the layer-3 rules of the firewall backend, which
- * already drop traffic between two containers of an `icc: false` network
- * and let DNAT and replies through. Both backends use this table (the
- * `iptables` one too, through `nft`), so `icc: false` needs the nft binary
- * either way.
+ * Both backends use this table (the `iptables` one too, through `nft`), so
+ * `icc: false` needs the nft binary either way.
  *
  * @module
  */
@@ -39,14 +47,15 @@ export const PORT_TABLE = 'bridge netmode';
 /** The set of host-side interfaces (bridge ports) of endpoints on `icc: false` networks. */
 export const ISOLATED_PORTS = 'isolated_ports';
 
-const PORTS: OwnedTable = {
+/** The description of the table: its sets, chains and rules, without elements. */
+export const PORT_FILTER: OwnedTable = {
   table: PORT_TABLE,
   sets: [{ kind: 'set', name: ISOLATED_PORTS, body: 'type ifname;' }],
   chains: [
     {
       name: 'forward',
       hook: 'type filter hook forward priority filter; policy accept;',
-      rules: [`iifname @${ISOLATED_PORTS} oifname @${ISOLATED_PORTS} ether type != { ip, ip6 } drop`],
+      rules: [`iifname @${ISOLATED_PORTS} oifname @${ISOLATED_PORTS} ether type != ip drop`],
     },
   ],
 };
@@ -79,16 +88,19 @@ export function portIsolation(endpoint: FirewallEndpoint): PortIsolation | undef
  * endpoint, and deletes it when no port is left. Every change is one
  * `nft -f -` transaction.
  */
-export class NonIpFilter {
+export class PortFilter {
   /**
-   * Creates the table with its set, chain and rule when missing, or puts
+   * Readies an `icc: false` network: creates the table when missing, or puts
    * back what was deleted from it, race-safe like the inet base (see
-   * `ensureOwnedTable`).
+   * `ensureOwnedTable`), then makes the bridge's IPv4 traffic pass the ip
+   * hooks (`ensureBridgeNetfilter`).
    *
-   * @throws NetModeError ERR_COMMAND_FAILED when the table cannot be made whole.
+   * @throws NetModeError ERR_COMMAND_FAILED when the table cannot be made
+   * whole, ERR_UNSUPPORTED without br_netfilter.
    */
-  async ensure(scope: FirewallScope): Promise<void> {
-    await ensureOwnedTable(scope, PORTS);
+  async setupNetwork(scope: FirewallScope, bridge: string): Promise<void> {
+    await ensureOwnedTable(scope, PORT_FILTER);
+    await ensureBridgeNetfilter(scope, bridge);
   }
 
   /**
@@ -124,7 +136,7 @@ export class NonIpFilter {
     else if (unknownEndpoint(endpoint)) await this.sweep(scope, endpoint.endpointId);
   }
 
-  /** Adds the port to the set; a no-op when it is there. The table must exist ({@link ensure}). */
+  /** Adds the port to the set; a no-op when it is there. The table must exist ({@link setupNetwork}). */
   async isolate(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
     await applyScript(scope, new NftScript().addElement(element(isolation)).toString());
   }
