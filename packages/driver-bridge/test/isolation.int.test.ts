@@ -177,6 +177,40 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
   });
 
+  // Item 10.
+  it("on icc: false, a container that takes another's MAC and IP gets none of its traffic and reaches nothing", async () => {
+    await netmode.createNetwork({ name: 'guarded', driver: 'bridge', subnets: [{ subnet: '10.236.10.0/24' }], options: { icc: false } });
+    const a = await netmode.connect('real', 'guarded', { ports: [{ hostPort: 8095, containerPort: 80 }] });
+    const b = await netmode.connect('fake', 'guarded');
+    try {
+      await topo.serveName(a.netns, 80, 'real');
+      await topo.serveName(b.netns, 80, 'fake');
+      expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, 8095)).out).toBe('real');
+
+      // b becomes a: its MAC, its address, a route out, and a frame to be learned by.
+      await topo.run(b.netns, 'ip', 'link', 'set', 'eth0', 'address', mac(a));
+      await topo.run(b.netns, 'ip', 'address', 'flush', 'dev', 'eth0');
+      await topo.run(b.netns, 'ip', 'address', 'add', `${address(a)}/24`, 'dev', 'eth0');
+      await topo.run(b.netns, 'ip', 'route', 'add', 'default', 'via', '10.236.10.1');
+      expect(await topo.ping(b.netns, '10.236.10.1')).toBe(false);
+      expect(await topo.ping(b.netns, ADDR.internet)).toBe(false);
+      // The bridge never learned a's MAC on b's port.
+      const learned = JSON.parse(await topo.run(host(), 'bridge', '-json', 'fdb', 'show', 'dev', hostVeth(b))) as { mac: string }[];
+      expect(learned.map((entry) => entry.mac)).not.toContain(mac(a));
+      expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, 8095)).out).toBe('real');
+
+      // Only a's address, with b's own MAC: its ARP claims and packets are dropped too.
+      await topo.run(b.netns, 'ip', 'link', 'set', 'eth0', 'address', mac(b));
+      expect(await topo.ping(b.netns, '10.236.10.1')).toBe(false);
+      expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, 8095)).out).toBe('real');
+      expect(await topo.ping(a.netns, ADDR.internet)).toBe(true);
+    } finally {
+      await netmode.disconnect('real');
+      await netmode.disconnect('fake');
+      await netmode.removeNetwork('guarded');
+    }
+  });
+
   // Item 11.
   it('an internal network reaches no address of the host, even with a route to its gateway; other networks do', async () => {
     await netmode.createNetwork({ name: 'sealed', driver: 'bridge', internal: true, subnets: [{ subnet: '10.236.11.0/24' }] });

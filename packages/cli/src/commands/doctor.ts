@@ -29,12 +29,18 @@ const CAP_SYS_ADMIN = 21;
 
 const runner = new ExecaRunner({ timeoutMs: 10_000 });
 
-// The bridge-family features icc: false uses (a port set, a forward rule),
-// tried in a scratch table.
+// The bridge-family features icc: false uses (a port set, MAC and address
+// checks against concatenated sets, a forward rule), tried in a scratch table.
 const BRIDGE_FAMILY_PROBE = [
   'add table bridge nmdoctor',
   'add set bridge nmdoctor ports { type ifname; }',
+  'add set bridge nmdoctor macs { type ifname . ether_addr; }',
+  'add set bridge nmdoctor addrs { type ifname . ipv4_addr; }',
+  'add chain bridge nmdoctor prerouting { type filter hook prerouting priority filter; policy accept; }',
   'add chain bridge nmdoctor forward { type filter hook forward priority filter; policy accept; }',
+  'add rule bridge nmdoctor prerouting iifname @ports iifname . ether saddr != @macs drop',
+  'add rule bridge nmdoctor prerouting iifname @ports ether type ip iifname . ip saddr != @addrs drop',
+  'add rule bridge nmdoctor prerouting iifname @ports ether type arp iifname . arp saddr ip != @addrs drop',
   'add rule bridge nmdoctor forward iifname @ports oifname @ports ether type != ip drop',
   '',
 ].join('\n');

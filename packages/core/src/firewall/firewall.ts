@@ -62,10 +62,18 @@ export interface FirewallEndpoint {
   /**
    * Its network's `icc`. With `false` and {@link hostInterface} given, the
    * backend also drops every frame that is not IPv4 (ARP, IPv6, …) between
-   * this port and the other isolated ports (see `PortFilter`); absent means
-   * `true`.
+   * this port and the other isolated ports, and every frame from this port
+   * that does not carry the endpoint's own {@link mac} and (IPv4 and ARP)
+   * {@link address} as its source (see `PortFilter`); absent means `true`.
    */
   readonly icc?: boolean;
+  /**
+   * The MAC of the container's interface (the peer of {@link hostInterface}):
+   * the one source MAC frames from its port may carry when the port is
+   * isolated. Required with `icc: false` and {@link hostInterface}; a
+   * unicast MAC, validated before it reaches a script.
+   */
+  readonly mac?: string;
 }
 
 /**
@@ -97,6 +105,10 @@ export interface FirewallEndpoint {
  *   Other networks' containers may reach the host's services (as Docker's).
  *   What netmode itself will serve there (an embedded DNS server) is to be
  *   accepted before that drop.
+ * - **Anti-spoofing** (`icc: false` networks): a frame arriving from an
+ *   isolated port must carry its endpoint's MAC as source (ARP: as sender
+ *   MAC too) and, for IPv4 and ARP, its endpoint's address as source (sender)
+ *   address; anything else is dropped before the bridge learns from it.
  * - **Guard**: packets arriving on a netmode bridge to or from 127.0.0.0/8
  *   are dropped (the bridges carry `route_localnet`, which would otherwise let
  *   containers reach the host's loopback services, or reach any host address

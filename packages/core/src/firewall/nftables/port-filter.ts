@@ -1,9 +1,10 @@
-import { ErrorCode, isNetModeError } from '../../errors.js';
-import { assertInterfaceName } from '../../net/names.js';
+import { ErrorCode, invalidConfig, isNetModeError } from '../../errors.js';
+import { parseAddress } from '../../net/address.js';
+import { assertInterfaceName, assertMacAddress } from '../../net/names.js';
 import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
+import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
 import type { TableListing } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
 import { ensureOwnedTable, type OwnedTable } from './owned-table.js';
 import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
 import { assertOwnerId } from './validate.js';
@@ -47,11 +48,36 @@ export const PORT_TABLE = 'bridge netmode';
 /** The set of host-side interfaces (bridge ports) of endpoints on `icc: false` networks. */
 export const ISOLATED_PORTS = 'isolated_ports';
 
+/** `port . MAC` for each isolated port: the one source MAC (and ARP sender MAC) its frames may carry. */
+export const PORT_MACS = 'port_macs';
+
+/** `port . IPv4 address` for each isolated port: the one IPv4 source (and ARP sender address) its packets may carry. */
+export const PORT_ADDRS4 = 'port_addrs4';
+
 /** The description of the table: its sets, chains and rules, without elements. */
 export const PORT_FILTER: OwnedTable = {
   table: PORT_TABLE,
-  sets: [{ kind: 'set', name: ISOLATED_PORTS, body: 'type ifname;' }],
+  sets: [
+    { kind: 'set', name: ISOLATED_PORTS, body: 'type ifname;' },
+    { kind: 'set', name: PORT_MACS, body: 'type ifname . ether_addr;' },
+    { kind: 'set', name: PORT_ADDRS4, body: 'type ifname . ipv4_addr;' },
+  ],
   chains: [
+    {
+      name: 'prerouting',
+      // Anti-spoofing: a container that takes another's MAC or address gets
+      // none of its traffic. Prerouting runs before the bridge learns a
+      // frame's source MAC, so a dropped frame never moves the other's
+      // forwarding entry to this port (measured). An ARP claim for another's
+      // address never reaches the host's neighbour cache either.
+      hook: 'type filter hook prerouting priority filter; policy accept;',
+      rules: [
+        `iifname @${ISOLATED_PORTS} iifname . ether saddr != @${PORT_MACS} drop`,
+        `iifname @${ISOLATED_PORTS} ether type ip iifname . ip saddr != @${PORT_ADDRS4} drop`,
+        `iifname @${ISOLATED_PORTS} ether type arp iifname . arp saddr ether != @${PORT_MACS} drop`,
+        `iifname @${ISOLATED_PORTS} ether type arp iifname . arp saddr ip != @${PORT_ADDRS4} drop`,
+      ],
+    },
     {
       name: 'forward',
       hook: 'type filter hook forward priority filter; policy accept;',
@@ -62,31 +88,40 @@ export const PORT_FILTER: OwnedTable = {
 
 /** An endpoint whose bridge port is to be isolated, checked. */
 export interface PortIsolation {
-  /** The endpoint id: the owner written on the element. */
+  /** The endpoint id: the owner written on the elements. */
   readonly endpointId: string;
   /** The host-side interface. */
   readonly port: string;
+  /** The container interface's MAC, in lower case. */
+  readonly mac: string;
+  /** The container's IPv4 address. */
+  readonly address: string;
 }
 
 /**
- * The isolation an endpoint asks for: its port when it is on an `icc: false`
- * network and names its host interface, else `undefined`. Checks both values
- * first (they end up in an nft script).
+ * The isolation an endpoint asks for: its port, MAC and address when it is
+ * on an `icc: false` network and names its host interface, else
+ * `undefined`. Checks every value first (they end up in an nft script).
  *
- * @throws NetModeError ERR_INVALID_CONFIG for a bad id or interface name.
+ * @throws NetModeError ERR_INVALID_CONFIG for a bad id, interface name, MAC
+ * (a missing one included) or address.
  */
 export function portIsolation(endpoint: FirewallEndpoint): PortIsolation | undefined {
   if (endpoint.icc !== false || endpoint.hostInterface === undefined) return undefined;
   assertOwnerId(endpoint.endpointId, 'endpointId');
   assertInterfaceName(endpoint.hostInterface, 'hostInterface');
-  return { endpointId: endpoint.endpointId, port: endpoint.hostInterface };
+  if (endpoint.mac === undefined) throw invalidConfig('mac', 'is needed to isolate the bridge port of an icc: false endpoint', { endpointId: endpoint.endpointId });
+  const mac = assertMacAddress(endpoint.mac, 'mac');
+  const address = parseAddress(endpoint.address, 'address');
+  if (address.family !== 4) throw invalidConfig('address', `${endpoint.address} is not an IPv4 address`, { endpointId: endpoint.endpointId });
+  return { endpointId: endpoint.endpointId, port: endpoint.hostInterface, mac, address: address.text };
 }
 
 /**
  * Keeps the table: creates it once (race-safe, like the inet base), adds and
- * removes one set element per isolated port, each commented with its
- * endpoint, and deletes it when no port is left. Every change is one
- * `nft -f -` transaction.
+ * removes three set elements per isolated port (its name, its `port . MAC`,
+ * its `port . address`), each commented with its endpoint, and deletes it
+ * when no port is left. Every change is one `nft -f -` transaction.
  */
 export class PortFilter {
   /**
@@ -136,27 +171,39 @@ export class PortFilter {
     else if (unknownEndpoint(endpoint)) await this.sweep(scope, endpoint.endpointId);
   }
 
-  /** Adds the port to the set; a no-op when it is there. The table must exist ({@link setupNetwork}). */
+  /**
+   * Adds the port's three elements in one transaction; a no-op for those
+   * already there. The table must exist ({@link setupNetwork}).
+   */
   async isolate(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
-    await applyScript(scope, new NftScript().addElement(element(isolation)).toString());
+    const script = new NftScript();
+    for (const element of elements(isolation)) script.addElement(element);
+    await applyScript(scope, script.toString());
   }
 
   /**
-   * Removes the port from the set; succeeds when it, or the table, is gone,
-   * and when `nft` is not installed (then no port was ever isolated).
+   * Removes the port's three elements in one transaction; succeeds when they,
+   * or the table, are gone, and when `nft` is not installed (then no port was
+   * ever isolated). A table without one of the sets (left by an older
+   * netmode, not yet repaired) gets the sweep by comment instead.
    */
   async release(scope: FirewallScope, isolation: PortIsolation): Promise<void> {
+    const script = new NftScript();
+    for (const element of elements(isolation)) script.removeElement(element);
     try {
-      await applyScript(scope, new NftScript().removeElement(element(isolation)).toString());
+      await applyScript(scope, script.toString());
     } catch (error) {
-      if (!tableMissing(error) && !isNetModeError(error, ErrorCode.MISSING_TOOL)) throw error;
+      if (isNetModeError(error, ErrorCode.MISSING_TOOL)) return;
+      if (!tableMissing(error)) throw error;
+      await this.sweep(scope, isolation.endpointId);
     }
   }
 
   /**
-   * Removes every port commented with the endpoint, whatever its name;
-   * nothing when the table is gone or `nft` is not installed (a host using
-   * the iptables backend without `icc: false` networks never had the table).
+   * Removes every element commented with the endpoint, from every set,
+   * whatever its key; nothing when the table is gone or `nft` is not
+   * installed (a host using the iptables backend without `icc: false`
+   * networks never had the table).
    */
   async sweep(scope: FirewallScope, endpointId: string): Promise<void> {
     assertOwnerId(endpointId, 'endpointId');
@@ -164,11 +211,13 @@ export class PortFilter {
     const listing = await readUnlessNoNft(scope);
     if (listing === null) return;
     const script = new NftScript();
-    for (const listed of listing.sets.get(ISOLATED_PORTS) ?? []) {
-      if (listed.comment !== owner) continue;
-      // The key goes back into a script: it must still be a quoted interface name.
-      assertInterfaceName(listed.key.replace(/^"(.*)"$/, '$1'), 'listed port');
-      script.deleteElement({ table: PORT_TABLE, set: ISOLATED_PORTS, key: listed.key, owner });
+    for (const set of [ISOLATED_PORTS, PORT_MACS, PORT_ADDRS4]) {
+      for (const listed of listing.sets.get(set) ?? []) {
+        if (listed.comment !== owner) continue;
+        // The key goes back into a script: each part must still be what netmode writes there.
+        assertListedKey(set, listed.key);
+        script.deleteElement({ table: PORT_TABLE, set, key: listed.key, owner });
+      }
     }
     if (!script.empty) await applyScript(scope, script.toString());
   }
@@ -207,6 +256,31 @@ async function readUnlessNoNft(scope: FirewallScope): Promise<TableListing | nul
   }
 }
 
-function element(isolation: PortIsolation): NftElement {
-  return { table: PORT_TABLE, set: ISOLATED_PORTS, key: ifnameLiteral(isolation.port), owner: endpointOwner(isolation.endpointId) };
+/** The port's elements: its name, `port . MAC` and `port . address`. */
+function elements(isolation: PortIsolation): NftElement[] {
+  const owner = endpointOwner(isolation.endpointId);
+  const port = ifnameLiteral(isolation.port);
+  return [
+    { table: PORT_TABLE, set: ISOLATED_PORTS, key: port, owner },
+    { table: PORT_TABLE, set: PORT_MACS, key: `${port} . ${isolation.mac}`, owner },
+    { table: PORT_TABLE, set: PORT_ADDRS4, key: `${port} . ${isolation.address}`, owner },
+  ];
+}
+
+/**
+ * Throws unless a listed key of `set` has the shape netmode writes: a quoted
+ * interface name, then (in the two concatenated sets) a MAC or an IPv4
+ * address.
+ */
+function assertListedKey(set: string, key: string): void {
+  const parts = key.split(' . ');
+  const [port = '', value = ''] = parts;
+  assertInterfaceName(port.replace(/^"(.*)"$/, '$1'), 'listed port');
+  if (parts.length !== (set === ISOLATED_PORTS ? 1 : 2)) {
+    throw invalidConfig('listed key', `${JSON.stringify(key)} is not a key netmode writes into ${set}`);
+  }
+  if (set === PORT_MACS) assertMacAddress(value, 'listed MAC');
+  if (set === PORT_ADDRS4 && parseAddress(value, 'listed address').family !== 4) {
+    throw invalidConfig('listed address', `${value} is not an IPv4 address`);
+  }
 }

@@ -157,6 +157,39 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
     expect([...(await listTable(fixture.runner, fixture.hostNetns)).sets.values()].flat()).toEqual([]);
   });
 
+  it('isolates a port with its MAC and address, each element commented; releases them; sweeps what a crashed attach left', async () => {
+    await firewall.setupNetwork(scope, quiet);
+    const port = (id: string, veth: string, last: number): FirewallEndpoint => ({
+      endpointId: id,
+      networkId: 'quiet',
+      bridge: 'nm-quiet',
+      address: `10.231.2.${last}`,
+      ports: [],
+      hostInterface: veth,
+      icc: false,
+      mac: `02:42:0A:E7:02:0${last}`,
+    });
+    const listPorts = async () => {
+      const { stdout } = await fixture.runner.run({ command: 'nft', args: ['-j', 'list', 'table', 'bridge', 'netmode'], netns: fixture.hostNetns });
+      const sets = (JSON.parse(stdout) as { nftables: { set?: { name: string; elem?: { elem: { val: unknown; comment: string } }[] } }[] }).nftables;
+      return Object.fromEntries(
+        sets.flatMap((e) => (e.set ? [[e.set.name, (e.set.elem ?? []).map((x) => `${JSON.stringify(x.elem.val)} ${x.elem.comment}`)]] : [])),
+      );
+    };
+    await firewall.setupEndpoint(scope, port('p1', 'nmv-p1', 2));
+    await firewall.setupEndpoint(scope, port('p2', 'nmv-p2', 3));
+    expect(await listPorts()).toEqual({
+      isolated_ports: ['"nmv-p1" endpoint:p1', '"nmv-p2" endpoint:p2'],
+      port_macs: ['{"concat":["nmv-p1","02:42:0a:e7:02:02"]} endpoint:p1', '{"concat":["nmv-p2","02:42:0a:e7:02:03"]} endpoint:p2'],
+      port_addrs4: ['{"concat":["nmv-p1","10.231.2.2"]} endpoint:p1', '{"concat":["nmv-p2","10.231.2.3"]} endpoint:p2'],
+    });
+    for (let round = 0; round < 2; round += 1) await firewall.teardownEndpoint(scope, port('p1', 'nmv-p1', 2));
+    // p2 as an attach that crashed before its record held its interface: found by its comment.
+    await firewall.teardownEndpoint(scope, { endpointId: 'p2', networkId: 'quiet', bridge: 'unknown', address: '0.0.0.0', ports: [] });
+    expect(await listPorts()).toEqual({ isolated_ports: [], port_macs: [], port_addrs4: [] });
+    await firewall.teardownNetwork(scope, quiet);
+  });
+
   it("puts back a rule, a set and a chain deleted by hand, each in its place, and keeps the administrator's rule", async () => {
     await firewall.setupNetwork(scope, web);
     const nft = (...args: string[]) => fixture.runner.run({ command: 'nft', args, netns: fixture.hostNetns });

@@ -281,10 +281,14 @@ describe('NftablesFirewall base races and failures', () => {
 
 describe('NftablesFirewall port isolation (icc: false)', () => {
   const firewall = new NftablesFirewall();
-  const isolated: FirewallEndpoint = { ...endpoint, hostInterface: 'nmv1', icc: false };
+  const isolated: FirewallEndpoint = { ...endpoint, hostInterface: 'nmv1', icc: false, mac: '02:42:0A:58:00:02' };
   const transactions = (runner: RecordingRunner) => runner.commands.filter(isTransaction).map((c) => c.input);
+  const ISOLATE =
+    'add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n' +
+    'add element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 comment "endpoint:c1" }\n' +
+    'add element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 comment "endpoint:c1" }\n';
 
-  it('isolates the bridge port, then publishes the ports, one transaction each', async () => {
+  it('isolates the bridge port (its name, MAC and address in one transaction), then publishes the ports', async () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
     expect(runner.commands).toHaveLength(2);
@@ -295,7 +299,7 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), isolated);
     await firewall.setupEndpoint(scopeOf(runner), { ...isolated, icc: true });
-    expect(transactions(runner)).toEqual(['add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n']);
+    expect(transactions(runner)).toEqual([ISOLATE]);
   });
 
   it('releases the port again when publishing fails', async () => {
@@ -304,11 +308,15 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
     expect(error.context).toMatchObject({ endpointId: 'c1' });
     expect(transactions(runner).at(-1)).toBe(
       'add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n' +
-        'delete element bridge netmode isolated_ports { "nmv1" }\n',
+        'delete element bridge netmode isolated_ports { "nmv1" }\n' +
+        'add element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 comment "endpoint:c1" }\n' +
+        'delete element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 }\n' +
+        'add element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 comment "endpoint:c1" }\n' +
+        'delete element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 }\n',
     );
   });
 
-  it('withdraws the ports, then releases the port', async () => {
+  it('withdraws the ports, then releases the port in one transaction', async () => {
     const runner = withBase();
     await firewall.teardownEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
     expect(runner.commands).toHaveLength(2);
@@ -316,30 +324,78 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
   });
 
   it('counts a release as done when the table of isolated ports is gone', async () => {
-    const runner = withBase().failOn(
-      (spec) => isTransaction(spec) && (spec.input ?? '').includes('bridge netmode'),
-      NO_PORTS_TABLE,
-    );
+    const runner = withBase()
+      .failOn((spec) => isTransaction(spec) && (spec.input ?? '').includes('bridge netmode'), NO_PORTS_TABLE)
+      .failOn(isPortsListing, NO_PORTS_TABLE);
     await firewall.teardownEndpoint(scopeOf(runner), isolated);
-    expect(runner.commands).toHaveLength(1);
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-f -', '-j list table bridge netmode']);
   });
 
-  it('removes the ports a crashed attach isolated, found by their comment', async () => {
+  /** The table of isolated ports holding these elements, as `nft -j list table bridge netmode` shows them. */
+  const portsHolding = (elements: Record<string, unknown[]>) => {
     const held = JSON.parse(PORTS_LISTING) as { nftables: Record<string, Record<string, unknown>>[] };
     for (const entry of held.nftables) {
-      if (entry['set']) entry['set']['elem'] = [{ elem: { val: 'nmv1', comment: 'endpoint:c1' } }, { elem: { val: 'nmv2', comment: 'endpoint:c2' } }];
+      const set = entry['set'];
+      if (set && elements[String(set['name'])]) set['elem'] = elements[String(set['name'])];
     }
-    const runner = new RecordingRunner().respond(isPortsListing, { stdout: JSON.stringify(held) }).respond(isListing, { stdout: BASE_LISTING });
+    return JSON.stringify(held);
+  };
+  const owned = (val: unknown, owner: string) => ({ elem: { val, comment: `endpoint:${owner}` } });
+
+  it('removes what a crashed attach isolated, from every set, found by its comment', async () => {
+    const held = portsHolding({
+      isolated_ports: [owned('nmv1', 'c1'), owned('nmv2', 'c2')],
+      port_macs: [owned({ concat: ['nmv1', '02:42:0a:58:00:02'] }, 'c1'), owned({ concat: ['nmv2', '02:42:0a:58:00:03'] }, 'c2')],
+      port_addrs4: [owned({ concat: ['nmv1', '10.88.0.2'] }, 'c1'), owned({ concat: ['nmv2', '10.88.0.3'] }, 'c2')],
+    });
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
     await firewall.teardownEndpoint(scopeOf(runner), endpoint);
-    expect(transactions(runner)).toEqual(['delete element bridge netmode isolated_ports { "nmv1" }\n']);
+    expect(transactions(runner)).toEqual([
+      'delete element bridge netmode isolated_ports { "nmv1" }\n' +
+        'delete element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 }\n' +
+        'delete element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 }\n',
+    ]);
   });
 
-  it('refuses a bad host interface before any process starts', async () => {
-    const runner = withBase();
-    const error = await errorOf(firewall.setupEndpoint(scopeOf(runner), { ...isolated, hostInterface: 'nm v1' }));
-    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
-    expect(runner.commands).toHaveLength(0);
+  it('sweeps by comment when the table lacks a set (made by an older netmode, not yet repaired)', async () => {
+    const held = portsHolding({ isolated_ports: [owned('nmv1', 'c1')] });
+    const runner = new RecordingRunner()
+      .respond(isPortsListing, { stdout: held })
+      .respond(isListing, { stdout: BASE_LISTING })
+      .respond(
+        (spec) => isTransaction(spec) && (spec.input ?? '').includes('port_macs'),
+        commandFailed('Error: No such file or directory; did you mean set ‘isolated_ports’ in table bridge ‘netmode’?'),
+      );
+    await firewall.teardownEndpoint(scopeOf(runner), isolated);
+    expect(transactions(runner).at(-1)).toBe('delete element bridge netmode isolated_ports { "nmv1" }\n');
   });
+
+  it('refuses a listed key it would not have written, and deletes nothing', async () => {
+    const held = portsHolding({ port_macs: [owned({ concat: ['nmv1', 'not-a-mac'] }, 'c1')] });
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
+    const error = await errorOf(firewall.teardownEndpoint(scopeOf(runner), endpoint));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(transactions(runner)).toEqual([]);
+  });
+
+  const invalid: [string, Partial<FirewallEndpoint>, RegExp][] = [
+    ['a bad host interface', { hostInterface: 'nm v1' }, /hostInterface/],
+    ['no MAC', { mac: undefined }, /mac: is needed/],
+    ['a multicast MAC', { mac: '03:42:0a:58:00:02' }, /multicast/],
+    ['a MAC with a quote', { mac: '02:42:0a:58:00:0"' }, /not a MAC address/],
+    ['an IPv6 address', { address: 'fd00::2' }, /address/],
+  ];
+  for (const [what, change, message] of invalid) {
+    it(`refuses ${what} before any process starts, for setup and teardown`, async () => {
+      for (const call of [firewall.setupEndpoint.bind(firewall), firewall.teardownEndpoint.bind(firewall)]) {
+        const runner = withBase();
+        const error = await errorOf(call(scopeOf(runner), { ...isolated, ...change }));
+        expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+        expect(error.message).toMatch(message);
+        expect(runner.commands).toHaveLength(0);
+      }
+    });
+  }
 
   it('takes a table of isolated ports that another process created meanwhile', async () => {
     let looks = 0;
