@@ -110,10 +110,11 @@ export function portIsolation(endpoint: FirewallEndpoint): PortIsolation | undef
   if (endpoint.icc !== false || endpoint.hostInterface === undefined) return undefined;
   assertOwnerId(endpoint.endpointId, 'endpointId');
   assertInterfaceName(endpoint.hostInterface, 'hostInterface');
-  if (endpoint.mac === undefined) throw invalidConfig('mac', 'is needed to isolate the bridge port of an icc: false endpoint', { endpointId: endpoint.endpointId });
+  const context = { endpointId: endpoint.endpointId };
+  if (endpoint.mac === undefined) throw invalidConfig('mac', 'is needed to isolate the bridge port of an icc: false endpoint', context);
   const mac = assertMacAddress(endpoint.mac, 'mac');
   const address = parseAddress(endpoint.address, 'address');
-  if (address.family !== 4) throw invalidConfig('address', `${endpoint.address} is not an IPv4 address`, { endpointId: endpoint.endpointId });
+  if (address.family !== 4) throw invalidConfig('address', `${endpoint.address} is not an IPv4 address`, context);
   return { endpointId: endpoint.endpointId, port: endpoint.hostInterface, mac, address: address.text };
 }
 
@@ -161,7 +162,7 @@ export class PortFilter {
    * An endpoint's teardown after the backend's own part (`withdraw`):
    * releases its port, or, for an endpoint that knows neither ports nor host
    * interface (an attach that crashed before its record held them), removes
-   * every port commented with it. The isolation is checked before
+   * every element commented with it ({@link sweep}). The isolation is checked before
    * `withdraw` runs, so a bad interface name starts no process.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, withdraw: () => Promise<void>): Promise<void> {
