@@ -56,7 +56,7 @@ export type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAlloca
 export type { Firewall, FirewallEndpoint, FirewallKind, FirewallNetwork, FirewallPort, FirewallScope } from './firewall/firewall.js';
 export { NoFirewall } from './firewall/firewall.js';
 export { NftablesFirewall } from './firewall/nftables/nftables-firewall.js';
-export { ISOLATED_PORTS, NonIpFilter, PORT_TABLE, portIsolation, type PortIsolation } from './firewall/nftables/non-ip-filter.js';
+export { ISOLATED_PORTS, PortFilter, PORT_TABLE, portIsolation, type PortIsolation } from './firewall/nftables/port-filter.js';
 export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';
 export { createFirewall } from './firewall/create-firewall.js';
 export { IpamTransaction } from './ipam/ipam-transaction.js';

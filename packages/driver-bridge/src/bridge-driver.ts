@@ -79,6 +79,12 @@ interface BridgeEndpointData {
    * host veth. Absent in records written before netmode isolated ports.
    */
   readonly icc?: boolean;
+  /**
+   * The container interface's MAC, the only source MAC its isolated port
+   * lets through. Absent in records written before; the sandbox interface's
+   * `mac` in the endpoint record says the same.
+   */
+  readonly mac?: string;
 }
 
 /** The batches of one attach's kernel side, and what a retry or an event needs. */
@@ -252,6 +258,7 @@ export class BridgeDriver implements NetworkDriver {
         address,
         firewallPorts,
         icc: live.settings.icc,
+        mac,
       };
       const endpoint = firewallEndpoint(containerId, request.network.id, data, live.settings.icc);
       if (endpoint) undo.push('firewall', containerId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
@@ -337,7 +344,7 @@ export class BridgeDriver implements NetworkDriver {
     }
     // A record without `icc` predates port isolation: its port may have been
     // isolated since by repair(), and releasing a port that is not there is harmless.
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data, data.icc ?? false);
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, withMac(data, endpoint), data.icc ?? false);
     const firewall = async () => {
       if (!fw) return;
       await steps.step('firewall', endpoint.containerId, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
@@ -400,7 +407,7 @@ export class BridgeDriver implements NetworkDriver {
       }
     }
     // A record without `icc` predates port isolation: the network says.
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, data, data.icc ?? live.settings.icc);
+    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
   }
 
@@ -554,10 +561,17 @@ function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subne
   };
 }
 
+/** The record's data with the MAC filled in from the sandbox interface when the record predates `mac` in it. */
+function withMac(data: Partial<BridgeEndpointData>, endpoint: Endpoint): Partial<BridgeEndpointData> {
+  if (data.mac !== undefined) return data;
+  const mac = endpoint.interfaces.find((i) => i.side === 'sandbox')?.mac;
+  return mac === undefined ? data : { ...data, mac };
+}
+
 /**
  * What the firewall keeps for an endpoint — its published ports and, when
- * `icc` is false, its isolated host veth — or `undefined` when it keeps
- * nothing (or the record is too incomplete to say).
+ * `icc` is false, its isolated host veth with its MAC and address — or
+ * `undefined` when it keeps nothing (or the record is too incomplete to say).
  */
 function firewallEndpoint(
   endpointId: string,
@@ -575,6 +589,7 @@ function firewallEndpoint(
     address: data.address,
     ports,
     ...(isolated ? { hostInterface: data.hostVeth as string, icc: false } : {}),
+    ...(isolated && data.mac !== undefined ? { mac: data.mac } : {}),
   };
 }
 

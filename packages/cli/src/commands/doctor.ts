@@ -29,6 +29,22 @@ const CAP_SYS_ADMIN = 21;
 
 const runner = new ExecaRunner({ timeoutMs: 10_000 });
 
+// The bridge-family features icc: false uses (a port set, MAC and address
+// checks against concatenated sets, a forward rule), tried in a scratch table.
+const BRIDGE_FAMILY_PROBE = [
+  'add table bridge nmdoctor',
+  'add set bridge nmdoctor ports { type ifname; }',
+  'add set bridge nmdoctor macs { type ifname . ether_addr; }',
+  'add set bridge nmdoctor addrs { type ifname . ipv4_addr; }',
+  'add chain bridge nmdoctor prerouting { type filter hook prerouting priority filter; policy accept; }',
+  'add chain bridge nmdoctor forward { type filter hook forward priority filter; policy accept; }',
+  'add rule bridge nmdoctor prerouting iifname @ports iifname . ether saddr != @macs drop',
+  'add rule bridge nmdoctor prerouting iifname @ports ether type ip iifname . ip saddr != @addrs drop',
+  'add rule bridge nmdoctor prerouting iifname @ports ether type arp iifname . arp saddr ip != @addrs drop',
+  'add rule bridge nmdoctor forward iifname @ports oifname @ports ether type != ip drop',
+  '',
+].join('\n');
+
 async function output(command: string, args: string[], netns?: NetnsRef): Promise<string> {
   return (await runner.run({ command, args, ...(netns ? { netns } : {}) })).stdout.trim();
 }
@@ -102,10 +118,34 @@ async function kernel(): Promise<Check[]> {
       'warn',
     );
     await attempt('iptables nat table', 'listed the nat table in the scratch namespace', () => output('iptables', ['-t', 'nat', '-S'], ns), 'warn');
+    // What icc: false stands on, with either backend: non-IPv4 frames between
+    // isolated ports are dropped in an nft bridge-family table, and IPv4 is
+    // dropped by the ip rules, which see bridged traffic only through
+    // br_netfilter, turned on per bridge (never through the namespace's sysctl).
+    await attempt(
+      'nft bridge family',
+      'made a bridge-family table with the sets and rules icc: false uses, in the scratch namespace',
+      async () => {
+        await runner.run({ command: 'nft', args: ['-f', '-'], netns: ns, input: BRIDGE_FAMILY_PROBE });
+        await output('nft', ['delete', 'table', 'bridge', 'nmdoctor'], ns);
+      },
+      'warn',
+    );
     await attempt(
       'br_netfilter',
-      'net.bridge.bridge-nf-call-iptables exists (bridged traffic passes the firewall)',
-      () => output('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables'], ns),
+      'active; a scratch bridge kept nf_call_iptables on, as netmode sets it on the bridges of icc: false networks',
+      async () => {
+        // br_netfilter registers net.bridge.* in a namespace only once it is active.
+        await output('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables'], ns).catch((error: unknown) => {
+          throw new Error(`not active (no net.bridge.bridge-nf-call-iptables: ${errorMessage(error)}); icc: false networks need it: modprobe br_netfilter`);
+        });
+        await output('ip', ['link', 'set', 'dev', 'nmdoc-br', 'type', 'bridge', 'nf_call_iptables', '1'], ns);
+        const links = JSON.parse(await output('ip', ['-json', '-details', 'link', 'show', 'dev', 'nmdoc-br'], ns)) as {
+          linkinfo?: { info_data?: { nf_call_iptables?: unknown } };
+        }[];
+        const value = links[0]?.linkinfo?.info_data?.nf_call_iptables;
+        if (value !== 1) throw new Error(`the bridge option nf_call_iptables reads ${String(value)} after setting it to 1`);
+      },
       'warn',
     );
   } finally {
@@ -141,6 +181,20 @@ async function hostNamespace(session: Session): Promise<Check[]> {
     );
   } catch (error) {
     checks.push({ check: 'ip_forward', status: 'warn', detail: `could not read: ${errorMessage(error)}` });
+  }
+  try {
+    const value = await output('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables'], ref);
+    checks.push({
+      check: 'bridge-nf-call-iptables',
+      status: 'ok',
+      detail: `${value} in ${where}; netmode never writes it, and icc: false does not depend on it (netmode turns br_netfilter on for those networks' bridges alone)`,
+    });
+  } catch (error) {
+    checks.push({
+      check: 'bridge-nf-call-iptables',
+      status: 'warn',
+      detail: `could not read in ${where} (${errorMessage(error)}): br_netfilter is not active there, so icc: false networks cannot be set up`,
+    });
   }
   try {
     const tables = await output('nft', ['list', 'tables'], ref);

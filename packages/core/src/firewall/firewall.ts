@@ -61,10 +61,19 @@ export interface FirewallEndpoint {
   readonly hostInterface?: string;
   /**
    * Its network's `icc`. With `false` and {@link hostInterface} given, the
-   * backend also drops non-IP frames (ARP above all) between this port and
-   * the other isolated ports (see `NonIpFilter`); absent means `true`.
+   * backend also drops every frame that is not IPv4 (ARP, IPv6, …) between
+   * this port and the other isolated ports, and every frame from this port
+   * that does not carry the endpoint's own {@link mac} and (IPv4 and ARP)
+   * {@link address} as its source (see `PortFilter`); absent means `true`.
    */
   readonly icc?: boolean;
+  /**
+   * The MAC of the container's interface (the peer of {@link hostInterface}):
+   * the one source MAC frames from its port may carry when the port is
+   * isolated. Required with `icc: false` and {@link hostInterface}; a
+   * unicast MAC, validated before it reaches a script.
+   */
+  readonly mac?: string;
 }
 
 /**
@@ -83,14 +92,27 @@ export interface FirewallEndpoint {
  * - **Forwarding**: the administrator's chain first (netmode never writes into
  *   it); established and related traffic accepted; DNATed traffic accepted;
  *   traffic between two containers of an `icc: false` network dropped (and,
- *   at layer 2, every frame between them that is neither IPv4 nor IPv6);
+ *   at layer 2, every frame between them that is not IPv4; their bridge's
+ *   IPv4 passes the ip hooks through its own `nf_call_iptables`, whatever
+ *   the namespace's `bridge-nf-call-iptables` says);
  *   traffic within one bridge accepted; traffic into or out of an internal network
- *   dropped; traffic between two netmode bridges dropped; any other new traffic
+ *   dropped (before the accepts above: DNATed and established traffic too);
+ *   traffic between two netmode bridges dropped; any other new traffic
  *   towards a netmode bridge (direct access to container addresses from
  *   outside) dropped.
- * - **Guard**: packets arriving on a netmode bridge for 127.0.0.0/8 are dropped
- *   (the bridges carry `route_localnet`, which would otherwise let containers
- *   reach the host's loopback services).
+ * - **Input**: traffic from an internal network's bridge to the host's own
+ *   addresses is dropped unless it answers a connection the host opened.
+ *   Other networks' containers may reach the host's services (as Docker's).
+ *   What netmode itself will serve there (an embedded DNS server) is to be
+ *   accepted before that drop.
+ * - **Anti-spoofing** (`icc: false` networks): a frame arriving from an
+ *   isolated port must carry its endpoint's MAC as source (ARP: as sender
+ *   MAC too) and, for IPv4 and ARP, its endpoint's address as source (sender)
+ *   address; anything else is dropped before the bridge learns from it.
+ * - **Guard**: packets arriving on a netmode bridge to or from 127.0.0.0/8
+ *   are dropped (the bridges carry `route_localnet`, which would otherwise let
+ *   containers reach the host's loopback services, or reach any host address
+ *   from a forged loopback source).
  *
  * Contract: every method is all-or-nothing (one transaction per call where
  * the backend has transactions), idempotent (setting up what exists or tearing

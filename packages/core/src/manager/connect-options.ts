@@ -2,9 +2,7 @@ import { invalidConfig } from '../errors.js';
 import type { ConnectOptions, PortMapping } from '../model/endpoint.js';
 import { validateNetnsRef } from '../model/netns-ref.js';
 import { parseAddress } from '../net/address.js';
-import { assertInterfaceName } from '../net/names.js';
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+import { assertInterfaceName, assertMacAddress } from '../net/names.js';
 
 /**
  * Checks the mode-independent shape of connect options: every value that
@@ -20,7 +18,7 @@ export function validateConnectOptions(options: ConnectOptions): void {
     if (options.netns.kind === 'host') throw invalidConfig('netns', "cannot be the host namespace; use the 'host' mode");
   }
   if (options.ip !== undefined) parseAddress(options.ip, 'ip');
-  if (options.mac !== undefined) validateMac(options.mac);
+  if (options.mac !== undefined) assertMacAddress(options.mac, 'mac');
   if (options.ifname !== undefined) assertInterfaceName(options.ifname, 'ifname');
   if (options.ports !== undefined && !Array.isArray(options.ports)) throw invalidConfig('ports', 'must be an array');
   options.ports?.forEach((port, index) => validatePort(port, `ports[${index}]`));
@@ -34,13 +32,6 @@ export function validateLabels(labels: unknown): void {
   for (const [key, value] of Object.entries(labels)) {
     if (typeof value !== 'string') throw invalidConfig(`labels.${key}`, 'must be a string');
   }
-}
-
-function validateMac(mac: string): void {
-  if (!MAC.test(mac)) throw invalidConfig('mac', `${JSON.stringify(mac)} is not a MAC address like 02:42:ac:11:00:02`);
-  const first = Number.parseInt(mac.slice(0, 2), 16);
-  if (first & 1) throw invalidConfig('mac', `${mac} is a multicast address; the first octet must be even`);
-  if (/^(00:){5}00$/i.test(mac)) throw invalidConfig('mac', 'the all-zero address cannot be assigned');
 }
 
 function validatePort(port: PortMapping, field: string): void {

@@ -9,6 +9,7 @@ export const MAX_INTERFACE_NAME_LENGTH = 15;
 // that is safe on an `ip -batch` line, in an nft rule and in a file name.
 const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /**
  * Throws ERR_INVALID_CONFIG unless `name` is an interface name netmode will
@@ -48,6 +49,22 @@ export function hashedName(prefix: string, id: string, length = MAX_INTERFACE_NA
   const digits = length - prefix.length;
   if (digits < 6) throw invalidConfig('name prefix', `${JSON.stringify(prefix)} leaves fewer than 6 hash digits`);
   return prefix + createHash('sha256').update(id).digest('hex').slice(0, digits);
+}
+
+/**
+ * Checks that `mac` is a MAC address an interface can carry — six
+ * colon-separated hex bytes, unicast (the first octet even), not all zero —
+ * and returns it in lower case, as the kernel and nft print it.
+ *
+ * @throws NetModeError ERR_INVALID_CONFIG naming `field` otherwise.
+ */
+export function assertMacAddress(mac: string, field = 'mac'): string {
+  if (typeof mac !== 'string' || !MAC.test(mac)) {
+    throw invalidConfig(field, `${JSON.stringify(mac)} is not a MAC address like 02:42:ac:11:00:02`);
+  }
+  if (Number.parseInt(mac.slice(0, 2), 16) & 1) throw invalidConfig(field, `${mac} is a multicast address; the first octet must be even`);
+  if (/^(00:){5}00$/.test(mac)) throw invalidConfig(field, 'the all-zero address cannot be assigned');
+  return mac.toLowerCase();
 }
 
 /**

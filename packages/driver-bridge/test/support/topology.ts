@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { netnsPath, resolveToolPath, type NetnsRef } from '@netmode/core';
 import { createNetnsFixture, type NetnsFixture } from '@netmode/core/testing';
@@ -38,12 +39,36 @@ export interface Topology {
    * checking that a disconnect left nothing.
    */
   serve(netns: NetnsRef, mode: 'tcp-serve' | 'udp-serve', port: number): Promise<() => Promise<void>>;
+  /** Like {@link serve}, a TCP server that answers every connection with `name`: tells which server a client reached. */
+  serveName(netns: NetnsRef, port: number, name: string): Promise<() => Promise<void>>;
+  /**
+   * Starts a UDP server in `netns` that never answers and records `SENDER TEXT`
+   * for every datagram (for senders whose replies could not come back, such
+   * as a forged source); resolves once it listens.
+   */
+  record(netns: NetnsRef, port: number): Promise<UdpLog>;
+  /** Sends one datagram `text` from the local address `source` in `netns`; resolves to whether it was sent. */
+  send(netns: NetnsRef, host: string, port: number, source: string, text: string): Promise<boolean>;
   /** `ping -c1` from `netns`; with `size`, a don't-fragment ping of that payload size. */
   ping(netns: NetnsRef, host: string, size?: number): Promise<boolean>;
   /** Runs a command in a namespace and returns its stdout (throws on failure). */
   run(netns: NetnsRef, command: string, ...args: string[]): Promise<string>;
   /** Stops every probe server (by its PID) and deletes every namespace. */
   cleanup(): Promise<void>;
+}
+
+/** What a {@link Topology.record} server received. */
+export interface UdpLog {
+  /** One `SENDER TEXT` line per datagram, in arrival order. */
+  readonly lines: readonly string[];
+  /**
+   * Resolves `true` once a datagram whose text is `text` arrived, `false` if
+   * none did within 5 s. Datagrams sent earlier on the same path arrive
+   * before it: wait for a marker sent last, then look at {@link lines}.
+   */
+  waitFor(text: string): Promise<boolean>;
+  /** Stops the server (by its PID). */
+  stop(): Promise<void>;
 }
 
 /** Builds the topology. Call `cleanup()` in afterAll. */
@@ -70,6 +95,29 @@ export async function createTopology(): Promise<Topology> {
     await run(ext, 'ip', 'route', 'add', `${ADDR.hostSecond}/32`, 'via', ADDR.host);
 
     const nsenter = (netns: NetnsRef, args: string[]) => [`--net=${netnsPath(netns)}`, '--', process.execPath, PROBE, ...args];
+    /** Starts a probe server and resolves once it listens, with the lines it printed since and a way to stop it. */
+    const start = (netns: NetnsRef, args: string[]) =>
+      new Promise<{ lines: string[]; stop: () => Promise<void> }>((resolve, reject) => {
+        const child = spawn(resolveToolPath('nsenter'), nsenter(netns, args));
+        servers.add(child);
+        const exited = new Promise<void>((done) => child.once('exit', () => done()));
+        const stop = async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+          servers.delete(child);
+        };
+        const lines: string[] = [];
+        let partial = '';
+        child.stdout.on('data', (d: Buffer) => {
+          const parts = (partial + d.toString()).split('\n');
+          partial = parts.pop() ?? '';
+          for (const line of parts) {
+            if (line === 'ready') resolve({ lines, stop });
+            else lines.push(line);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`probe server exited ${code}`)));
+      });
     return {
       fixture,
       ext,
@@ -82,18 +130,27 @@ export async function createTopology(): Promise<Topology> {
           child.stdout.on('data', (d: Buffer) => (out += d.toString()));
           child.on('exit', (code) => resolve({ ok: code === 0, out: out.trim() }));
         }),
-      serve: (netns, mode, port) =>
-        new Promise((resolve, reject) => {
-          const child = spawn(resolveToolPath('nsenter'), nsenter(netns, [mode, String(port)]));
-          servers.add(child);
-          const exited = new Promise<void>((done) => child.once('exit', () => done()));
-          const stop = async () => {
-            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-            await exited;
-            servers.delete(child);
-          };
-          child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(stop));
-          child.on('exit', (code) => reject(new Error(`probe server exited ${code}`)));
+      serve: (netns, mode, port) => start(netns, [mode, String(port)]).then((server) => server.stop),
+      serveName: (netns, port, name) => start(netns, ['tcp-name', String(port), name]).then((server) => server.stop),
+      record: async (netns, port) => {
+        const server = await start(netns, ['udp-log', String(port)]);
+        return {
+          get lines() {
+            return server.lines;
+          },
+          waitFor: async (text) => {
+            for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(20)) {
+              if (server.lines.some((line) => line.endsWith(` ${text}`))) return true;
+            }
+            return false;
+          },
+          stop: server.stop,
+        };
+      },
+      send: (netns, target, port, source, text) =>
+        new Promise((resolve) => {
+          const child = spawn(resolveToolPath('nsenter'), nsenter(netns, ['udp-send', target, String(port), source, text]));
+          child.on('exit', (code) => resolve(code === 0));
         }),
       ping: async (netns, target, size) => {
         const args = ['-c', '1', '-W', '1', ...(size === undefined ? [] : ['-M', 'do', '-s', String(size)]), target];

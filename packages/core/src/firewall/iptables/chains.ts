@@ -9,7 +9,7 @@ import { BASE_OWNER, ownedRule, type ChainRef, type IptablesRule, type IptablesT
  * @module
  */
 
-/** raw: drops packets from a bridge to 127.0.0.0/8 before conntrack sees them. */
+/** raw: drops packets arriving on a bridge to or from 127.0.0.0/8 before conntrack sees them. */
 export const GUARD: ChainRef = { table: 'raw', chain: 'NETMODE-GUARD' };
 /** nat: the published ports, one DNAT rule per port. */
 export const DNAT: ChainRef = { table: 'nat', chain: 'NETMODE-DNAT' };
@@ -35,12 +35,19 @@ export const USER: ChainRef = { table: 'filter', chain: 'NETMODE-USER' };
 export const CONNTRACK: ChainRef = { table: 'filter', chain: 'NETMODE-CT' };
 /** filter: Docker's isolation stage 2: traffic leaving one bridge for another netmode bridge is dropped. */
 export const ISOLATION: ChainRef = { table: 'filter', chain: 'NETMODE-ISOLATION' };
+/**
+ * filter: traffic to the host's own addresses, jumped to first from INPUT.
+ * Holds rules of internal networks only: replies accepted, the rest
+ * dropped. What netmode itself will serve there (its embedded DNS server)
+ * goes before the drop.
+ */
+export const INPUT: ChainRef = { table: 'filter', chain: 'NETMODE-INPUT' };
 
 /** Every chain netmode owns, by table, in the order they are created. */
 export const OWNED_CHAINS: Readonly<Record<IptablesTable, readonly ChainRef[]>> = {
   raw: [GUARD],
   nat: [DNAT, POSTROUTING, HAIRPIN],
-  filter: [FORWARD, USER, CONNTRACK, ISOLATION],
+  filter: [FORWARD, USER, CONNTRACK, ISOLATION, INPUT],
 };
 
 /** The chains whose rules belong to netmode (all owned chains but the administrator's). */
@@ -61,6 +68,7 @@ export const BASE_RULES: Readonly<Record<IptablesTable, readonly IptablesRule[]>
   ],
   filter: [
     ownedRule({ table: 'filter', chain: 'FORWARD' }, BASE_OWNER, [], ['-j', FORWARD.chain]),
+    ownedRule({ table: 'filter', chain: 'INPUT' }, BASE_OWNER, [], ['-j', INPUT.chain]),
     ownedRule(FORWARD, BASE_OWNER, [], ['-j', USER.chain]),
     ownedRule(FORWARD, BASE_OWNER, ['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED,DNAT'], ['-j', CONNTRACK.chain]),
   ],
@@ -74,5 +82,8 @@ export const HOOK_CHAINS: Readonly<Record<IptablesTable, readonly ChainRef[]>> =
     { table: 'nat', chain: 'OUTPUT' },
     { table: 'nat', chain: 'POSTROUTING' },
   ],
-  filter: [{ table: 'filter', chain: 'FORWARD' }],
+  filter: [
+    { table: 'filter', chain: 'FORWARD' },
+    { table: 'filter', chain: 'INPUT' },
+  ],
 };

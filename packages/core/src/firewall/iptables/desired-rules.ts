@@ -6,6 +6,7 @@ import {
   GUARD,
   HAIRPIN,
   HOOK_CHAINS,
+  INPUT,
   ISOLATION,
   POSTROUTING,
   managedChains,
@@ -50,6 +51,8 @@ const LOOPBACK = '127.0.0.0/8';
  * networks appended one after another this still gives isolation: a packet
  * from bridge A to bridge B meets either A's jump to NETMODE-ISOLATION (which
  * drops anything out any netmode bridge) or B's "drop new traffic in" first.
+ * An internal network also puts two drops at the top of NETMODE-CT and two
+ * rules in NETMODE-INPUT (replies accepted, the rest dropped).
  */
 export function networkRules(network: CheckedNetwork): OwnedRules {
   const owner = networkOwner(network.networkId);
@@ -66,8 +69,23 @@ export function networkRules(network: CheckedNetwork): OwnedRules {
     );
   }
   const masquerade = network.ipMasq && !network.internal;
+  // NETMODE-CT accepts established and DNATed traffic before the rules
+  // above are reached: an internal network's drops must come first there,
+  // or a container routing to its gateway would reach another network's
+  // published ports.
+  const top = network.internal
+    ? [rule(CONNTRACK, ['-i', br, '!', '-o', br], ['-j', 'DROP']), rule(CONNTRACK, ['!', '-i', br, '-o', br], ['-j', 'DROP'])]
+    : [];
+  // Nor may it reach the host itself; replies to the host's own connections pass.
+  const input = network.internal
+    ? [
+        rule(INPUT, ['-i', br, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], ['-j', 'ACCEPT']),
+        rule(INPUT, ['-i', br], ['-j', 'DROP']),
+      ]
+    : [];
   const end = [
     rule(GUARD, ['-d', LOOPBACK, '-i', br], ['-j', 'DROP']),
+    rule(GUARD, ['-s', LOOPBACK, '-i', br], ['-j', 'DROP']),
     ...(masquerade ? network.subnets.map((s) => rule(POSTROUTING, ['-s', s, '!', '-o', br], ['-j', 'MASQUERADE'])) : []),
     rule(POSTROUTING, ['-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['-j', HAIRPIN.chain]),
     rule(POSTROUTING, ['-s', LOOPBACK, '-o', br], ['-j', 'MASQUERADE']),
@@ -76,8 +94,9 @@ export function networkRules(network: CheckedNetwork): OwnedRules {
     rule(CONNTRACK, ['-o', br], ['-j', 'ACCEPT']),
     rule(CONNTRACK, ['-i', br, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], ['-j', 'ACCEPT']),
     rule(ISOLATION, ['-o', br], ['-j', 'DROP']),
+    ...input,
   ];
-  return { owner, chains: (['raw', 'nat', 'filter'] as const).flatMap(managedChains), top: [], end };
+  return { owner, chains: (['raw', 'nat', 'filter'] as const).flatMap(managedChains), top, end };
 }
 
 /**

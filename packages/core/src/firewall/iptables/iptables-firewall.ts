@@ -2,7 +2,7 @@ import { asNetModeError, ErrorCode, errorMessage, isNetModeError } from '../../e
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
 import { baseRules, endpointRules, networkRules, noRules, type OwnedRules } from './desired-rules.js';
 import { ensureChains, hasBase, reconcile, removeBase } from './reconcile.js';
-import { NonIpFilter } from '../nftables/non-ip-filter.js';
+import { PortFilter } from '../nftables/port-filter.js';
 import { RestoreScript } from './restore-script.js';
 import { endpointOwner, networkOwner, type IptablesTable } from './rule.js';
 import { SavedRuleset } from './saved-ruleset.js';
@@ -21,9 +21,9 @@ const TEARDOWN_ORDER: readonly IptablesTable[] = ['nat', 'filter', 'raw'];
  * (Docker, kube-proxy, an administrator's scripts). It keeps to chains of its
  * own — raw `NETMODE-GUARD`; nat `NETMODE-DNAT`, `NETMODE-POSTROUTING`,
  * `NETMODE-HAIRPIN`; filter `NETMODE-FORWARD`, `NETMODE-USER`, `NETMODE-CT`,
- * `NETMODE-ISOLATION` — and adds one jump per hook into them (raw
- * PREROUTING; nat PREROUTING and OUTPUT for local destinations; nat
- * POSTROUTING; filter FORWARD), inserted at position 1. It never changes a
+ * `NETMODE-ISOLATION`, `NETMODE-INPUT` — and adds one jump per hook into them
+ * (raw PREROUTING; nat PREROUTING and OUTPUT for local destinations; nat
+ * POSTROUTING; filter FORWARD and INPUT), inserted at position 1. It never changes a
  * built-in chain's policy and never touches another rule of a chain it does
  * not own. `NETMODE-USER` is the administrator's: jumped to first from
  * `NETMODE-FORWARD`, created empty, never written or flushed by netmode.
@@ -50,7 +50,7 @@ export class IptablesFirewall implements Firewall {
   readonly kind = 'iptables';
 
   // Frames below IP have no iptables hook: the bridge-family nft table serves both backends.
-  readonly #nonIp = new NonIpFilter();
+  readonly #ports = new PortFilter();
 
   /** Creates whatever is missing of the shared base: owned chains, hook jumps and NETMODE-FORWARD's first rules. */
   async ensureBase(scope: FirewallScope): Promise<void> {
@@ -78,7 +78,7 @@ export class IptablesFirewall implements Firewall {
       return script;
     });
     // Only once no network is left: an icc: false network needs the table.
-    return removed && (await this.#nonIp.removeIfUnused(scope));
+    return removed && (await this.#ports.removeIfUnused(scope));
   }
 
   /**
@@ -91,7 +91,7 @@ export class IptablesFirewall implements Firewall {
    */
   async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
     const rules = networkRules(checkNetwork(network));
-    if (!network.icc) await this.#nonIp.ensure(scope);
+    if (!network.icc) await this.#ports.setupNetwork(scope, network.bridge);
     await this.#setup(scope, ALL_TABLES, rules);
   }
 
@@ -116,7 +116,7 @@ export class IptablesFirewall implements Firewall {
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const rules = endpointRules(checkEndpoint(endpoint));
-    await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
+    await this.#ports.setupEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#setup(scope, NAT, rules);
     });
   }
@@ -131,7 +131,7 @@ export class IptablesFirewall implements Firewall {
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
     const owner = endpointOwner(checkOwnerId(endpoint.endpointId, 'endpointId'));
-    await this.#nonIp.teardownEndpoint(scope, endpoint, async () => {
+    await this.#ports.teardownEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#teardown(scope, NAT, owner);
     });
   }

@@ -1,8 +1,12 @@
+import { TABLE_OWNER, createScript, type ChainDefinition, type OwnedTable, type SetDefinition } from './owned-table.js';
+
 /**
  * The shared base of the nftables backend: one table `inet netmode` whose
  * sets, maps, chains and rules never change after creation. Networks and
  * endpoints only add and delete set and map elements, so the thousandth
- * endpoint costs one small transaction, like the tenth.
+ * endpoint costs one small transaction, like the tenth. What someone deletes
+ * by hand is put back whole the next time a network is set up (see
+ * `ensureOwnedTable`).
  *
  * @module
  */
@@ -11,7 +15,7 @@
 export const TABLE = 'inet netmode';
 
 /** The comment on every object and rule of the base. */
-export const BASE_OWNER = 'netmode';
+export const BASE_OWNER = TABLE_OWNER;
 
 /** The sets and maps, by role; each holds elements of many networks or endpoints. */
 export const SET = {
@@ -39,19 +43,6 @@ export type SetName = (typeof SET)[keyof typeof SET];
 /** The regular chain left to the administrator: created empty, never written, flushed or deleted while a network uses it. */
 export const USER_CHAIN = 'user';
 
-interface SetDefinition {
-  readonly kind: 'set' | 'map';
-  readonly name: SetName;
-  readonly body: string;
-}
-
-interface ChainDefinition {
-  readonly name: string;
-  /** The `type … hook … priority …; policy …;` part; absent for a regular chain. */
-  readonly hook?: string;
-  readonly rules: readonly string[];
-}
-
 const SETS: readonly SetDefinition[] = [
   { kind: 'set', name: SET.bridges, body: 'type ifname;' },
   { kind: 'set', name: SET.bridgePairs, body: 'type ifname . ifname;' },
@@ -76,8 +67,10 @@ const CHAINS: readonly ChainDefinition[] = [
     name: 'prerouting_guard',
     hook: 'type filter hook prerouting priority raw; policy accept;',
     // The bridges carry route_localnet (so 127.0.0.1 can be DNATed to a
-    // container); without this, containers could reach the host's loopback services.
-    rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`],
+    // container), so the kernel no longer drops 127/8 on them as martian:
+    // without these, containers could reach the host's loopback services, or
+    // send from a forged loopback source to any host address.
+    rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`, `iifname @${SET.bridges} ip saddr 127.0.0.0/8 drop`],
   },
   { name: 'prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: DNAT_RULES },
   // The host's own packets (to 127.0.0.1 or its own addresses) never pass prerouting.
@@ -100,58 +93,41 @@ const CHAINS: readonly ChainDefinition[] = [
     hook: 'type filter hook forward priority filter; policy accept;',
     rules: [
       `jump ${USER_CHAIN}`,
+      // An internal network's traffic stays on its bridge, DNATed and
+      // established traffic included (a container that routes to its
+      // gateway must not reach another network's published port): before
+      // the accepts below.
+      `iifname @${SET.internalBridges} iifname . oifname != @${SET.bridgePairs} drop`,
+      `oifname @${SET.internalBridges} iifname . oifname != @${SET.bridgePairs} drop`,
       'ct state established,related accept',
       'ct status dnat accept',
       `iifname . oifname @${SET.iccOff} drop`,
       `iifname . oifname @${SET.bridgePairs} accept`,
-      `iifname @${SET.internalBridges} drop`,
-      `oifname @${SET.internalBridges} drop`,
       `iifname @${SET.bridges} oifname @${SET.bridges} drop`,
       `iifname @${SET.bridges} accept`,
       `oifname @${SET.bridges} drop`,
     ],
   },
+  {
+    name: 'input',
+    // Traffic to the host's own addresses is the host's business (Docker
+    // lets containers reach it), except from an internal network, which has
+    // no way out: not even to the host. Replies to the host's own
+    // connections into it pass.
+    hook: 'type filter hook input priority filter; policy accept;',
+    rules: [
+      `iifname @${SET.internalBridges} ct state established,related accept`,
+      // What netmode itself will serve on an internal network (its embedded
+      // DNS server) is to be accepted here, before the drop.
+      `iifname @${SET.internalBridges} drop`,
+    ],
+  },
 ];
 
-/**
- * The transaction that creates the base. It starts with `add table` (a no-op
- * when the table exists) and creates everything else with `create`, which
- * fails with "File exists" when the object exists: when two processes race,
- * the second transaction fails as a whole, so no rule is ever duplicated.
- */
+/** The description of netmode's table: every set, chain and rule but the elements. */
+export const BASE: OwnedTable = { table: TABLE, sets: SETS, chains: CHAINS, userChain: USER_CHAIN };
+
+/** The transaction that creates the base (race-safe, see `createScript`). */
 export function baseScript(): string {
-  const lines = [`add table ${TABLE}`];
-  for (const set of SETS) {
-    lines.push(`create ${set.kind} ${TABLE} ${set.name} { ${set.body} comment "${BASE_OWNER}"; }`);
-  }
-  for (const chain of CHAINS) {
-    const hook = chain.hook === undefined ? '' : `${chain.hook} `;
-    lines.push(`create chain ${TABLE} ${chain.name} { ${hook}comment "${BASE_OWNER}"; }`);
-  }
-  for (const chain of CHAINS) {
-    for (const rule of chain.rules) lines.push(`add rule ${TABLE} ${chain.name} ${rule} comment "${BASE_OWNER}"`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** What a complete base holds, to compare with a listing. */
-export interface BaseInventory {
-  /** The names of the sets and maps. */
-  readonly sets: readonly string[];
-  /** The names of the chains, {@link USER_CHAIN} included. */
-  readonly chains: readonly string[];
-  /**
-   * Chain name to the number of rules carrying {@link BASE_OWNER}, for every
-   * chain but {@link USER_CHAIN}, whose rules are the administrator's.
-   */
-  readonly baseRules: ReadonlyMap<string, number>;
-}
-
-/** The inventory of a complete base. */
-export function baseInventory(): BaseInventory {
-  return {
-    sets: SETS.map((set) => set.name),
-    chains: CHAINS.map((chain) => chain.name),
-    baseRules: new Map(CHAINS.filter((c) => c.name !== USER_CHAIN).map((c) => [c.name, c.rules.length])),
-  };
+  return createScript(BASE);
 }

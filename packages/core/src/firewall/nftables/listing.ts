@@ -1,5 +1,5 @@
 import { ErrorCode, NetModeError } from '../../errors.js';
-import { BASE_OWNER, SET, USER_CHAIN, baseInventory } from './base.js';
+import { SET, USER_CHAIN } from './base.js';
 
 /**
  * Reading `nft -j list table inet netmode`: only what the backend decides
@@ -99,24 +99,6 @@ function keyPart(part: Json, type: Json | undefined, interval: boolean): string 
   if (isObject(prefix)) return `${String(prefix['addr'])}/${String(prefix['len'])}`;
   // Ranges and other forms: netmode never writes them, so they match no key of its own.
   return JSON.stringify(part);
-}
-
-/**
- * What a listing lacks of the complete base, one phrase per gap (`set
- * bridges`, `chain forward`, `rules of chain output (1 of 2)`); empty when the
- * base is whole.
- */
-export function missingFromBase(listing: TableListing): string[] {
-  const inventory = baseInventory();
-  const missing: string[] = [];
-  for (const name of inventory.sets) if (!listing.sets.has(name)) missing.push(`set ${name}`);
-  for (const name of inventory.chains) if (!listing.chains.has(name)) missing.push(`chain ${name}`);
-  for (const [chain, expected] of inventory.baseRules) {
-    if (!listing.chains.has(chain)) continue;
-    const found = listing.rules.filter((r) => r.chain === chain && r.comment === BASE_OWNER).length;
-    if (found !== expected) missing.push(`rules of chain ${chain} (${found} of ${expected})`);
-  }
-  return missing;
 }
 
 /** Whether a full listing shows no netmode bridge and no rule of the administrator's in `user`. */

@@ -1,10 +1,11 @@
 import { ErrorCode, NetModeError, asNetModeError, isNetModeError, type ErrorContext } from '../../errors.js';
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
-import { TABLE, baseScript } from './base.js';
+import { BASE, TABLE } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
-import { baseUnused, missingFromBase } from './listing.js';
+import { baseUnused } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { NonIpFilter, unknownEndpoint } from './non-ip-filter.js';
+import { PortFilter, unknownEndpoint } from './port-filter.js';
+import { ensureOwnedTable, noGaps, tableGaps } from './owned-table.js';
 import { NftScript, endpointOwner, type NftElement } from './script.js';
 import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
 
@@ -19,21 +20,23 @@ export class NftablesFirewall implements Firewall {
   /** Always `nftables`. */
   readonly kind = 'nftables';
 
-  readonly #nonIp = new NonIpFilter();
+  readonly #ports = new PortFilter();
 
   /**
    * Creates the base if it is missing (racing processes are fine: the loser's
-   * transaction fails whole and it finds the winner's base), then adds the
-   * network's elements. Looks at the table first: one terse listing
-   * (`nft -j -t`, no elements), whose size does not grow with the number of
-   * endpoints.
+   * transaction fails whole and it finds the winner's base), or puts back
+   * what someone deleted from it (a set, a chain, a rule: each chain that
+   * lost a rule is filled again whole, in one transaction; the `user`
+   * chain's rules are never touched), then adds the network's elements.
+   * Looks at the table first: one terse listing (`nft -j -t`, no elements),
+   * whose size does not grow with the number of endpoints.
    */
   async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
     const valid = validateNetwork(network);
     const context = { networkId: valid.networkId, bridge: valid.bridge };
     try {
-      await this.#ensureBase(scope);
-      if (!valid.icc) await this.#nonIp.ensure(scope);
+      await ensureOwnedTable(scope, BASE);
+      if (!valid.icc) await this.#ports.setupNetwork(scope, valid.bridge);
       await applyScript(scope, addAll(networkElements(valid)));
     } catch (error) {
       throw withContext(error, context);
@@ -64,7 +67,7 @@ export class NftablesFirewall implements Firewall {
     const valid = validateEndpoint(endpoint);
     const elements = endpointElements(valid);
     try {
-      await this.#nonIp.setupEndpoint(scope, endpoint, async () => {
+      await this.#ports.setupEndpoint(scope, endpoint, async () => {
         if (elements.length > 0) await applyScript(scope, addAll(elements));
       });
     } catch (error) {
@@ -84,7 +87,7 @@ export class NftablesFirewall implements Firewall {
       // confirmed): remove whatever carries the endpoint's comment.
       assertOwnerId(endpoint.endpointId, 'endpointId');
       try {
-        await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
+        await this.#ports.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
       } catch (error) {
         throw withContext(error, { endpointId: endpoint.endpointId });
       }
@@ -93,7 +96,7 @@ export class NftablesFirewall implements Firewall {
     const valid = validateEndpoint(endpoint);
     const context = { endpointId: valid.endpointId, networkId: valid.networkId };
     try {
-      await this.#nonIp.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
+      await this.#ports.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
     } catch (error) {
       throw withContext(error, context);
     }
@@ -104,7 +107,7 @@ export class NftablesFirewall implements Firewall {
    * base rule). `false` when it is missing or was changed outside netmode.
    */
   async hasBase(scope: FirewallScope): Promise<boolean> {
-    return (await this.#baseGaps(scope))?.length === 0;
+    return (await this.#baseWhole(scope)) === true;
   }
 
   /**
@@ -128,33 +131,13 @@ export class NftablesFirewall implements Firewall {
       if (!tableMissing(error)) throw withContext(error, { table: TABLE });
     }
     // Only once no network is left: an icc: false network needs the table.
-    return this.#nonIp.removeIfUnused(scope);
+    return this.#ports.removeIfUnused(scope);
   }
 
-  /** The gaps in the base (empty when whole), or `null` when there is no table. */
-  async #baseGaps(scope: FirewallScope): Promise<string[] | null> {
+  /** Whether the base is whole; `null` when there is no table. */
+  async #baseWhole(scope: FirewallScope): Promise<boolean | null> {
     const listing = await readTable(scope, TABLE, ['-t']);
-    return listing === null ? null : missingFromBase(listing);
-  }
-
-  async #ensureBase(scope: FirewallScope): Promise<void> {
-    if ((await this.#baseGaps(scope))?.length === 0) return;
-    try {
-      await applyScript(scope, baseScript());
-    } catch (error) {
-      // A refused transaction (File exists) is worth a second look; a timeout or an abort is not.
-      if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
-      const gaps = await this.#baseGaps(scope);
-      // Another process created the base between our look and our transaction.
-      if (gaps?.length === 0) return;
-      if (gaps === null) throw error;
-      throw new NetModeError(
-        ErrorCode.COMMAND_FAILED,
-        `table ${TABLE} exists without ${gaps.join(', ')}: it was changed outside netmode; ` +
-          `remove it with 'nft delete table ${TABLE}' and set the networks up again`,
-        { cause: error, context: { missing: gaps } },
-      );
-    }
+    return listing === null ? null : noGaps(tableGaps(BASE, listing));
   }
 
   async #remove(scope: FirewallScope, elements: readonly NftElement[], context: ErrorContext): Promise<void> {
@@ -165,7 +148,7 @@ export class NftablesFirewall implements Firewall {
       await applyScript(scope, script.toString());
     } catch (error) {
       // No table, no elements: what was to be removed is gone.
-      if (tableMissing(error) && (await this.#baseGaps(scope).catch(() => undefined)) === null) return;
+      if (tableMissing(error) && (await this.#baseWhole(scope).catch(() => undefined)) === null) return;
       if (!heldByAnother(error)) throw withContext(error, context);
       try {
         await this.#removeOwned(scope, elements);

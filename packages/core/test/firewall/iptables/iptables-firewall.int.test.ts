@@ -37,6 +37,17 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     `-o nm-d ${C(D)} -j DROP`,
   ],
   'filter NETMODE-ISOLATION': ['a', 'b', 'c', 'd'].map((n, i) => `-o nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`),
+  'filter NETMODE-CT': [
+    // The internal network's traffic stays on its bridge, DNATed or established too.
+    `-i nm-c ! -o nm-c ${C(Cn)} -j DROP`,
+    `! -i nm-c -o nm-c ${C(Cn)} -j DROP`,
+    ...['a', 'b', 'c', 'd'].flatMap((n, i) => [
+      `-o nm-${n} ${C([A, B, Cn, D][i] as string)} -j ACCEPT`,
+      `-i nm-${n} -m conntrack --ctstate RELATED,ESTABLISHED ${C([A, B, Cn, D][i] as string)} -j ACCEPT`,
+    ]),
+  ],
+  'filter INPUT': [`${C('netmode')} -j NETMODE-INPUT`],
+  'filter NETMODE-INPUT': [`-i nm-c -m conntrack --ctstate RELATED,ESTABLISHED ${C(Cn)} -j ACCEPT`, `-i nm-c ${C(Cn)} -j DROP`],
   'filter NETMODE-USER': [],
   'nat PREROUTING': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],
   'nat OUTPUT': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],
@@ -50,7 +61,10 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     `-p tcp -m tcp --dport 8080 ${C('netmode:endpoint:ep-a')} -j DNAT --to-destination 172.30.1.2:80`,
   ],
   'raw PREROUTING': [`${C('netmode')} -j NETMODE-GUARD`],
-  'raw NETMODE-GUARD': ['a', 'b', 'c', 'd'].map((n, i) => `-d 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`),
+  'raw NETMODE-GUARD': ['a', 'b', 'c', 'd'].flatMap((n, i) => [
+    `-d 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`,
+    `-s 127.0.0.0/8 -i nm-${n} ${C([A, B, Cn, D][i] as string)} -j DROP`,
+  ]),
 };
 
 /** The `-A` lines of each chain, keyed `table chain`, in order. */
@@ -103,7 +117,12 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
     rootBefore = await rootState();
     fixture = await createNetnsFixture();
     scope = { runner: fixture.runner, netns: fixture.hostNetns };
+    // The icc: false network's bridge must exist: its br_netfilter option is turned on.
+    await addBridge(fixture.hostNetns, NET_B.bridge);
   });
+  const addBridge = async (netns: NetnsRef, name: string) => {
+    await fixture.runner.run({ command: 'ip', args: ['link', 'add', name, 'type', 'bridge'], netns });
+  };
   afterAll(async () => {
     await fixture?.cleanup();
     expect(await rootState()).toBe(rootBefore);
@@ -207,6 +226,7 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
 
   it('tolerates concurrent creators of the base', async () => {
     const netns = await fixture.createNetns('race');
+    await addBridge(netns, NET_B.bridge);
     const target = { runner: fixture.runner, netns };
     await Promise.all([
       new IptablesFirewall().setupNetwork(target, NET_A),

@@ -17,6 +17,8 @@ const restore = commandMatches('iptables-restore');
 
 // Real iptables-save output, written by the integration test: the base alone,
 // and the base with NET_A–NET_D and EP_A, EP_B.
+// `ip -json -details link show dev BRIDGE` of a bridge with nf_call_iptables on (shortened).
+const BRIDGE_NETFILTER_ON = '[{"ifname":"nm-b","linkinfo":{"info_kind":"bridge","info_data":{"nf_call_iptables":1}}}]';
 let BASE = '';
 let FULL = '';
 beforeAll(async () => {
@@ -26,7 +28,10 @@ beforeAll(async () => {
 
 /** A runner whose iptables-save prints `state`, and the scope around it. */
 function host(state: string): { runner: RecordingRunner; scope: FirewallScope } {
-  const runner = new RecordingRunner().respond(save, fakeSave(state)).respond(nftListing, { stdout: PORTS_LISTING });
+  const runner = new RecordingRunner()
+    .respond(save, fakeSave(state))
+    .respond(nftListing, { stdout: PORTS_LISTING })
+    .respond(commandMatches('ip', '-json', '-details'), { stdout: BRIDGE_NETFILTER_ON });
   return { runner, scope: { runner, netns: HOST } };
 }
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isNetModeError, ErrorCode } from '../../../src/errors.js';
-import { baseUnused, missingFromBase, parseTableListing } from '../../../src/firewall/nftables/listing.js';
+import { BASE } from '../../../src/firewall/nftables/base.js';
+import { baseUnused, parseTableListing, type TableListing } from '../../../src/firewall/nftables/listing.js';
+import { describeGaps, tableGaps } from '../../../src/firewall/nftables/owned-table.js';
 import { readFixture } from './golden.js';
+
+const missingFromBase = (listing: TableListing) => describeGaps(tableGaps(BASE, listing));
 
 // Both fixtures were printed by nft 1.0.6 on this kind of machine: a fresh
 // base (`-j -t`), and a base holding elements of every kind plus an
@@ -40,9 +44,16 @@ describe('parseTableListing', () => {
     raw.nftables = raw.nftables.filter((entry) => {
       if (entry['set']?.['name'] === 'icc_off') return false;
       if (entry['rule']?.['chain'] === 'output' && outputRules++ === 0) return false;
+      if (entry['chain']?.['name'] === 'user') return false;
       return true;
     });
-    expect(missingFromBase(parseTableListing(JSON.stringify(raw)))).toEqual(['set icc_off', 'rules of chain output (1 of 2)']);
+    expect(missingFromBase(parseTableListing(JSON.stringify(raw)))).toEqual(['set icc_off', 'chain user', 'rules of chain output']);
+  });
+
+  it("never counts the administrator's rules, nor their absence, as a gap", () => {
+    const raw = JSON.parse(readFixture('full-listing.json')) as { nftables: Record<string, Record<string, unknown>>[] };
+    raw.nftables = raw.nftables.filter((entry) => entry['rule']?.['chain'] !== 'user');
+    expect(missingFromBase(parseTableListing(JSON.stringify(raw)))).toEqual([]);
   });
 
   it('refuses output that is not a listing', () => {

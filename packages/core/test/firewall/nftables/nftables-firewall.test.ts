@@ -18,6 +18,9 @@ const NO_PORTS_TABLE = 'Error: No such file or directory\nlist table bridge netm
 
 const isPortsListing = (spec: CommandSpec) => spec.command === 'nft' && spec.args.includes('bridge') && spec.args.includes('list');
 const isListing = commandMatches('nft', '-j');
+const isBridgeShow = commandMatches('ip', '-json', '-details');
+// `ip -json -details link show dev BRIDGE` of a bridge with nf_call_iptables on (shortened).
+const BRIDGE_NETFILTER_ON = '[{"ifname":"nm-br1","linkinfo":{"info_kind":"bridge","info_data":{"nf_call_iptables":1}}}]';
 const isTransaction = commandMatches('nft', '-f', '-');
 
 const network: FirewallNetwork = {
@@ -42,7 +45,10 @@ const udpRange: FirewallPort = { protocol: 'udp', hostIp: '192.168.7.5', hostPor
 
 /** A runner whose table exists with the whole base. */
 function withBase(): RecordingRunner {
-  return new RecordingRunner().respond(isPortsListing, { stdout: PORTS_LISTING }).respond(isListing, { stdout: BASE_LISTING });
+  return new RecordingRunner()
+    .respond(isPortsListing, { stdout: PORTS_LISTING })
+    .respond(isListing, { stdout: BASE_LISTING })
+    .respond(isBridgeShow, { stdout: BRIDGE_NETFILTER_ON });
 }
 
 /** A runner whose namespace has no netmode table. */
@@ -92,8 +98,10 @@ describe('NftablesFirewall scripts', () => {
     it(`sets up the ${name} network with a look at the table and one transaction`, async () => {
       const runner = withBase();
       await firewall.setupNetwork(scopeOf(runner), config);
-      // An icc: false network also looks at the table of isolated ports.
-      const ports = config.icc ? [] : ['-j -t list table bridge netmode'];
+      // An icc: false network also looks at the table of isolated ports and at its bridge's br_netfilter option.
+      const ports = config.icc
+        ? []
+        : ['-j -t list table bridge netmode', '-n net.bridge.bridge-nf-call-iptables', `-json -details link show dev ${config.bridge}`];
       expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j -t list table inet netmode', ...ports, '-f -']);
       expectGolden(`setup-network-${name}`, runner.transcript());
     });
@@ -160,18 +168,44 @@ describe('NftablesFirewall base races and failures', () => {
     expectGolden('setup-network-race', runner.transcript());
   });
 
-  it('reports a table changed outside netmode, naming what it lacks', async () => {
+  it('puts back what was deleted from the base: missing sets and chains, and each chain that lost a rule, whole', async () => {
+    const partial = JSON.parse(BASE_LISTING) as { nftables: Record<string, { name?: string; chain?: string }>[] };
+    let postrouting = 0;
+    partial.nftables = partial.nftables.filter(
+      (entry) =>
+        entry['chain']?.name !== 'forward' &&
+        entry['rule']?.chain !== 'forward' &&
+        entry['set']?.name !== 'masq_bridges' &&
+        !(entry['rule']?.chain === 'postrouting' && postrouting++ === 0),
+    );
+    let looks = 0;
+    const runner = new RecordingRunner().respond(isListing, () => ({ stdout: looks++ === 0 ? JSON.stringify(partial) : BASE_LISTING }));
+    await firewall.setupNetwork(scopeOf(runner), network);
+    // Look, repair, look again (the repair is checked), then the elements.
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual([
+      '-j -t list table inet netmode',
+      '-f -',
+      '-j -t list table inet netmode',
+      '-f -',
+    ]);
+    expectGolden('repair-base', runner.transcript());
+  });
+
+  it('reports a base it could not make whole, naming what it lacks, and adds no element', async () => {
     const partial = JSON.parse(BASE_LISTING) as { nftables: Record<string, { name?: string }>[] };
     partial.nftables = partial.nftables.filter((entry) => entry['chain']?.name !== 'forward');
     const runner = new RecordingRunner()
       .respond(isListing, { stdout: JSON.stringify(partial) })
-      .failOn(isTransaction, 'Error: Could not process rule: File exists');
+      .failOn(isTransaction, 'Error: Could not process rule: Device or resource busy');
     const error = await errorOf(firewall.setupNetwork(scopeOf(runner), network));
     expect(error.code).toBe(ErrorCode.COMMAND_FAILED);
-    expect(error.message).toMatch(/exists without chain forward/);
+    expect(error.message).toMatch(/inet netmode could not be made whole: it lacks chain forward/);
     expect(error.context).toMatchObject({ networkId: 'n1', bridge: 'nm-br0', missing: ['chain forward'] });
-    // Never adds elements to a table without its forward chain: no isolation.
-    expect(runner.commands.filter(isTransaction)).toHaveLength(1);
+    // Two tries, never an element added to a table without its forward chain.
+    expect(runner.commands.filter(isTransaction).map((c) => c.input?.split('\n')[0])).toEqual([
+      'add chain inet netmode forward { type filter hook forward priority filter; policy accept; comment "netmode"; }',
+      'add chain inet netmode forward { type filter hook forward priority filter; policy accept; comment "netmode"; }',
+    ]);
   });
 
   it('surfaces a failed transaction as the runner error, with the script and the owner in its context', async () => {
@@ -247,10 +281,14 @@ describe('NftablesFirewall base races and failures', () => {
 
 describe('NftablesFirewall port isolation (icc: false)', () => {
   const firewall = new NftablesFirewall();
-  const isolated: FirewallEndpoint = { ...endpoint, hostInterface: 'nmv1', icc: false };
+  const isolated: FirewallEndpoint = { ...endpoint, hostInterface: 'nmv1', icc: false, mac: '02:42:0A:58:00:02' };
   const transactions = (runner: RecordingRunner) => runner.commands.filter(isTransaction).map((c) => c.input);
+  const ISOLATE =
+    'add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n' +
+    'add element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 comment "endpoint:c1" }\n' +
+    'add element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 comment "endpoint:c1" }\n';
 
-  it('isolates the bridge port, then publishes the ports, one transaction each', async () => {
+  it('isolates the bridge port (its name, MAC and address in one transaction), then publishes the ports', async () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
     expect(runner.commands).toHaveLength(2);
@@ -261,7 +299,7 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), isolated);
     await firewall.setupEndpoint(scopeOf(runner), { ...isolated, icc: true });
-    expect(transactions(runner)).toEqual(['add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n']);
+    expect(transactions(runner)).toEqual([ISOLATE]);
   });
 
   it('releases the port again when publishing fails', async () => {
@@ -270,11 +308,15 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
     expect(error.context).toMatchObject({ endpointId: 'c1' });
     expect(transactions(runner).at(-1)).toBe(
       'add element bridge netmode isolated_ports { "nmv1" comment "endpoint:c1" }\n' +
-        'delete element bridge netmode isolated_ports { "nmv1" }\n',
+        'delete element bridge netmode isolated_ports { "nmv1" }\n' +
+        'add element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 comment "endpoint:c1" }\n' +
+        'delete element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 }\n' +
+        'add element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 comment "endpoint:c1" }\n' +
+        'delete element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 }\n',
     );
   });
 
-  it('withdraws the ports, then releases the port', async () => {
+  it('withdraws the ports, then releases the port in one transaction', async () => {
     const runner = withBase();
     await firewall.teardownEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] });
     expect(runner.commands).toHaveLength(2);
@@ -282,36 +324,85 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
   });
 
   it('counts a release as done when the table of isolated ports is gone', async () => {
-    const runner = withBase().failOn(
-      (spec) => isTransaction(spec) && (spec.input ?? '').includes('bridge netmode'),
-      NO_PORTS_TABLE,
-    );
+    const runner = withBase()
+      .failOn((spec) => isTransaction(spec) && (spec.input ?? '').includes('bridge netmode'), NO_PORTS_TABLE)
+      .failOn(isPortsListing, NO_PORTS_TABLE);
     await firewall.teardownEndpoint(scopeOf(runner), isolated);
-    expect(runner.commands).toHaveLength(1);
+    expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-f -', '-j list table bridge netmode']);
   });
 
-  it('removes the ports a crashed attach isolated, found by their comment', async () => {
+  /** The table of isolated ports holding these elements, as `nft -j list table bridge netmode` shows them. */
+  const portsHolding = (elements: Record<string, unknown[]>) => {
     const held = JSON.parse(PORTS_LISTING) as { nftables: Record<string, Record<string, unknown>>[] };
     for (const entry of held.nftables) {
-      if (entry['set']) entry['set']['elem'] = [{ elem: { val: 'nmv1', comment: 'endpoint:c1' } }, { elem: { val: 'nmv2', comment: 'endpoint:c2' } }];
+      const set = entry['set'];
+      if (set && elements[String(set['name'])]) set['elem'] = elements[String(set['name'])];
     }
-    const runner = new RecordingRunner().respond(isPortsListing, { stdout: JSON.stringify(held) }).respond(isListing, { stdout: BASE_LISTING });
+    return JSON.stringify(held);
+  };
+  const owned = (val: unknown, owner: string) => ({ elem: { val, comment: `endpoint:${owner}` } });
+
+  it('removes what a crashed attach isolated, from every set, found by its comment', async () => {
+    const held = portsHolding({
+      isolated_ports: [owned('nmv1', 'c1'), owned('nmv2', 'c2')],
+      port_macs: [owned({ concat: ['nmv1', '02:42:0a:58:00:02'] }, 'c1'), owned({ concat: ['nmv2', '02:42:0a:58:00:03'] }, 'c2')],
+      port_addrs4: [owned({ concat: ['nmv1', '10.88.0.2'] }, 'c1'), owned({ concat: ['nmv2', '10.88.0.3'] }, 'c2')],
+    });
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
     await firewall.teardownEndpoint(scopeOf(runner), endpoint);
-    expect(transactions(runner)).toEqual(['delete element bridge netmode isolated_ports { "nmv1" }\n']);
+    expect(transactions(runner)).toEqual([
+      'delete element bridge netmode isolated_ports { "nmv1" }\n' +
+        'delete element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 }\n' +
+        'delete element bridge netmode port_addrs4 { "nmv1" . 10.88.0.2 }\n',
+    ]);
   });
 
-  it('refuses a bad host interface before any process starts', async () => {
-    const runner = withBase();
-    const error = await errorOf(firewall.setupEndpoint(scopeOf(runner), { ...isolated, hostInterface: 'nm v1' }));
-    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
-    expect(runner.commands).toHaveLength(0);
+  it('sweeps by comment when the table lacks a set (made by an older netmode, not yet repaired)', async () => {
+    const held = portsHolding({ isolated_ports: [owned('nmv1', 'c1')] });
+    const runner = new RecordingRunner()
+      .respond(isPortsListing, { stdout: held })
+      .respond(isListing, { stdout: BASE_LISTING })
+      .respond(
+        (spec) => isTransaction(spec) && (spec.input ?? '').includes('port_macs'),
+        commandFailed('Error: No such file or directory; did you mean set ‘isolated_ports’ in table bridge ‘netmode’?'),
+      );
+    await firewall.teardownEndpoint(scopeOf(runner), isolated);
+    expect(transactions(runner).at(-1)).toBe('delete element bridge netmode isolated_ports { "nmv1" }\n');
   });
+
+  it('refuses a listed key it would not have written, and deletes nothing', async () => {
+    const held = portsHolding({ port_macs: [owned({ concat: ['nmv1', 'not-a-mac'] }, 'c1')] });
+    const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
+    const error = await errorOf(firewall.teardownEndpoint(scopeOf(runner), endpoint));
+    expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+    expect(transactions(runner)).toEqual([]);
+  });
+
+  const invalid: [string, Partial<FirewallEndpoint>, RegExp][] = [
+    ['a bad host interface', { hostInterface: 'nm v1' }, /hostInterface/],
+    ['no MAC', { mac: undefined }, /mac: is needed/],
+    ['a multicast MAC', { mac: '03:42:0a:58:00:02' }, /multicast/],
+    ['a MAC with a quote', { mac: '02:42:0a:58:00:0"' }, /not a MAC address/],
+    ['an IPv6 address', { address: 'fd00::2' }, /address/],
+  ];
+  for (const [what, change, message] of invalid) {
+    it(`refuses ${what} before any process starts, for setup and teardown`, async () => {
+      for (const call of [firewall.setupEndpoint.bind(firewall), firewall.teardownEndpoint.bind(firewall)]) {
+        const runner = withBase();
+        const error = await errorOf(call(scopeOf(runner), { ...isolated, ...change }));
+        expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
+        expect(error.message).toMatch(message);
+        expect(runner.commands).toHaveLength(0);
+      }
+    });
+  }
 
   it('takes a table of isolated ports that another process created meanwhile', async () => {
     let looks = 0;
     const racing = new RecordingRunner()
       .respond(isPortsListing, (spec) => (looks++ === 0 ? commandFailed(NO_PORTS_TABLE)(spec) : { stdout: PORTS_LISTING }))
       .respond(isListing, { stdout: BASE_LISTING })
+      .respond(isBridgeShow, { stdout: BRIDGE_NETFILTER_ON })
       .respond(
         (spec) => isTransaction(spec) && (spec.input ?? '').startsWith('add table bridge'),
         commandFailed('Error: Could not process rule: File exists'),
