@@ -1,5 +1,7 @@
 import type { FirewallKind } from '@netmode/core';
 import { usage } from '../cli-error.js';
+import { COMMANDS } from '../declarations/index.js';
+import { eachCommand } from '../registry/command-spec.js';
 
 /**
  * The daemon-level options, given before the subcommand as in
@@ -180,7 +182,10 @@ function convert(spec: Spec, raw: string, where: string): unknown {
   }
 }
 
+// A command's option given before the command: name the first command that takes it.
 function hintForMisplaced(name: string): string {
-  const subcommandOptions = ['name', 'net', 'network', 'publish', 'ip', 'detach', 'json', 'driver', 'subnet', 'force'];
-  return subcommandOptions.includes(name) ? ` (it belongs after the subcommand, e.g. netmode run --${name} …)` : '';
+  const owner = eachCommand(COMMANDS).find(([, spec]) =>
+    Object.entries(spec.options).some(([long, o]) => long === name || (o.type === 'string' && o.aliases?.includes(name))),
+  );
+  return owner ? ` (it belongs after the subcommand, e.g. netmode ${owner[0]} --${name} …)` : '';
 }

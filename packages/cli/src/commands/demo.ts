@@ -5,15 +5,14 @@ import { constants as os } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatPort } from '../args/port-spec.js';
-import { parseSubcommand } from '../args/subcommand.js';
-import { CliError, CliErrorCode, ExitCode, usage } from '../cli-error.js';
+import { ExitCode } from '../cli-error.js';
 import { isProcessAlive as isAlive } from '@netmode/core';
 import { Interrupted, execInContainer, removeContainer, runDetached, type RunSpec } from '../containers/lifecycle.js';
 import { judge, readProbe, type Expectation, type PathResult, type ProbeAnswer } from '../demo/paths.js';
 import { PROBE, WORLD, World } from '../demo/world.js';
 import { formatTable } from '../output/table.js';
 import { Session } from '../session.js';
-import { helpFor } from './help.js';
+import type { DemoInput } from '../declarations/demo.js';
 
 /** One timed step of the demo, as the equivalent command line. */
 interface Step {
@@ -28,17 +27,10 @@ const NETWORK = 'demo-net';
  * `netmode demo`: every mode at work in a throwaway world, probed path by
  * path, then removed. See `netmode demo --help`.
  */
-export async function demoCommand(session: Session, args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseSubcommand('demo', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (values['help']) {
-    session.out.line(helpFor('demo'));
-    return ExitCode.OK;
-  }
-  if (positionals.length > 0) throw usage(`netmode demo: unexpected argument ${positionals[0]}`);
-  if (process.getuid?.() !== 0) throw new CliError(CliErrorCode.NOT_ROOT, 'the demo creates network namespaces and must run as root');
+export async function demoCommand(session: Session, { options }: DemoInput): Promise<number> {
+  // The declaration's check refused firewall none.
   const firewall = session.globals.firewall ?? 'nftables';
-  if (firewall === 'none') throw usage('netmode demo: needs a firewall to masquerade and publish ports; use --firewall nftables or iptables');
-  const json = values['json'] === true;
+  const json = options.json;
   const say = (text = '') => {
     if (!json) session.out.line(text);
   };
