@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return ExitCode.OK;
     }
     const [handle, { Session }] = await Promise.all([found.spec.handler(), import('./session.js')]);
-    return await handle(new Session(parsed.globals, out), request.input);
+    return await handle(await Session.open(parsed.globals, out), request.input);
   } catch (error) {
     if (error instanceof Error && error.name === 'Interrupted') {
       const signal = (error as Error & { signal: NodeJS.Signals }).signal;

@@ -4,7 +4,7 @@ import { splitAtCommand } from '../src/args/subcommand.js';
 import { parseDriverOption } from '../src/args/driver-option.js';
 import { run } from '../src/declarations/run.js';
 import { optionTable } from '../src/registry/parse-command.js';
-import { bridgeOptions } from '../src/drivers.js';
+import { bridgeOptions } from '../src/drivers/bridge-options.js';
 
 const usageMessage = (fn: () => unknown): string => {
   try {

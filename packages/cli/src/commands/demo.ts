@@ -57,7 +57,7 @@ export async function demoCommand(session: Session, { options }: DemoInput): Pro
   const prefix = await World.pickPrefix();
   const world = World.of(prefix);
   const stateDir = await mkdtemp(join(tmpdir(), 'netmode-demo-'));
-  const demo = new Session(
+  const demo = await Session.open(
     { stateDir, hostNetns: `${prefix}host`, namePrefix: prefix, firewall, debug: session.globals.debug },
     session.out,
   );
