@@ -8,9 +8,13 @@ import { PROBE, WORLD } from './world.js';
 
 /** The containers the paths are probed between (sidecar, isolated and hostbox are probed by name). */
 export interface DemoContainers {
+  /** The probe server on the default bridge, publishing 8080/tcp and 8053/udp. */
   readonly web: Started;
+  /** A client on the default bridge. */
   readonly client: Started;
+  /** The probe server on the demo's network. */
   readonly app1: Started;
+  /** A client on the demo's network. */
   readonly app2: Started;
 }
 

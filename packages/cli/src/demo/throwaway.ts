@@ -13,9 +13,13 @@ export const DEMO_NETWORK = 'demo-net';
 
 /** Where the demo runs: a world of its own prefix, a temporary state directory, and a session on them. */
 export interface Throwaway {
+  /** `nd` and 3 hex digits, carried by every namespace and interface of the demo. */
   readonly prefix: string;
+  /** The host and outside-world namespaces (built by `buildTheWorld`). */
   readonly world: World;
+  /** The temporary state directory, removed with everything else. */
   readonly stateDir: string;
+  /** The firewall backend of `--firewall`: nftables or iptables. */
   readonly firewall: FirewallKind;
   /** The demo's own session: the built-in drivers, the world's host namespace, the temporary state. */
   readonly session: Session;

@@ -18,6 +18,7 @@ export interface DriverPackage {
   readonly specifier: string;
   /** The name of its registration function (`registerBridgeDriver`). */
   readonly exportName: string;
+  /** Its registration function. */
   readonly register: RegisterDriver;
 }
 

@@ -23,6 +23,7 @@ export type Handler<I> = { handle(session: Session, input: I): Promise<number> }
  * load, except as types: `--help` and usage errors never load it.
  */
 export interface CommandSpec<O extends OptionSpecs = OptionSpecs, A extends OperandSpec = OperandSpec> {
+  /** Tells a command from a {@link CommandGroup}. */
   readonly kind: 'command';
   /** The word that selects it (`run`, or `create` under `network`). */
   readonly name: string;
@@ -34,6 +35,7 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs, A extends Oper
   readonly description?: string;
   /** Its options, besides `-h, --help`, which every command has. */
   readonly options: O;
+  /** What it takes after its options. */
   readonly operands: A;
   /**
    * The exit status of a failure of netmode itself (usage or `ERR_*`) in
@@ -53,9 +55,13 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs, A extends Oper
 
 /** Commands under one word (`network create`, `network ls`, …). */
 export interface CommandGroup {
+  /** Tells a group from a {@link CommandSpec}. */
   readonly kind: 'group';
+  /** The word that selects the group (`network`). */
   readonly name: string;
+  /** One line for the list of commands in `netmode --help`. */
   readonly summary: string;
+  /** Its commands, in the order its help lists them. */
   readonly commands: readonly CommandSpec[];
 }
 

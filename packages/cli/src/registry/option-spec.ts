@@ -11,6 +11,7 @@ interface BaseOptionSpec {
 
 /** An option without a value: `-d`, `--json`. Parsed to `true` when given, `false` otherwise. */
 export interface FlagSpec extends BaseOptionSpec {
+  /** Takes no value (`parseArgs`' name for it). */
   readonly type: 'boolean';
 }
 
@@ -20,6 +21,7 @@ export interface FlagSpec extends BaseOptionSpec {
  * every value in order when `multiple`.
  */
 export interface ValueSpec<T = unknown> extends BaseOptionSpec {
+  /** Takes a value (`parseArgs`' name for it). */
   readonly type: 'string';
   /** The value's name in `--help` (`NAME`, `CIDR`). */
   readonly arg: string;
