@@ -35,6 +35,8 @@ export const CliErrorCode = {
   COMMAND_NOT_FOUND: 'ERR_COMMAND_NOT_FOUND',
   COMMAND_NOT_EXECUTABLE: 'ERR_COMMAND_NOT_EXECUTABLE',
   NOT_ROOT: 'ERR_NOT_ROOT',
+  DRIVER_PACKAGE_NOT_FOUND: 'ERR_DRIVER_PACKAGE_NOT_FOUND',
+  DRIVER_PACKAGE_INVALID: 'ERR_DRIVER_PACKAGE_INVALID',
 } as const;
 
 /** One of {@link CliErrorCode}'s values. */
@@ -50,13 +52,18 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
   ERR_COMMAND_NOT_FOUND: 'Check the command name and PATH; nothing was created.',
   ERR_COMMAND_NOT_EXECUTABLE: 'Check the file is executable (chmod +x); nothing was created.',
   ERR_NOT_ROOT: 'Run it as root (it creates network namespaces).',
+  ERR_DRIVER_PACKAGE_NOT_FOUND:
+    'Check --driver-package and NETMODE_DRIVER_PACKAGES: a path is taken from the current directory, a package name is looked up from where netmode is installed.',
+  ERR_DRIVER_PACKAGE_INVALID:
+    'A driver package exports exactly one function named register…Driver (as registerMacvlanDriver), which netmode calls with its container; see docs/driver-authoring.md.',
 };
 
 // The SDK's hints for these codes name SDK calls; at the shell the same advice
 // names commands.
 const SDK_HINTS_AT_THE_SHELL: Partial<Record<ErrorCode, string>> = {
   ERR_NETWORK_NOT_FOUND: 'Use bridge, host, none, container:NAME or a network listed by netmode network ls; create one with netmode network create.',
-  ERR_DRIVER_NOT_FOUND: 'Use one of the drivers this netmode has: bridge, host, none, container.',
+  ERR_DRIVER_NOT_FOUND:
+    'Use a driver this netmode registered: bridge, host, none and container, or those of the packages --driver-package (NETMODE_DRIVER_PACKAGES) names.',
   ERR_ENDPOINT_NOT_FOUND: 'Check the name; netmode ps lists the containers.',
   ERR_ENDPOINT_EXISTS: 'Remove the container first (netmode rm -f NAME), or use another --name.',
   ERR_ADDRESS_EXHAUSTED: 'Remove unused containers, or create a network with a larger --subnet or --ip-range.',
@@ -69,8 +76,13 @@ export class CliError extends Error {
   /** The exit status this error ends the process with, unless the command overrides it (`run`: 125). */
   readonly exitCode: number;
 
-  constructor(code: CliErrorCode, message: string, exitCode: number = code === CliErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FAILED) {
-    super(message);
+  constructor(
+    code: CliErrorCode,
+    message: string,
+    exitCode: number = code === CliErrorCode.USAGE ? ExitCode.USAGE : ExitCode.FAILED,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
     this.name = 'CliError';
     this.code = code;
     this.exitCode = exitCode;

@@ -1,28 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseGlobalOptions } from './args/global-options.js';
-import { CliError, ExitCode, describeFailure, usage } from './cli-error.js';
-import { helpFor } from './commands/help.js';
+import { CliError, ExitCode, describeFailure } from './cli-error.js';
+import { COMMANDS } from './declarations/index.js';
+import type { CommandSpec } from './registry/command-spec.js';
+import { commandHelp, groupHelp, topHelp } from './registry/help-text.js';
+import { findCommand, helpFor } from './registry/lookup.js';
+import { parseCommand } from './registry/parse-command.js';
 import { Output } from './output/output.js';
-import type { Session } from './session.js';
-
-type Command = (session: Session, args: readonly string[]) => Promise<number>;
-
-// Loaded on demand: the SDK and its drivers take a noticeable part of a
-// second to load, which --help and a usage error should not pay.
-const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  run: async () => (await import('./commands/containers.js')).runCommand,
-  exec: async () => (await import('./commands/containers.js')).execCommand,
-  ps: async () => (await import('./commands/containers.js')).psCommand,
-  inspect: async () => (await import('./commands/containers.js')).inspectCommand,
-  stop: async () => (await import('./commands/containers.js')).stopCommand,
-  rm: async () => (await import('./commands/containers.js')).rmCommand,
-  gc: async () => (await import('./commands/containers.js')).gcCommand,
-  reconcile: async () => (await import('./commands/containers.js')).reconcileCommand,
-  network: async () => (await import('./commands/network.js')).networkCommand,
-  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
-  demo: async () => (await import('./commands/demo.js')).demoCommand,
-};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,10 +17,15 @@ function version(): string {
 /**
  * Runs one `netmode` invocation and resolves with its exit status. Every
  * error ends here: printed as `ERR_CODE: message` and a hint on stderr.
+ *
+ * Everything up to the handler (global options, the command's declaration,
+ * its parse and checks, `--help`) loads no module of the SDK: the SDK and its
+ * drivers take a noticeable part of a second to load, which `--help` and a
+ * usage error should not pay. The handler and the session load it.
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, out = new Output()): Promise<number> {
   let debug = env['NETMODE_DEBUG'] === 'true' || env['NETMODE_DEBUG'] === '1';
-  let commandName: string | undefined;
+  let command: CommandSpec | undefined;
   try {
     const parsed = parseGlobalOptions(argv, env);
     debug = parsed.globals.debug;
@@ -45,18 +35,26 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const [name, ...args] = parsed.rest;
     if (parsed.help || name === 'help') {
-      out.line(helpFor(name === 'help' ? args.join(' ') || undefined : undefined));
+      out.line(helpFor(COMMANDS, name === 'help' ? args : []));
       return ExitCode.OK;
     }
     if (name === undefined) {
-      out.note(helpFor());
+      out.note(topHelp(COMMANDS));
       return ExitCode.USAGE;
     }
-    const load = COMMANDS[name];
-    if (!load) throw usage(`unknown command ${JSON.stringify(name)}; see netmode --help`);
-    commandName = name;
-    const [command, { Session }] = await Promise.all([load(), import('./session.js')]);
-    return await command(new Session(parsed.globals, out), args);
+    const found = findCommand(COMMANDS, name, args);
+    if (found.kind === 'group') {
+      out.line(groupHelp(found.group));
+      return found.status;
+    }
+    command = found.spec;
+    const request = parseCommand(found.spec, found.path, found.args, parsed.globals);
+    if (request.help) {
+      out.line(commandHelp(found.path, found.spec));
+      return ExitCode.OK;
+    }
+    const [handle, { Session }] = await Promise.all([found.spec.handler(), import('./session.js')]);
+    return await handle(await Session.open(parsed.globals, out), request.input);
   } catch (error) {
     if (error instanceof Error && error.name === 'Interrupted') {
       const signal = (error as Error & { signal: NodeJS.Signals }).signal;
@@ -71,9 +69,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       if (error instanceof Error && typeof (error as { toJSON?: unknown }).toJSON === 'function') out.note(JSON.stringify(error, null, 2));
       if (error instanceof Error && error.stack) out.note(error.stack);
     }
-    // As Docker: anything that fails before `run` starts its command is 125.
-    if (commandName === 'run' && (failure.exitCode === ExitCode.USAGE || failure.exitCode === ExitCode.FAILED)) {
-      return ExitCode.RUN_FAILED;
+    if (command?.failureStatus !== undefined && (failure.exitCode === ExitCode.USAGE || failure.exitCode === ExitCode.FAILED)) {
+      return command.failureStatus;
     }
     return error instanceof CliError ? error.exitCode : failure.exitCode;
   }

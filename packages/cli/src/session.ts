@@ -6,30 +6,43 @@ import {
   NetModeError,
   createNetMode,
   namedNetns,
+  type DriverRegistration,
   type NetworkManager,
 } from '@netmode/core';
 import type { GlobalOptions } from './args/global-options.js';
 import { ContainerStore } from './containers/container-store.js';
-import { driverRegistrations } from './drivers.js';
+import { driverRegistrations } from './drivers/driver-registrations.js';
 import { Output } from './output/output.js';
 
 /**
  * What every command works with: the global options, one state store shared
- * by the SDK and the CLI's container records, and the netmode instance,
- * made on first use so that `--help` and bad usage touch nothing.
+ * by the SDK and the CLI's container records, the drivers, and the netmode
+ * instance, made on first use so that a command that needs none touches
+ * nothing.
  */
 export class Session {
   readonly globals: GlobalOptions;
   readonly out: Output;
   readonly store: FileStateStore;
   readonly containers: ContainerStore;
+  readonly #drivers: readonly DriverRegistration[];
   #netmode: NetworkManager | undefined;
 
-  constructor(globals: GlobalOptions, out: Output = new Output()) {
+  /**
+   * Loads the driver packages the global options name (the four built-in
+   * ones by default), then makes the session. Throws
+   * `ERR_DRIVER_PACKAGE_NOT_FOUND` or `ERR_DRIVER_PACKAGE_INVALID`.
+   */
+  static async open(globals: GlobalOptions, out: Output = new Output()): Promise<Session> {
+    return new Session(globals, out, await driverRegistrations(globals));
+  }
+
+  private constructor(globals: GlobalOptions, out: Output, drivers: readonly DriverRegistration[]) {
     this.globals = globals;
     this.out = out;
     this.store = new FileStateStore(globals.stateDir);
     this.containers = new ContainerStore(this.store);
+    this.#drivers = drivers;
   }
 
   /** The netmode instance for these options. */
@@ -42,7 +55,7 @@ export class Session {
         });
       }
       this.#netmode = createNetMode({
-        drivers: driverRegistrations(this.globals),
+        drivers: this.#drivers,
         store: this.store,
         ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
         ...(this.globals.namePrefix === undefined ? {} : { namePrefix: this.globals.namePrefix }),

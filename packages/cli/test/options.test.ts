@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseGlobalOptions } from '../src/args/global-options.js';
 import { splitAtCommand } from '../src/args/subcommand.js';
-import { RUN_OPTIONS } from '../src/commands/containers.js';
-import { parseDriverOption } from '../src/commands/network.js';
-import { bridgeOptions } from '../src/drivers.js';
+import { parseDriverOption } from '../src/args/driver-option.js';
+import { run } from '../src/declarations/run.js';
+import { optionTable } from '../src/registry/parse-command.js';
+import { bridgeOptions } from '../src/drivers/bridge-options.js';
 
 const usageMessage = (fn: () => unknown): string => {
   try {
@@ -90,7 +91,7 @@ describe('run and exec split their own options from the command', () => {
     [['--publish=80', '--', '--weird'], ['--publish=80'], ['--weird']],
     [['-d'], ['-d'], []],
   ])('%j', (args, own, command) => {
-    expect(splitAtCommand(args, RUN_OPTIONS)).toEqual({ own, command });
+    expect(splitAtCommand(args, optionTable(run))).toEqual({ own, command });
   });
 });
 

@@ -1,5 +1,7 @@
 import type { FirewallKind } from '@netmode/core';
 import { usage } from '../cli-error.js';
+import { COMMANDS } from '../declarations/index.js';
+import { eachCommand } from '../registry/command-spec.js';
 
 /**
  * The daemon-level options, given before the subcommand as in
@@ -27,6 +29,12 @@ export interface GlobalOptions {
   readonly hostNetns?: string;
   /** Prefix of the namespaces and interfaces netmode makes. */
   readonly namePrefix?: string;
+  /**
+   * The modules whose `register…Driver` function registers the drivers,
+   * instead of the four built-in ones: package names, or paths from the
+   * current directory.
+   */
+  readonly driverPackages?: readonly string[];
   /** Print the full error (context, stack) on failure. */
   readonly debug: boolean;
 }
@@ -40,7 +48,7 @@ export interface ParsedGlobals {
   readonly version: boolean;
 }
 
-type Kind = 'string' | 'boolean' | 'integer' | 'firewall';
+type Kind = 'string' | 'boolean' | 'integer' | 'firewall' | 'list';
 
 interface Spec {
   readonly long: string;
@@ -67,6 +75,14 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
   { long: 'state-dir', kind: 'string', env: 'NETMODE_STATE_DIR', key: 'stateDir', arg: 'DIR', help: 'state directory (default /var/lib/netmode)' },
   { long: 'host-netns', kind: 'string', env: 'NETMODE_HOST_NETNS', key: 'hostNetns', arg: 'NAME', help: 'run the host side in the named namespace /run/netns/NAME' },
   { long: 'name-prefix', kind: 'string', env: 'NETMODE_NAME_PREFIX', key: 'namePrefix', arg: 'PREFIX', help: 'prefix of the namespaces and interfaces netmode makes (default nm-)' },
+  {
+    long: 'driver-package',
+    kind: 'list',
+    env: 'NETMODE_DRIVER_PACKAGES',
+    key: 'driverPackages',
+    arg: 'SPEC',
+    help: 'register the drivers of these packages or files instead of the built-in\nnone, host, bridge and container; repeatable, or comma-separated',
+  },
   { long: 'debug', short: 'D', kind: 'boolean', env: 'NETMODE_DEBUG', key: 'debug', help: 'print the full error context on failure' },
   { long: 'help', short: 'h', kind: 'boolean', key: 'help', help: 'print this help' },
   { long: 'version', short: 'v', kind: 'boolean', key: 'version', help: 'print the version' },
@@ -119,7 +135,9 @@ export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
       raw = next;
       index += 1;
     }
-    fromFlags.set(spec, convert(spec, raw, flag));
+    const converted = convert(spec, raw, flag);
+    // A repeated list option adds to the list; any other repeated option is replaced.
+    fromFlags.set(spec, spec.kind === 'list' ? [...((fromFlags.get(spec) as string[] | undefined) ?? []), ...(converted as string[])] : converted);
   }
 
   const fromEnv = new Map<Spec, unknown>();
@@ -137,7 +155,9 @@ export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
   };
 
   const globals: MutableGlobals = { stateDir: DEFAULT_STATE_DIR, debug: false };
-  for (const key of ['bridge', 'bip', 'icc', 'ipForward', 'ipMasq', 'mtu', 'firewall', 'stateDir', 'hostNetns', 'namePrefix', 'debug'] as const) {
+  for (const { key } of GLOBAL_OPTIONS) {
+    // iptables is folded into firewall below; help and version are not settings.
+    if (key === 'iptables' || key === 'help' || key === 'version') continue;
     const { value: v } = value(key);
     if (v !== undefined) (globals as Record<string, unknown>)[key] = v;
   }
@@ -177,10 +197,18 @@ function convert(spec: Spec, raw: string, where: string): unknown {
         throw usage(`${where} must be nftables, iptables or none, not ${JSON.stringify(raw)}`);
       }
       return raw;
+    case 'list': {
+      const entries = raw.split(',').map((entry) => entry.trim());
+      if (entries.some((entry) => entry === '')) throw usage(`${where} must be a comma-separated list without empty entries, not ${JSON.stringify(raw)}`);
+      return entries;
+    }
   }
 }
 
+// A command's option given before the command: name the first command that takes it.
 function hintForMisplaced(name: string): string {
-  const subcommandOptions = ['name', 'net', 'network', 'publish', 'ip', 'detach', 'json', 'driver', 'subnet', 'force'];
-  return subcommandOptions.includes(name) ? ` (it belongs after the subcommand, e.g. netmode run --${name} …)` : '';
+  const owner = eachCommand(COMMANDS).find(([, spec]) =>
+    Object.entries(spec.options).some(([long, o]) => long === name || (o.type === 'string' && o.aliases?.includes(name))),
+  );
+  return owner ? ` (it belongs after the subcommand, e.g. netmode ${owner[0]} --${name} …)` : '';
 }

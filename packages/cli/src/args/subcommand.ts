@@ -61,15 +61,3 @@ export function splitAtCommand(args: readonly string[], options: OptionTable): {
   }
   return { own: [...args], command: [] };
 }
-
-/** A string option's value, or undefined. */
-export function stringOption(values: ParsedSubcommand['values'], name: string): string | undefined {
-  const value = values[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** A repeatable string option's values. */
-export function stringList(values: ParsedSubcommand['values'], name: string): string[] {
-  const value = values[name];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}

@@ -12,10 +12,9 @@ import {
   resolveToolPath,
   type NetnsRef,
 } from '@netmode/core';
-import { parseSubcommand } from '../args/subcommand.js';
-import { ExitCode, usage } from '../cli-error.js';
+import { ExitCode } from '../cli-error.js';
+import type { DoctorInput } from '../declarations/doctor.js';
 import type { Session } from '../session.js';
-import { helpFor } from './help.js';
 
 /** One finding of `netmode doctor`. */
 export interface Check {
@@ -277,13 +276,7 @@ function stateDir(session: Session): Check {
 }
 
 /** `netmode doctor [--json]` */
-export async function doctorCommand(session: Session, args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseSubcommand('doctor', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (values['help']) {
-    session.out.line(helpFor('doctor'));
-    return ExitCode.OK;
-  }
-  if (positionals.length > 0) throw usage(`netmode doctor: unexpected argument ${positionals[0]}`);
+export async function doctorCommand(session: Session, { options }: DoctorInput): Promise<number> {
   const firewall = session.globals.firewall ?? 'nftables';
   const checks: Check[] = await session.out.progress('checking', async () => [
     privileges(),
@@ -295,7 +288,7 @@ export async function doctorCommand(session: Session, args: readonly string[]): 
   ]);
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;
-  if (values['json']) {
+  if (options.json) {
     session.out.json({ ok: failed === 0, checks });
   } else {
     session.out.table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, c.status, c.detail]));

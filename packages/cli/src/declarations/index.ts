@@ -1,0 +1,18 @@
+import type { Declaration } from '../registry/command-spec.js';
+import { demo } from './demo.js';
+import { doctor } from './doctor.js';
+import { exec } from './exec.js';
+import { gc } from './gc.js';
+import { inspect } from './inspect.js';
+import { network } from './network.js';
+import { ps } from './ps.js';
+import { reconcile } from './reconcile.js';
+import { rm } from './rm.js';
+import { run } from './run.js';
+import { stop } from './stop.js';
+
+/**
+ * Every command of `netmode`, in the order `netmode --help` lists them.
+ * Nothing here imports the SDK: each handler is loaded when its command runs.
+ */
+export const COMMANDS: readonly Declaration[] = [run, exec, ps, inspect, stop, rm, gc, reconcile, network, doctor, demo];
