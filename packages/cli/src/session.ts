@@ -6,12 +6,11 @@ import {
   NetModeError,
   createNetMode,
   namedNetns,
-  type DriverRegistration,
   type NetworkManager,
 } from '@netmode/core';
 import type { GlobalOptions } from './args/global-options.js';
 import { ContainerStore } from './containers/container-store.js';
-import { driverRegistrations } from './drivers/driver-registrations.js';
+import { driverRegistrations, type Registrations } from './drivers/driver-registrations.js';
 import { Output } from './output/output.js';
 
 /**
@@ -25,7 +24,7 @@ export class Session {
   readonly out: Output;
   readonly store: FileStateStore;
   readonly containers: ContainerStore;
-  readonly #drivers: readonly DriverRegistration[];
+  readonly #registrations: Registrations;
   #netmode: NetworkManager | undefined;
 
   /**
@@ -37,12 +36,12 @@ export class Session {
     return new Session(globals, out, await driverRegistrations(globals));
   }
 
-  private constructor(globals: GlobalOptions, out: Output, drivers: readonly DriverRegistration[]) {
+  private constructor(globals: GlobalOptions, out: Output, registrations: Registrations) {
     this.globals = globals;
     this.out = out;
     this.store = new FileStateStore(globals.stateDir);
     this.containers = new ContainerStore(this.store);
-    this.#drivers = drivers;
+    this.#registrations = registrations;
   }
 
   /** The netmode instance for these options. */
@@ -55,7 +54,9 @@ export class Session {
         });
       }
       this.#netmode = createNetMode({
-        drivers: this.#drivers,
+        drivers: this.#registrations.drivers,
+        firewalls: this.#registrations.firewalls,
+        ...(this.globals.firewall === undefined ? {} : { firewall: this.globals.firewall }),
         store: this.store,
         ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
         ...(this.globals.namePrefix === undefined ? {} : { namePrefix: this.globals.namePrefix }),

@@ -1,18 +1,23 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DependencyContainer } from 'tsyringe';
+import { FIREWALL, NETWORK_DRIVER, NftablesFirewall, type DependencyContainer } from '@netmode/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGlobalOptions } from '../src/args/global-options.js';
 import { driverRegistrations } from '../src/drivers/driver-registrations.js';
 import { netmode } from './support/cli.js';
 
-const NETWORK_DRIVER = Symbol.for('netmode.NetworkDriver');
-
 /** A container that only records what is registered in it. */
 function recordingContainer(): { container: DependencyContainer; registered: { token: unknown; provider: Record<string, unknown> }[] } {
   const registered: { token: unknown; provider: Record<string, unknown> }[] = [];
-  const container = { register: (token: unknown, provider: Record<string, unknown>) => registered.push({ token, provider }) };
+  const container = {
+    register: (token: unknown, provider: Record<string, unknown>) => registered.push({ token, provider }),
+    // What a driver's registration may look up: the instance's firewall (the bridge checks it can do icc: false).
+    resolve: (token: unknown) => {
+      if (token === FIREWALL) return new NftablesFirewall();
+      throw new Error(`nothing registered for ${String(token)}`);
+    },
+  };
   return { container: container as unknown as DependencyContainer, registered };
 }
 
@@ -57,9 +62,10 @@ export const unrelated = 1;\n`,
   it('are the four built-in ones by default, the bridge with the global flags', async () => {
     const { globals } = parseGlobalOptions(['--bip', '10.1.0.1/24', '--mtu', '1400', '--icc=false', 'ps']);
     const registrations = await driverRegistrations(globals);
-    expect(registrations).toHaveLength(4);
+    expect(registrations.drivers).toHaveLength(4);
+    expect(registrations.firewalls).toHaveLength(0);
     const { container, registered } = recordingContainer();
-    for (const register of registrations) register(container);
+    for (const register of registrations.drivers) register(container);
     expect(registered.filter((r) => r.token === NETWORK_DRIVER)).toHaveLength(4);
     const bridgeOptions = registered.map((r) => r.provider['useValue']).find((v) => (v as { gateway?: string } | undefined)?.gateway !== undefined);
     expect(bridgeOptions).toMatchObject({ gateway: '10.1.0.1', subnet: '10.1.0.0/24', mtu: 1400, icc: false });
@@ -68,16 +74,16 @@ export const unrelated = 1;\n`,
   it('are those of the packages named instead, a path taken from the current directory, without options', async () => {
     const registrations = await driverRegistrations({ stateDir: '/x', debug: false, mtu: 1400, driverPackages: ['./probe-driver.mjs'] }, dir);
     const { container, registered } = recordingContainer();
-    for (const register of registrations) register(container);
+    for (const register of registrations.drivers) register(container);
     expect(registered).toEqual([{ token: NETWORK_DRIVER, provider: { useValue: { name: 'probe', options: undefined } } }]);
     // By absolute path, and beside a built-in package.
-    expect(await driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['@netmode/driver-none', join(dir, 'probe-driver.mjs')] })).toHaveLength(2);
+    expect((await driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['@netmode/driver-none', join(dir, 'probe-driver.mjs')] })).drivers).toHaveLength(2);
   });
 
   it.each([
     ['./missing.mjs', 'ERR_DRIVER_PACKAGE_NOT_FOUND', 'driver package ./missing.mjs: no such file'],
     ['netmode-no-such-driver-package', 'ERR_DRIVER_PACKAGE_NOT_FOUND', "Cannot find package 'netmode-no-such-driver-package'"],
-    ['./no-register.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'exports no function named register…Driver (it exports: driver, register)'],
+    ['./no-register.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'exports no function named register…Driver or register…Firewall (it exports: driver, register)'],
     ['./two-registers.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'exports 2 register…Driver functions (registerADriver, registerBDriver), not one'],
     ['./throws.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'driver package ./throws.mjs failed to load: a broken module'],
   ])('%s: %s', async (specifier, code, message) => {

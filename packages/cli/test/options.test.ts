@@ -66,7 +66,9 @@ describe('global options', () => {
     expect(usageMessage(() => parseGlobalOptions(['--icc', 'false', 'ps']))).toContain('write --icc=false');
     expect(usageMessage(() => parseGlobalOptions(['--icc=no', 'ps']))).toContain('--icc must be true or false');
     expect(usageMessage(() => parseGlobalOptions(['--mtu', '15x', 'ps']))).toContain('--mtu must be a whole number');
-    expect(usageMessage(() => parseGlobalOptions(['--firewall', 'pf', 'ps']))).toContain('nftables, iptables or none');
+    // Any backend name passes here: which are registered is the SDK's to say.
+    expect(parseGlobalOptions(['--firewall', 'pf', 'ps']).globals.firewall).toBe('pf');
+    expect(usageMessage(() => parseGlobalOptions(['--firewall', 'p f', 'ps']))).toContain('must be the name of a firewall backend');
     expect(usageMessage(() => parseGlobalOptions(['--bip']))).toContain('--bip needs a value');
     expect(usageMessage(() => parseGlobalOptions(['--nope', 'ps']))).toContain('unknown global option --nope');
     expect(usageMessage(() => parseGlobalOptions(['--name', 'x', 'run']))).toContain('belongs after the subcommand');
@@ -76,7 +78,9 @@ describe('global options', () => {
 
   it('map onto the bridge driver options', () => {
     const { globals } = parseGlobalOptions(['--bip=10.1.0.1/24', '--icc=false', '--mtu', '1400', '--iptables=false', 'ps']);
-    expect(bridgeOptions(globals)).toEqual({ bip: '10.1.0.1/24', icc: false, mtu: 1400, firewall: 'none' });
+    // The firewall is the instance's (createNetMode({ firewall })), not the bridge driver's.
+    expect(bridgeOptions(globals)).toEqual({ bip: '10.1.0.1/24', icc: false, mtu: 1400 });
+    expect(globals.firewall).toBe('none');
     expect(bridgeOptions(parseGlobalOptions(['ps']).globals)).toEqual({});
   });
 });

@@ -15,11 +15,30 @@ import { NetnsSandboxService } from './netns/sandbox-service.js';
 import { FileStateStore } from './store/file-store.js';
 import type { StateStore } from './store/state-store.js';
 import { StorePortAllocator } from './ports/port-allocator.js';
-import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, PORTS, SANDBOXES, STATE_STORE } from './tokens.js';
+import {
+  BUILTIN_FIREWALL_BACKENDS,
+  DEFAULT_FIREWALL,
+  FirewallRegistry,
+  registerFirewallBackend,
+  type FirewallBackend,
+} from './firewall/registry.js';
+import {
+  COMMAND_RUNNER,
+  EVENTS,
+  FIREWALL,
+  FIREWALL_BACKEND,
+  FIREWALL_REGISTRY,
+  IPAM,
+  MANAGER_SETTINGS,
+  PORTS,
+  SANDBOXES,
+  STATE_STORE,
+} from './tokens.js';
 
 /**
- * Registers one driver in the container of a netmode instance: what each
- * driver package's `registerXDriver` function is, partially applied.
+ * Registers one driver (or firewall backend) in the container of a netmode
+ * instance: what each driver package's `registerXDriver` function is,
+ * partially applied.
  */
 export type DriverRegistration = (container: DependencyContainer) => void;
 
@@ -68,6 +87,18 @@ export interface NetModeOptions {
   readonly commandTimeoutMs?: number;
   /** Milliseconds to wait for the state lock before ERR_LOCK_TIMEOUT. Default 30 000. */
   readonly lockTimeoutMs?: number;
+  /**
+   * The firewall backend every driver uses (unless a driver's own option
+   * names another): `nftables` (default), `iptables`, `none`, or the name
+   * of a backend registered through {@link NetModeOptions.firewalls}.
+   */
+  readonly firewall?: string;
+  /**
+   * Registration functions of third-party firewall backends, each calling
+   * `registerFirewallBackend(container, { name, description, create })`;
+   * select one with {@link NetModeOptions.firewall}.
+   */
+  readonly firewalls?: readonly DriverRegistration[];
   /**
    * Called with the instance's container after netmode's own services are
    * registered and before the drivers are: a place to replace a service by
@@ -148,7 +179,17 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   container.register(SANDBOXES, {
     useFactory: instanceCachingFactory((c) => new NetnsSandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events)),
   });
+  for (const backend of BUILTIN_FIREWALL_BACKENDS) registerFirewallBackend(container, backend);
+  container.register(FIREWALL_REGISTRY, {
+    useFactory: instanceCachingFactory((c) => new FirewallRegistry(c.resolveAll<FirewallBackend>(FIREWALL_BACKEND))),
+  });
+  container.register(FIREWALL, {
+    useFactory: instanceCachingFactory((c) => c.resolve<FirewallRegistry>(FIREWALL_REGISTRY).get(options.firewall ?? DEFAULT_FIREWALL)),
+  });
+  for (const register of options.firewalls ?? []) register(container);
   options.configure?.(container);
+  // An unknown backend name fails here, before anything is used.
+  container.resolve(FIREWALL);
   for (const register of options.drivers) register(container);
   return container.resolve(NetworkManager);
 }

@@ -53,12 +53,30 @@ export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
 export { StoreIpam, type IpamOptions } from './ipam/ipam.js';
 export { StorePortAllocator, type PortAllocatorOptions } from './ports/port-allocator.js';
 export type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './ports/types.js';
-export type { Firewall, FirewallEndpoint, FirewallKind, FirewallNetwork, FirewallPort, FirewallScope } from './firewall/firewall.js';
-export { NoFirewall } from './firewall/firewall.js';
+export {
+  NoFirewall,
+  ownerMark,
+  parseOwnerMark,
+  type Firewall,
+  type FirewallBaseState,
+  type FirewallCapabilities,
+  type FirewallEndpoint,
+  type FirewallNetwork,
+  type FirewallOwner,
+  type FirewallPort,
+  type FirewallScope,
+} from './firewall/firewall.js';
+export {
+  BUILTIN_FIREWALL_BACKENDS,
+  DEFAULT_FIREWALL,
+  FirewallRegistry,
+  registerFirewallBackend,
+  type FirewallBackend,
+} from './firewall/registry.js';
+export { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork, type PublishedPort, type ValidEndpoint, type ValidNetwork } from './firewall/validate.js';
 export { NftablesFirewall } from './firewall/nftables/nftables-firewall.js';
-export { ISOLATED_PORTS, PortFilter, PORT_TABLE, portIsolation, type PortIsolation } from './firewall/nftables/port-filter.js';
+export { ISOLATED_PORTS, PortFilter, PORT_TABLE, portIsolation, type PortIsolation } from './firewall/port-filter.js';
 export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';
-export { createFirewall } from './firewall/create-firewall.js';
 export { IpamTransaction } from './ipam/ipam-transaction.js';
 export { DEFAULT_ADDRESS_POOLS, type AddressPool } from './ipam/pools.js';
 export type { AddressLease, AddressRequest, Ipam, IpamOperations, ReservedSubnet, SubnetLease, SubnetRequest } from './ipam/types.js';

@@ -22,3 +22,9 @@ export const SANDBOXES = Symbol.for('netmode.Sandboxes');
 export const MANAGER_SETTINGS = Symbol.for('netmode.ManagerSettings');
 /** The {@link PortAllocator} for published host ports. */
 export const PORTS = Symbol.for('netmode.Ports');
+/** Every registered {@link FirewallBackend}, resolved with `@injectAll`; see `registerFirewallBackend`. */
+export const FIREWALL_BACKEND = Symbol.for('netmode.FirewallBackend');
+/** The instance's {@link FirewallRegistry}. */
+export const FIREWALL_REGISTRY = Symbol.for('netmode.FirewallRegistry');
+/** The {@link Firewall} the instance selected (`createNetMode({ firewall })`): the one every driver uses unless told otherwise. */
+export const FIREWALL = Symbol.for('netmode.Firewall');

@@ -3,7 +3,8 @@ import {
   IpBatch,
   TeardownSteps,
   UndoStack,
-  createFirewall,
+  FIREWALL,
+  FIREWALL_REGISTRY,
   endpointOwner,
   errorMessage,
   invalidConfig,
@@ -11,6 +12,7 @@ import {
   macFromIpv4,
   netnsPath,
   networkOwner,
+  ownerMark,
   parseAddress,
   parseNetwork,
   cidrContains,
@@ -26,6 +28,7 @@ import {
   type FirewallEndpoint,
   type FirewallNetwork,
   type FirewallPort,
+  type FirewallRegistry,
   type FirewallScope,
   type GcScope,
   type NetnsRef,
@@ -118,9 +121,15 @@ export class BridgeDriver implements NetworkDriver {
   readonly #firewall: Firewall;
   readonly #live = new Map<string, Promise<LiveNetwork>>();
 
-  constructor(@inject(BRIDGE_DRIVER_OPTIONS) options: ResolvedBridgeOptions) {
+  constructor(
+    @inject(BRIDGE_DRIVER_OPTIONS) options: ResolvedBridgeOptions,
+    @inject(FIREWALL_REGISTRY) firewalls: FirewallRegistry,
+    @inject(FIREWALL) firewall: Firewall,
+  ) {
     this.#options = options;
-    this.#firewall = createFirewall(options.firewall);
+    // The instance's firewall, unless this driver's options name another
+    // backend (registerBridgeDriver checked that it exists and can do what the options ask).
+    this.#firewall = options.firewall === undefined ? firewall : firewalls.get(options.firewall, 'firewall');
     this.predefinedNetworks = [
       {
         name: 'bridge',
@@ -132,7 +141,7 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   validateNetwork(spec: NetworkSpec): void {
-    validateNetworkSpec(spec, this.#options);
+    validateNetworkSpec(spec, this.#options, this.#firewall);
   }
 
   async createNetwork(network: NetworkRecord, ctx: DriverContext): Promise<NetworkSetup> {
@@ -192,8 +201,8 @@ export class BridgeDriver implements NetworkDriver {
     if (ports.length > 0 && network.internal) {
       throw invalidConfig('ports', `cannot be published on the internal network ${network.name}: it has no way in or out`);
     }
-    if (ports.length > 0 && this.#options.firewall === 'none') {
-      throw invalidConfig('ports', 'cannot be published with firewall: none (there is no rule to forward them)');
+    if (ports.length > 0 && !this.#firewall.capabilities.publishPorts) {
+      throw invalidConfig('ports', `cannot be published with the ${this.#firewall.name} firewall backend (it writes no rule to forward them)`);
     }
     for (const [index, port] of ports.entries()) {
       if (port.hostIp !== undefined && parseAddress(port.hostIp, `ports[${index}].hostIp`).family !== 4) {
@@ -329,17 +338,11 @@ export class BridgeDriver implements NetworkDriver {
     const data = endpoint.driverData as Partial<BridgeEndpointData>;
     const steps = new TeardownSteps();
     const firewallPorts = data.firewallPorts ?? [];
-    if (data.firewallPorts === undefined && this.#options.firewall !== 'none') {
+    if (data.firewallPorts === undefined) {
       // An attach that crashed before its record held the ports: let the
       // firewall remove whatever carries this endpoint's mark.
       await steps.step('firewall', endpoint.containerId, () =>
-        this.#firewall.teardownEndpoint(scope(ctx), {
-          endpointId: endpoint.containerId,
-          networkId: endpoint.networkId,
-          bridge: 'unknown',
-          address: '0.0.0.0',
-          ports: [],
-        }),
+        this.#firewall.teardownOwner(scope(ctx), { kind: 'endpoint', id: endpoint.containerId }),
       );
     }
     // A record without `icc` predates port isolation: its port may have been
@@ -412,18 +415,30 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /**
-   * Removes veths and bridges that carry this instance's ownership mark
-   * (their alias) for an owner that has no record. A link without the mark
-   * is never touched, whatever its name: it may be another instance's.
+   * Removes what this instance's records no longer own: veths and bridges
+   * that carry its ownership mark (their alias) for an owner without a
+   * record — a link without the mark is never touched, whatever its name,
+   * since it may be another instance's — and the firewall's rules and
+   * elements of such owners. When no bridge network is recorded at all, the
+   * firewall's shared base goes too, if nothing else uses it.
    */
-  async gc(scope: GcScope, ctx: DriverContext): Promise<string[]> {
+  async gc(records: GcScope, ctx: DriverContext): Promise<string[]> {
     const removed: string[] = [];
     for (const link of await listLinks(ctx)) {
       if (link.kind !== 'veth' && link.kind !== 'bridge') continue;
       const owner = ctx.ownerOfAlias(link.alias);
-      if (owner === undefined || scope.liveOwners.has(owner)) continue;
+      if (owner === undefined || records.liveOwners.has(owner)) continue;
       await deleteLinkIfPresent(ctx, ctx.hostNetns, link.name);
       removed.push(`link ${link.name}`);
+    }
+    for (const owner of await this.#firewall.owners(scope(ctx))) {
+      if (records.liveOwners.has(ownerMark(owner))) continue;
+      await this.#firewall.teardownOwner(scope(ctx), owner);
+      removed.push(`${this.#firewall.name} rules of ${ownerMark(owner)}`);
+    }
+    if (!records.networks.some((network) => network.driver === this.name)) {
+      const state = await this.#firewall.check(scope(ctx));
+      if (state.present && (await this.#firewall.removeBase(scope(ctx)))) removed.push(`${this.#firewall.name} base`);
     }
     return removed;
   }
@@ -468,7 +483,7 @@ export class BridgeDriver implements NetworkDriver {
     if (this.#options.ipForward) sysctls['net/ipv4/ip_forward'] = '1';
     // Lets DNAT send packets from 127.0.0.1 out of the bridge (localhost
     // publishing); the firewall's guard drops 127/8 arriving on it.
-    if (!settings.existing && this.#options.firewall !== 'none') {
+    if (!settings.existing && this.#firewall.capabilities.publishPorts) {
       sysctls[`net/ipv4/conf/${settings.bridge}/route_localnet`] = '1';
     }
     await writeSysctls(ctx, ctx.hostNetns, sysctls);

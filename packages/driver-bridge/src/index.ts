@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { NETWORK_DRIVER } from '@netmode/core';
-import { Lifecycle, type DependencyContainer } from 'tsyringe';
+import { FIREWALL, FIREWALL_REGISTRY, Lifecycle, NETWORK_DRIVER, invalidConfig, type DependencyContainer, type Firewall, type FirewallRegistry } from '@netmode/core';
 import { BridgeDriver } from './bridge-driver.js';
 import { BRIDGE_DRIVER_OPTIONS, resolveBridgeOptions, type BridgeDriverOptions } from './options.js';
 
@@ -23,9 +22,20 @@ export type { BridgeNetworkOptions } from './network-settings.js';
  * in a netmode instance's container.
  *
  * @throws ERR_INVALID_CONFIG for contradictory or malformed options (`bridge`
- * with `bip`, `icc: false` with `firewall: 'none'`, a bad MTU, …).
+ * with `bip`, a bad MTU, …), a `firewall` no backend is registered under,
+ * and `icc: false` with a backend that cannot enforce it (`none`).
  */
 export function registerBridgeDriver(container: DependencyContainer, options: BridgeDriverOptions = {}): void {
-  container.register(BRIDGE_DRIVER_OPTIONS, { useValue: resolveBridgeOptions(options) });
+  const resolved = resolveBridgeOptions(options);
+  // Checked here, where the error keeps its code: an error thrown while the
+  // container constructs the driver reaches the caller as tsyringe's plain Error.
+  const firewall =
+    resolved.firewall === undefined
+      ? container.resolve<Firewall>(FIREWALL)
+      : container.resolve<FirewallRegistry>(FIREWALL_REGISTRY).get(resolved.firewall, 'firewall');
+  if (!resolved.icc && !firewall.capabilities.isolate) {
+    throw invalidConfig('icc', `false needs a firewall that enforces it; the ${firewall.name} backend does not`);
+  }
+  container.register(BRIDGE_DRIVER_OPTIONS, { useValue: resolved });
   container.register(NETWORK_DRIVER, { useClass: BridgeDriver }, { lifecycle: Lifecycle.ContainerScoped });
 }

@@ -1,4 +1,4 @@
-import { assertInterfaceName, invalidConfig, parseNetwork, type NetworkRecord, type NetworkSpec } from '@netmode/core';
+import { assertInterfaceName, invalidConfig, parseNetwork, type Firewall, type NetworkRecord, type NetworkSpec } from '@netmode/core';
 import { checkBoolean, checkMtu, type ResolvedBridgeOptions } from './options.js';
 
 /**
@@ -39,7 +39,7 @@ export interface BridgeSettings {
  * Checks a user-defined network's spec against the driver options; pure.
  * Throws ERR_INVALID_CONFIG naming the option at fault.
  */
-export function validateNetworkSpec(spec: NetworkSpec, driver: ResolvedBridgeOptions): void {
+export function validateNetworkSpec(spec: NetworkSpec, driver: ResolvedBridgeOptions, firewall: Firewall): void {
   const options = spec.options ?? {};
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
@@ -54,8 +54,8 @@ export function validateNetworkSpec(spec: NetworkSpec, driver: ResolvedBridgeOpt
   checkMtu(options['mtu'], 'options.mtu', driver.mtu);
   const icc = checkBoolean(options['icc'], 'options.icc', driver.icc);
   checkBoolean(options['ipMasq'], 'options.ipMasq', driver.ipMasq);
-  if (!icc && driver.firewall === 'none') {
-    throw invalidConfig('options.icc', 'false needs a firewall to enforce it; the bridge driver runs with firewall: none');
+  if (!icc && !firewall.capabilities.isolate) {
+    throw invalidConfig('options.icc', `false needs a firewall that enforces it; the ${firewall.name} backend does not`);
   }
   if ((spec.subnets?.length ?? 0) > 1) throw invalidConfig('subnets', 'a bridge network takes one subnet');
   for (const [index, subnet] of (spec.subnets ?? []).entries()) {

@@ -1,4 +1,4 @@
-import { assertInterfaceName, formatCidr, invalidConfig, lastAddress, parseCidr, type FirewallKind } from '@netmode/core';
+import { assertInterfaceName, formatCidr, invalidConfig, lastAddress, parseCidr } from '@netmode/core';
 
 /**
  * Options of the bridge driver: the daemon-level settings Docker documents
@@ -30,12 +30,13 @@ export interface BridgeDriverOptions {
    */
   readonly ipForward?: boolean;
   /**
-   * The firewall backend: `nftables` (default; one table `inet netmode`),
-   * `iptables` (owned chains, for hosts that manage iptables), or `none`
-   * (Docker's `--iptables=false`: no rule anywhere, so no masquerade, no
-   * published ports and no isolation).
+   * A firewall backend for this driver other than the instance's
+   * (`createNetMode({ firewall })`, `nftables` by default): the name of any
+   * registered backend — `nftables`, `iptables`, `none` (Docker's
+   * `--iptables=false`: no rule anywhere, so no masquerade, no published
+   * ports and no isolation) or a third party's. Unset: the instance's.
    */
-  readonly firewall?: FirewallKind;
+  readonly firewall?: string;
 }
 
 /** The driver options with defaults filled in and values checked. */
@@ -56,8 +57,8 @@ export interface ResolvedBridgeOptions {
   readonly ipMasq: boolean;
   /** See {@link BridgeDriverOptions.ipForward}. */
   readonly ipForward: boolean;
-  /** See {@link BridgeDriverOptions.firewall}. */
-  readonly firewall: FirewallKind;
+  /** See {@link BridgeDriverOptions.firewall}; undefined means the instance's. */
+  readonly firewall: string | undefined;
 }
 
 /** DI token of the resolved driver options. */
@@ -81,14 +82,11 @@ export function resolveBridgeOptions(options: BridgeDriverOptions): ResolvedBrid
   if (host === bip.network || host === lastAddress(bip)) {
     throw invalidConfig('bip', `${options.bip} is the subnet's network or broadcast address; give the bridge's own address, like 172.17.0.1/16`);
   }
-  const firewall = options.firewall ?? 'nftables';
-  if (!['nftables', 'iptables', 'none'].includes(firewall)) {
-    throw invalidConfig('firewall', `${JSON.stringify(firewall)} must be nftables, iptables or none`);
-  }
+  // Whether it names a registered backend, and whether that one can
+  // enforce icc: false, the driver asks the instance's registry.
+  const firewall = options.firewall;
+  if (firewall !== undefined && typeof firewall !== 'string') throw invalidConfig('firewall', 'must be the name of a firewall backend');
   const icc = checkBoolean(options.icc, 'icc', true);
-  if (!icc && firewall === 'none') {
-    throw invalidConfig('icc', 'false needs a firewall to enforce it; it cannot be combined with firewall: none');
-  }
   return {
     bridge: options.bridge,
     gateway: bip.address.text,

@@ -1,4 +1,15 @@
-import { ErrorCode, isNetModeError, type NetworkSpec } from '@netmode/core';
+import {
+  ErrorCode,
+  MemoryStateStore,
+  NftablesFirewall,
+  NoFirewall,
+  createNetMode,
+  isNetModeError,
+  type NetModeOptions,
+  type NetworkSpec,
+} from '@netmode/core';
+import { RecordingRunner } from '@netmode/core/testing';
+import { registerBridgeDriver } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
 import { validateNetworkSpec } from '../src/network-settings.js';
 import { resolveBridgeOptions, type BridgeDriverOptions } from '../src/options.js';
@@ -23,7 +34,8 @@ describe('bridge driver options', () => {
       icc: true,
       ipMasq: true,
       ipForward: true,
-      firewall: 'nftables',
+      // The instance's firewall, unless a backend is named here.
+      firewall: undefined,
     });
     expect(resolveBridgeOptions({ bip: '10.1.2.3/24' })).toMatchObject({ gateway: '10.1.2.3', subnet: '10.1.2.0/24' });
   });
@@ -44,8 +56,7 @@ describe('bridge driver options', () => {
     [{ mtu: 65536 }, /^mtu: /],
     [{ mtu: 1500.5 }, /^mtu: /],
     [{ icc: 'no' as unknown as boolean }, /^icc: /],
-    [{ icc: false, firewall: 'none' }, /firewall: none/],
-    [{ firewall: 'pf' as never }, /^firewall: /],
+    [{ firewall: 7 as never }, /^firewall: must be the name of a firewall backend/],
     [{ bridgeName: 'x'.repeat(16) }, /^bridgeName: /],
   ])('refuse %j', (options, message) => {
     expect(refusal(() => resolveBridgeOptions(options))).toMatch(message);
@@ -54,6 +65,7 @@ describe('bridge driver options', () => {
 
 describe('bridge network specs', () => {
   const driver = resolveBridgeOptions({});
+  const nftables = new NftablesFirewall();
   it.each<[Partial<NetworkSpec>, RegExp]>([
     [{ options: { colour: 'blue' } }, /options.colour: is not a bridge network option/],
     [{ options: { bridge: 'br0', bridgeName: 'br1' } }, /options.bridgeName: cannot be combined/],
@@ -64,13 +76,31 @@ describe('bridge network specs', () => {
     [{ subnets: [{ subnet: '10.0.0.1/24' }] }, /network is 10.0.0.0\/24/],
     [{ subnets: [{ subnet: '10.0.0.0/24' }, { subnet: '10.0.1.0/24' }] }, /one subnet/],
   ])('refuse %j', (spec, message) => {
-    expect(refusal(() => validateNetworkSpec({ name: 'n', driver: 'bridge', ...spec }, driver))).toMatch(message);
+    expect(refusal(() => validateNetworkSpec({ name: 'n', driver: 'bridge', ...spec }, driver, nftables))).toMatch(message);
   });
 
-  it('refuses icc false when the driver has no firewall', () => {
-    const none = resolveBridgeOptions({ firewall: 'none' });
-    expect(refusal(() => validateNetworkSpec({ name: 'n', driver: 'bridge', options: { icc: false } }, none))).toMatch(
-      /needs a firewall/,
+  it('refuses icc false when its firewall backend cannot enforce it', () => {
+    expect(refusal(() => validateNetworkSpec({ name: 'n', driver: 'bridge', options: { icc: false } }, driver, new NoFirewall()))).toMatch(
+      /needs a firewall that enforces it; the none backend does not/,
     );
+  });
+});
+
+describe('the bridge driver and its firewall backend', () => {
+  const make = (options: Parameters<typeof registerBridgeDriver>[1], netmode: Partial<NetModeOptions> = {}) =>
+    createNetMode({ drivers: [(c) => registerBridgeDriver(c, options)], runner: new RecordingRunner(), store: new MemoryStateStore(), ...netmode });
+
+  it('refuses icc false with a backend that cannot enforce it, and a backend nobody registered, when the instance is made', () => {
+    expect(refusal(() => make({ icc: false }, { firewall: 'none' }))).toMatch(/^icc: false needs a firewall that enforces it; the none backend does not/);
+    expect(refusal(() => make({ icc: false, firewall: 'none' }))).toMatch(/^icc: false needs a firewall/);
+    expect(refusal(() => make({}, { firewall: 'pf' }))).toMatch(/^firewall: "pf" is not a registered firewall backend \(registered: nftables, iptables, none\)/);
+    expect(refusal(() => make({ firewall: 'pf' }))).toMatch(/^firewall: "pf" is not a registered firewall backend/);
+  });
+
+  it('refuses published ports with a backend that cannot publish them, before any command', async () => {
+    const netmode = make({}, { firewall: 'none' });
+    const error = await netmode.connect('web', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => e);
+    expect(isNetModeError(error, ErrorCode.INVALID_CONFIG)).toBe(true);
+    expect((error as Error).message).toMatch(/^ports: cannot be published with the none firewall backend/);
   });
 });

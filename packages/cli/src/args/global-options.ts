@@ -1,4 +1,3 @@
-import type { FirewallKind } from '@netmode/core';
 import { usage } from '../cli-error.js';
 import { COMMANDS } from '../declarations/index.js';
 import { eachCommand } from '../registry/command-spec.js';
@@ -22,7 +21,7 @@ export interface GlobalOptions {
   /** MTU of bridges and veth pairs. */
   readonly mtu?: number;
   /** The firewall backend; `--iptables=false` means `none`. */
-  readonly firewall?: FirewallKind;
+  readonly firewall?: string;
   /** Where netmode keeps its state. */
   readonly stateDir: string;
   /** A named namespace (`/run/netns/NAME`) that plays the host. */
@@ -71,7 +70,7 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
   { long: 'ip-masq', kind: 'boolean', env: 'NETMODE_IP_MASQ', key: 'ipMasq', help: 'masquerade traffic leaving the host (default true)' },
   { long: 'iptables', kind: 'boolean', env: 'NETMODE_IPTABLES', key: 'iptables', help: 'false: no firewall rules at all (same as --firewall none)' },
   { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
-  { long: 'firewall', kind: 'firewall', env: 'NETMODE_FIREWALL', key: 'firewall', arg: 'KIND', help: 'nftables (default), iptables or none' },
+  { long: 'firewall', kind: 'firewall', env: 'NETMODE_FIREWALL', key: 'firewall', arg: 'KIND', help: 'the firewall backend: nftables (default), iptables, none, or one a --driver-package registers' },
   { long: 'state-dir', kind: 'string', env: 'NETMODE_STATE_DIR', key: 'stateDir', arg: 'DIR', help: 'state directory (default /var/lib/netmode)' },
   { long: 'host-netns', kind: 'string', env: 'NETMODE_HOST_NETNS', key: 'hostNetns', arg: 'NAME', help: 'run the host side in the named namespace /run/netns/NAME' },
   { long: 'name-prefix', kind: 'string', env: 'NETMODE_NAME_PREFIX', key: 'namePrefix', arg: 'PREFIX', help: 'prefix of the namespaces and interfaces netmode makes (default nm-)' },
@@ -193,9 +192,8 @@ function convert(spec: Spec, raw: string, where: string): unknown {
       if (!/^[0-9]+$/.test(raw)) throw usage(`${where} must be a whole number, not ${JSON.stringify(raw)}`);
       return Number(raw);
     case 'firewall':
-      if (raw !== 'nftables' && raw !== 'iptables' && raw !== 'none') {
-        throw usage(`${where} must be nftables, iptables or none, not ${JSON.stringify(raw)}`);
-      }
+      // Which backends exist is the SDK's registry's to say (a driver package may add one).
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(raw)) throw usage(`${where} must be the name of a firewall backend (nftables, iptables, none, …), not ${JSON.stringify(raw)}`);
       return raw;
     case 'list': {
       const entries = raw.split(',').map((entry) => entry.trim());

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '@netmode/core';
-import type { FirewallKind } from '@netmode/core';
 import { removeContainer } from '../containers/lifecycle.js';
 import { Session } from '../session.js';
 import type { DemoRun } from './demo-run.js';
@@ -20,13 +19,13 @@ export interface Throwaway {
   /** The temporary state directory, removed with everything else. */
   readonly stateDir: string;
   /** The firewall backend of `--firewall`: nftables or iptables. */
-  readonly firewall: FirewallKind;
+  readonly firewall: string;
   /** The demo's own session: the built-in drivers, the world's host namespace, the temporary state. */
   readonly session: Session;
 }
 
 /** Picks a free prefix and makes a temporary state directory; creates no namespace yet. */
-export async function prepareThrowaway(session: Session, firewall: FirewallKind): Promise<Throwaway> {
+export async function prepareThrowaway(session: Session, firewall: string): Promise<Throwaway> {
   const prefix = await World.pickPrefix();
   const world = World.of(prefix);
   const stateDir = await mkdtemp(join(tmpdir(), 'netmode-demo-'));

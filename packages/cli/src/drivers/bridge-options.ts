@@ -1,7 +1,10 @@
 import type { BridgeDriverOptions } from '@netmode/driver-bridge';
 import type { GlobalOptions } from '../args/global-options.js';
 
-/** The bridge driver's options from the global flags; unset flags keep the driver's defaults. */
+/**
+ * The bridge driver's options from the global flags; unset flags keep the
+ * driver's defaults. `--firewall` is the instance's (`createNetMode({ firewall })`), not the driver's.
+ */
 export function bridgeOptions(globals: GlobalOptions): BridgeDriverOptions {
   const options: { -readonly [K in keyof BridgeDriverOptions]: BridgeDriverOptions[K] } = {};
   if (globals.bridge !== undefined) options.bridge = globals.bridge;
@@ -10,6 +13,5 @@ export function bridgeOptions(globals: GlobalOptions): BridgeDriverOptions {
   if (globals.ipForward !== undefined) options.ipForward = globals.ipForward;
   if (globals.ipMasq !== undefined) options.ipMasq = globals.ipMasq;
   if (globals.mtu !== undefined) options.mtu = globals.mtu;
-  if (globals.firewall !== undefined) options.firewall = globals.firewall;
   return options;
 }

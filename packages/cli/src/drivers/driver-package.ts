@@ -12,17 +12,26 @@ import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
  */
 export type RegisterDriver = (container: DependencyContainer, options?: object) => void;
 
-/** A driver package, loaded. */
-export interface DriverPackage {
-  /** As given: a package name or a path. */
-  readonly specifier: string;
-  /** The name of its registration function (`registerBridgeDriver`). */
+/** One registration function a package exports. */
+export interface Registration {
+  /** Its name (`registerBridgeDriver`, `registerAuditFirewall`). */
   readonly exportName: string;
-  /** Its registration function. */
+  /** The function. */
   readonly register: RegisterDriver;
 }
 
-const REGISTER_FUNCTION = /^register\w*Driver$/;
+/** A driver package, loaded: its driver's registration, its firewall backend's, or both. */
+export interface DriverPackage {
+  /** As given: a package name or a path. */
+  readonly specifier: string;
+  /** Its `register…Driver` function, if it has one. */
+  readonly driver: Registration | undefined;
+  /** Its `register…Firewall` function (a firewall backend, selected with `--firewall NAME`), if it has one. */
+  readonly firewall: Registration | undefined;
+}
+
+const REGISTER_DRIVER = /^register\w*Driver$/;
+const REGISTER_FIREWALL = /^register\w*Firewall$/;
 
 function isPath(specifier: string): boolean {
   return specifier.startsWith('.') || isAbsolute(specifier) || specifier.startsWith('file:');
@@ -48,10 +57,12 @@ function locate(specifier: string, cwd: string): string {
 }
 
 /**
- * Loads one driver package and finds its registration function. Throws
+ * Loads one driver package and finds its registration functions: at most
+ * one named `register…Driver` and at most one named `register…Firewall`
+ * (a firewall backend), and at least one of the two. Throws
  * `ERR_DRIVER_PACKAGE_NOT_FOUND` when there is no such module, and
- * `ERR_DRIVER_PACKAGE_INVALID` when it fails to load or does not export
- * exactly one function named `register…Driver`. Registers nothing.
+ * `ERR_DRIVER_PACKAGE_INVALID` when it fails to load or exports no such
+ * function, or two of a kind. Registers nothing.
  */
 export async function loadDriverPackage(specifier: string, cwd: string): Promise<DriverPackage> {
   const url = locate(specifier, cwd);
@@ -62,11 +73,19 @@ export async function loadDriverPackage(specifier: string, cwd: string): Promise
     const message = `driver package ${specifier} failed to load: ${(error as Error).message}`;
     throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, message, ExitCode.FAILED, { cause: error });
   }
-  const found = Object.entries(exports).filter(([name, value]) => REGISTER_FUNCTION.test(name) && typeof value === 'function');
-  if (found.length !== 1) {
-    const what = found.length === 0 ? `no function named register…Driver (it exports: ${Object.keys(exports).sort().join(', ') || 'nothing'})` : `${found.length} register…Driver functions (${found.map(([name]) => name).join(', ')}), not one`;
-    throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, `driver package ${specifier} exports ${what}`);
+  const pick = (pattern: RegExp, what: string): Registration | undefined => {
+    const found = Object.entries(exports).filter(([name, value]) => pattern.test(name) && typeof value === 'function');
+    if (found.length > 1) {
+      throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, `driver package ${specifier} exports ${found.length} ${what} functions (${found.map(([name]) => name).join(', ')}), not one`);
+    }
+    const [first] = found as [string, RegisterDriver][];
+    return first === undefined ? undefined : { exportName: first[0], register: first[1] };
+  };
+  const driver = pick(REGISTER_DRIVER, 'register…Driver');
+  const firewall = pick(REGISTER_FIREWALL, 'register…Firewall');
+  if (driver === undefined && firewall === undefined) {
+    const exported = Object.keys(exports).sort().join(', ') || 'nothing';
+    throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, `driver package ${specifier} exports no function named register…Driver or register…Firewall (it exports: ${exported})`);
   }
-  const [[exportName, register]] = found as [[string, RegisterDriver]];
-  return { specifier, exportName, register };
+  return { specifier, driver, firewall };
 }

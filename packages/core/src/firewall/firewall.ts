@@ -2,9 +2,6 @@ import type { CommandRunner } from '../exec/runner.js';
 import type { PortProtocol } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 
-/** The firewall backends netmode ships. */
-export type FirewallKind = 'nftables' | 'iptables' | 'none';
-
 /** Where a firewall change is made: the host namespace, through the runner. */
 export interface FirewallScope {
   /** Starts `nft`, `iptables-restore`, … */
@@ -116,32 +113,105 @@ export interface FirewallEndpoint {
  *
  * Contract: every method is all-or-nothing (one transaction per call where
  * the backend has transactions), idempotent (setting up what exists or tearing
- * down what is gone succeeds), and touches only objects that carry netmode's
- * ownership marks. Netmode never changes the policy of a chain it does not own.
+ * down what is gone succeeds), validates every input before any process
+ * starts (with `validateFirewallNetwork`/`validateFirewallEndpoint`, so every
+ * backend means the same by each value), and touches only objects that
+ * carry netmode's ownership marks: the owner (`network:ID`, `endpoint:ID`)
+ * is written on every rule and element. Netmode never changes the policy of
+ * a chain it does not own.
+ *
+ * Register a backend of your own with `registerFirewallBackend()` and
+ * select it with `createNetMode({ firewall: NAME })`; the bridge driver
+ * reads {@link Firewall.capabilities} to refuse what it cannot enforce.
  */
 export interface Firewall {
-  /** Which backend this is. */
-  readonly kind: FirewallKind;
-  /** Creates the shared base (table or chains and jumps) if missing, then adds the network. */
+  /** The backend's registered name (`nftables`, `iptables`, `none`, a third party's). */
+  readonly name: string;
+  /** What this backend enforces; a driver refuses a request that needs more. */
+  readonly capabilities: FirewallCapabilities;
+  /** Creates (or restores) the shared base if missing, then adds the network. */
   setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
   /** Removes the network's rules and elements. */
   teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void>;
   /** Publishes the endpoint's ports and, on an `icc: false` network, isolates its bridge port. */
   setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
-  /**
-   * Withdraws the endpoint's ports and its port isolation. With `ports` empty
-   * and no `hostInterface` (an attach that crashed before its record held
-   * them), removes everything that carries the endpoint's ownership mark,
-   * reading only `endpointId`.
-   */
+  /** Withdraws the endpoint's ports and its port isolation. */
   teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void>;
+  /**
+   * Removes everything that carries `owner`'s mark, whatever it is: for an
+   * attach that crashed before its record held what it published, and for
+   * `gc()` once the owner has no record. Idempotent.
+   */
+  teardownOwner(scope: FirewallScope, owner: FirewallOwner): Promise<void>;
+  /** Every owner that has a rule or element in the firewall, each once: what `gc()` compares with the records. */
+  owners(scope: FirewallScope): Promise<FirewallOwner[]>;
+  /** Whether the shared base is there, and what it lacks (what `setupNetwork` would put back). Reads only. */
+  check(scope: FirewallScope): Promise<FirewallBaseState>;
+  /**
+   * Removes the shared base when nothing uses it any more (no network's
+   * rules or elements, no rule of the administrator's); resolves to whether
+   * it is gone. Looking and deleting are two steps: `gc()` calls it with the
+   * state lock held and no network of the backend recorded, so no network
+   * can be set up meanwhile.
+   */
+  removeBase(scope: FirewallScope): Promise<boolean>;
+}
+
+/** What a backend enforces: the bridge driver refuses what its backend cannot do. */
+export interface FirewallCapabilities {
+  /** Published ports (DNAT, hairpin, 127.0.0.1): without it, a connect with ports is refused. */
+  readonly publishPorts: boolean;
+  /** Masquerade of traffic leaving the host. */
+  readonly masquerade: boolean;
+  /** `icc: false` with its anti-spoofing: without it, such a network is refused. */
+  readonly isolate: boolean;
+}
+
+/** Who a rule or element belongs to: its mark, as a value. */
+export interface FirewallOwner {
+  /** A network (`network:ID`) or an endpoint (`endpoint:ID`). */
+  readonly kind: 'network' | 'endpoint';
+  /** The network's or endpoint's id. */
+  readonly id: string;
+}
+
+/** What {@link Firewall.check} found of the shared base. */
+export interface FirewallBaseState {
+  /** Whether any of it exists. */
+  readonly present: boolean;
+  /** What it lacks, one phrase each (`chain forward`, `rules of chain input (1 of 2)`); empty when whole or absent. */
+  readonly gaps: readonly string[];
 }
 
 /** The `none` backend (Docker's `--iptables=false`): changes nothing, anywhere. */
 export class NoFirewall implements Firewall {
-  readonly kind = 'none';
+  /** Always `none`. */
+  readonly name = 'none';
+  /** It enforces nothing. */
+  readonly capabilities: FirewallCapabilities = { publishPorts: false, masquerade: false, isolate: false };
   async setupNetwork(): Promise<void> {}
   async teardownNetwork(): Promise<void> {}
   async setupEndpoint(): Promise<void> {}
   async teardownEndpoint(): Promise<void> {}
+  async teardownOwner(): Promise<void> {}
+  async owners(): Promise<FirewallOwner[]> {
+    return [];
+  }
+  async check(): Promise<FirewallBaseState> {
+    return { present: false, gaps: [] };
+  }
+  async removeBase(): Promise<boolean> {
+    return true;
+  }
+}
+
+/** The mark of an owner as netmode writes it: `network:ID`, `endpoint:ID`. */
+export function ownerMark(owner: FirewallOwner): string {
+  return `${owner.kind}:${owner.id}`;
+}
+
+/** The owner a mark names, or undefined when it is none of netmode's. */
+export function parseOwnerMark(mark: string | undefined): FirewallOwner | undefined {
+  const match = mark === undefined ? null : /^(network|endpoint):(.+)$/.exec(mark);
+  return match ? { kind: match[1] as FirewallOwner['kind'], id: match[2] as string } : undefined;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetMode, type DriverRegistration } from '../create.js';
+import { createNetMode, type DriverRegistration, type NetModeOptions } from '../create.js';
 import { ErrorCode, isNetModeError } from '../errors.js';
 import type { NetModeEvents } from '../events.js';
 import { ExecaRunner } from '../exec/execa-runner.js';
@@ -46,6 +46,13 @@ export interface DriverConformanceOptions {
    * parent link of a macvlan network. Whatever it makes is removed with the fixture.
    */
   readonly prepareHost?: (fixture: NetnsFixture) => Promise<void>;
+  /**
+   * More options for every netmode instance the suite makes: a firewall
+   * backend to run the driver on (`{ firewalls: [registerX], firewall: 'x' }`),
+   * address pools, … (`drivers`, `runner`, `store`, `stateDir`, `hostNetns`
+   * and `namePrefix` are the suite's).
+   */
+  readonly netmode?: Omit<NetModeOptions, 'drivers' | 'runner' | 'store' | 'stateDir' | 'hostNetns' | 'namePrefix'>;
 }
 
 /**
@@ -78,7 +85,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
       expect(options.invalidOptions.length).toBeGreaterThan(0);
       const runner = new RecordingRunner();
       const store = new MemoryStateStore();
-      const netmode = createNetMode({ drivers: registrations, runner, store });
+      const netmode = createNetMode({ ...options.netmode, drivers: registrations, runner, store });
       const mode = options.mode ?? (await createTestNetwork(netmode));
       runner.clear();
       for (const invalid of options.invalidOptions) {
@@ -98,6 +105,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
 
       const make = (runner?: CommandRunner): NetworkManager =>
         createNetMode({
+          ...options.netmode,
           drivers: registrations,
           hostNetns: fixture.hostNetns,
           stateDir: fixture.stateDir,

@@ -12,7 +12,7 @@ import {
   managedChains,
 } from './chains.js';
 import { BASE_OWNER, endpointOwner, networkOwner, ownedRule, type ChainRef, type IptablesRule, type IptablesTable } from './rule.js';
-import type { CheckedEndpoint, CheckedNetwork } from './validate.js';
+import type { ValidEndpoint, ValidNetwork } from '../validate.js';
 
 /**
  * Everything one owner should have: after a change, the owner's rules in each
@@ -54,7 +54,7 @@ const LOOPBACK = '127.0.0.0/8';
  * An internal network also puts two drops at the top of NETMODE-CT and two
  * rules in NETMODE-INPUT (replies accepted, the rest dropped).
  */
-export function networkRules(network: CheckedNetwork): OwnedRules {
+export function networkRules(network: ValidNetwork): OwnedRules {
   const owner = networkOwner(network.networkId);
   const br = network.bridge;
   const rule = (ref: ChainRef, matches: readonly string[], target: readonly string[]) => ownedRule(ref, owner, matches, target);
@@ -104,7 +104,7 @@ export function networkRules(network: CheckedNetwork): OwnedRules {
  * go at the top of NETMODE-DNAT and rules for every address at the end, so a
  * mapping on an address wins over one on every address for the same port.
  */
-export function endpointRules(endpoint: CheckedEndpoint): OwnedRules {
+export function endpointRules(endpoint: ValidEndpoint): OwnedRules {
   const owner = endpointOwner(endpoint.endpointId);
   const top: IptablesRule[] = [];
   const end: IptablesRule[] = [];

@@ -1,12 +1,22 @@
 import { asNetModeError, ErrorCode, errorMessage, isNetModeError } from '../../errors.js';
-import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
+import {
+  ownerMark,
+  parseOwnerMark,
+  type Firewall,
+  type FirewallBaseState,
+  type FirewallCapabilities,
+  type FirewallEndpoint,
+  type FirewallNetwork,
+  type FirewallOwner,
+  type FirewallScope,
+} from '../firewall.js';
+import { PortFilter } from '../port-filter.js';
+import { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork } from '../validate.js';
 import { baseRules, endpointRules, networkRules, noRules, type OwnedRules } from './desired-rules.js';
-import { ensureChains, hasBase, reconcile, removeBase } from './reconcile.js';
-import { PortFilter } from '../nftables/port-filter.js';
+import { anyOwnedChain, baseGaps, ensureChains, hasBase, reconcile, removeBase, ruleOwners } from './reconcile.js';
 import { RestoreScript } from './restore-script.js';
-import { endpointOwner, networkOwner, type IptablesTable } from './rule.js';
+import { BASE_OWNER, endpointOwner, networkOwner, type IptablesTable } from './rule.js';
 import { SavedRuleset } from './saved-ruleset.js';
-import { checkEndpoint, checkNetwork, checkOwnerId } from './validate.js';
 
 const ALL_TABLES: readonly IptablesTable[] = ['raw', 'nat', 'filter'];
 const NAT: readonly IptablesTable[] = ['nat'];
@@ -47,7 +57,9 @@ const TEARDOWN_ORDER: readonly IptablesTable[] = ['nat', 'filter', 'raw'];
  */
 export class IptablesFirewall implements Firewall {
   /** Always `iptables`. */
-  readonly kind = 'iptables';
+  readonly name = 'iptables';
+  /** It enforces everything netmode asks of a firewall (`icc: false` through `nft` too, see `PortFilter`). */
+  readonly capabilities: FirewallCapabilities = { publishPorts: true, masquerade: true, isolate: true };
 
   // Frames below IP have no iptables hook: the bridge-family nft table serves both backends.
   readonly #ports = new PortFilter();
@@ -90,7 +102,7 @@ export class IptablesFirewall implements Firewall {
    * bad id, bridge name or subnet, or an IPv6 subnet.
    */
   async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
-    const rules = networkRules(checkNetwork(network));
+    const rules = networkRules(validateFirewallNetwork(network));
     if (!network.icc) await this.#ports.setupNetwork(scope, network.bridge);
     await this.#setup(scope, ALL_TABLES, rules);
   }
@@ -101,7 +113,7 @@ export class IptablesFirewall implements Firewall {
    * @throws NetModeError ERR_INVALID_CONFIG before any process starts, for a bad id.
    */
   async teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
-    await this.#teardown(scope, ALL_TABLES, networkOwner(checkOwnerId(network.networkId, 'networkId')));
+    await this.#teardown(scope, ALL_TABLES, networkOwner(assertOwnerId(network.networkId, 'networkId')));
   }
 
   /**
@@ -115,7 +127,7 @@ export class IptablesFirewall implements Firewall {
    * bad id, bridge, address or port, or an IPv6 address.
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    const rules = endpointRules(checkEndpoint(endpoint));
+    const rules = endpointRules(validateFirewallEndpoint(endpoint));
     await this.#ports.setupEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#setup(scope, NAT, rules);
     });
@@ -123,17 +135,40 @@ export class IptablesFirewall implements Firewall {
 
   /**
    * Removes every rule commented with the endpoint's id, then its port
-   * isolation. Reads only `endpointId`, plus `hostInterface` and `icc` for
-   * the isolation (without them, removes every isolated port commented with
-   * the endpoint).
+   * isolation. Reads only `endpointId`, plus `hostInterface`, `icc` and the
+   * rest for the isolation.
    *
    * @throws NetModeError ERR_INVALID_CONFIG before any process starts, for a bad id.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    const owner = endpointOwner(checkOwnerId(endpoint.endpointId, 'endpointId'));
+    const owner = endpointOwner(assertOwnerId(endpoint.endpointId, 'endpointId'));
     await this.#ports.teardownEndpoint(scope, endpoint, async () => {
       if (endpoint.ports.length > 0 || endpoint.hostInterface === undefined) await this.#teardown(scope, NAT, owner);
     });
+  }
+
+  /** Removes every rule commented with the owner, in every table, and (an endpoint's) its isolated port. */
+  async teardownOwner(scope: FirewallScope, owner: FirewallOwner): Promise<void> {
+    assertOwnerId(owner.id, 'owner id');
+    const comment = owner.kind === 'endpoint' ? endpointOwner(owner.id) : networkOwner(owner.id);
+    await this.#teardown(scope, ALL_TABLES, comment);
+    if (owner.kind === 'endpoint') await this.#ports.sweep(scope, owner.id);
+  }
+
+  /** Every owner of a rule in netmode's chains, and of an element of the `bridge netmode` table. */
+  async owners(scope: FirewallScope): Promise<FirewallOwner[]> {
+    const marks = [...ruleOwners(await this.#read(scope, ALL_TABLES), ALL_TABLES)]
+      .filter((comment) => comment !== BASE_OWNER && comment.startsWith(`${BASE_OWNER}:`))
+      .map((comment) => comment.slice(`${BASE_OWNER}:`.length));
+    const owners = marks.flatMap((mark) => parseOwnerMark(mark) ?? []);
+    const seen = new Set(owners.map(ownerMark));
+    return [...owners, ...(await this.#ports.owners(scope)).filter((o) => !seen.has(ownerMark(o)))];
+  }
+
+  /** Whether any of netmode's chains exist, and what the base lacks. */
+  async check(scope: FirewallScope): Promise<FirewallBaseState> {
+    const saved = await this.#read(scope, ALL_TABLES);
+    return anyOwnedChain(saved, ALL_TABLES) ? { present: true, gaps: baseGaps(saved, ALL_TABLES) } : { present: false, gaps: [] };
   }
 
   async #setup(scope: FirewallScope, tables: readonly IptablesTable[], wanted: OwnedRules): Promise<void> {

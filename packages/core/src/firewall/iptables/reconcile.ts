@@ -64,13 +64,38 @@ export function removeBase(saved: SavedRuleset, tables: readonly IptablesTable[]
   return true;
 }
 
+/** What the base of the given tables lacks, one phrase each (`chain filter/NETMODE-CT`); empty when whole. */
+export function baseGaps(saved: SavedRuleset, tables: readonly IptablesTable[]): string[] {
+  return tables.flatMap((table) => [
+    ...OWNED_CHAINS[table].filter((ref) => !saved.hasChain(ref)).map((ref) => `chain ${ref.table}/${ref.chain}`),
+    ...BASE_RULES[table]
+      .filter((rule) => !saved.rules(rule).some((args) => ruleKey(args) === ruleKey(rule.args)))
+      .map((rule) => `rule ${rule.table}/${rule.chain} ${rule.args.join(' ')}`),
+  ]);
+}
+
 /** Whether the base of the given tables is complete: every owned chain and every base rule. */
 export function hasBase(saved: SavedRuleset, tables: readonly IptablesTable[]): boolean {
-  return tables.every(
-    (table) =>
-      OWNED_CHAINS[table].every((ref) => saved.hasChain(ref)) &&
-      BASE_RULES[table].every((rule) => saved.rules(rule).some((args) => ruleKey(args) === ruleKey(rule.args))),
-  );
+  return baseGaps(saved, tables).length === 0;
+}
+
+/** Whether any owned chain exists. */
+export function anyOwnedChain(saved: SavedRuleset, tables: readonly IptablesTable[]): boolean {
+  return tables.some((table) => OWNED_CHAINS[table].some((ref) => saved.hasChain(ref)));
+}
+
+/** The comments of every rule in the owned chains and the hook chains. */
+export function ruleOwners(saved: SavedRuleset, tables: readonly IptablesTable[]): Set<string> {
+  const owners = new Set<string>();
+  for (const table of tables) {
+    for (const ref of [...HOOK_CHAINS[table], ...OWNED_CHAINS[table]]) {
+      for (const args of saved.rules(ref)) {
+        const owner = ownerOf(args);
+        if (owner !== undefined) owners.add(owner);
+      }
+    }
+  }
+  return owners;
 }
 
 function unique(chains: readonly ChainRef[]): ChainRef[] {

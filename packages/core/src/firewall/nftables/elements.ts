@@ -1,6 +1,6 @@
 import { SET } from './base.js';
 import { endpointOwner, ifnameLiteral, networkOwner, type NftElement } from './script.js';
-import type { ValidEndpoint, ValidNetwork } from './validate.js';
+import type { ValidEndpoint, ValidNetwork } from '../validate.js';
 
 /**
  * The elements that stand for one network or one endpoint in the base's sets

@@ -1,13 +1,23 @@
 import { ErrorCode, NetModeError, asNetModeError, isNetModeError, type ErrorContext } from '../../errors.js';
-import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallScope } from '../firewall.js';
+import {
+  ownerMark,
+  parseOwnerMark,
+  type Firewall,
+  type FirewallBaseState,
+  type FirewallCapabilities,
+  type FirewallEndpoint,
+  type FirewallNetwork,
+  type FirewallOwner,
+  type FirewallScope,
+} from '../firewall.js';
+import { PortFilter } from '../port-filter.js';
+import { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork } from '../validate.js';
 import { BASE, TABLE } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
 import { baseUnused } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { PortFilter, unknownEndpoint } from './port-filter.js';
-import { ensureOwnedTable, noGaps, tableGaps } from './owned-table.js';
-import { NftScript, endpointOwner, type NftElement } from './script.js';
-import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js';
+import { describeGaps, ensureOwnedTable, noGaps, tableGaps } from './owned-table.js';
+import { NftScript, type NftElement } from './script.js';
 
 /**
  * The nftables backend: one table `inet netmode` whose chains and rules are
@@ -18,7 +28,9 @@ import { assertOwnerId, validateEndpoint, validateNetwork } from './validate.js'
  */
 export class NftablesFirewall implements Firewall {
   /** Always `nftables`. */
-  readonly kind = 'nftables';
+  readonly name = 'nftables';
+  /** It enforces everything netmode asks of a firewall. */
+  readonly capabilities: FirewallCapabilities = { publishPorts: true, masquerade: true, isolate: true };
 
   readonly #ports = new PortFilter();
 
@@ -32,7 +44,7 @@ export class NftablesFirewall implements Firewall {
    * whose size does not grow with the number of endpoints.
    */
   async setupNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
-    const valid = validateNetwork(network);
+    const valid = validateFirewallNetwork(network);
     const context = { networkId: valid.networkId, bridge: valid.bridge };
     try {
       await ensureOwnedTable(scope, BASE);
@@ -51,7 +63,7 @@ export class NftablesFirewall implements Firewall {
    * only what still carries this network's comment.
    */
   async teardownNetwork(scope: FirewallScope, network: FirewallNetwork): Promise<void> {
-    const valid = validateNetwork(network);
+    const valid = validateFirewallNetwork(network);
     await this.#remove(scope, networkTeardownElements(valid), { networkId: valid.networkId, bridge: valid.bridge });
   }
 
@@ -64,7 +76,7 @@ export class NftablesFirewall implements Firewall {
    * endpoints as with one.
    */
   async setupEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    const valid = validateEndpoint(endpoint);
+    const valid = validateFirewallEndpoint(endpoint);
     const elements = endpointElements(valid);
     try {
       await this.#ports.setupEndpoint(scope, endpoint, async () => {
@@ -82,24 +94,42 @@ export class NftablesFirewall implements Firewall {
    * endpoint's comment.
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint): Promise<void> {
-    if (unknownEndpoint(endpoint)) {
-      // Ports unknown (an attach that crashed before its record was
-      // confirmed): remove whatever carries the endpoint's comment.
-      assertOwnerId(endpoint.endpointId, 'endpointId');
-      try {
-        await this.#ports.teardownEndpoint(scope, endpoint, () => this.#sweepOwner(scope, endpointOwner(endpoint.endpointId)));
-      } catch (error) {
-        throw withContext(error, { endpointId: endpoint.endpointId });
-      }
-      return;
-    }
-    const valid = validateEndpoint(endpoint);
+    const valid = validateFirewallEndpoint(endpoint);
     const context = { endpointId: valid.endpointId, networkId: valid.networkId };
     try {
       await this.#ports.teardownEndpoint(scope, endpoint, () => this.#remove(scope, endpointElements(valid), context));
     } catch (error) {
       throw withContext(error, context);
     }
+  }
+
+  /**
+   * Removes every element commented with the owner, from both tables, in
+   * one transaction each; nothing when the tables are gone.
+   */
+  async teardownOwner(scope: FirewallScope, owner: FirewallOwner): Promise<void> {
+    assertOwnerId(owner.id, 'owner id');
+    try {
+      await this.#sweepOwner(scope, ownerMark(owner));
+      if (owner.kind === 'endpoint') await this.#ports.sweep(scope, owner.id);
+    } catch (error) {
+      throw withContext(error, { owner: ownerMark(owner) });
+    }
+  }
+
+  /** Every owner of an element of `inet netmode` or `bridge netmode` (one full listing each). */
+  async owners(scope: FirewallScope): Promise<FirewallOwner[]> {
+    const listing = await readTable(scope, TABLE, []);
+    const marks = listing === null ? [] : [...listing.sets.values()].flatMap((elements) => elements.map((e) => e.comment));
+    const owners = [...new Set(marks)].flatMap((mark) => parseOwnerMark(mark) ?? []);
+    const seen = new Set(owners.map(ownerMark));
+    return [...owners, ...(await this.#ports.owners(scope)).filter((o) => !seen.has(ownerMark(o)))];
+  }
+
+  /** Whether `inet netmode` exists, and what its base lacks (one terse listing). */
+  async check(scope: FirewallScope): Promise<FirewallBaseState> {
+    const listing = await readTable(scope, TABLE, ['-t']);
+    return listing === null ? { present: false, gaps: [] } : { present: true, gaps: describeGaps(tableGaps(BASE, listing)) };
   }
 
   /**

@@ -185,7 +185,7 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
     });
     for (let round = 0; round < 2; round += 1) await firewall.teardownEndpoint(scope, port('p1', 'nmv-p1', 2));
     // p2 as an attach that crashed before its record held its interface: found by its comment.
-    await firewall.teardownEndpoint(scope, { endpointId: 'p2', networkId: 'quiet', bridge: 'unknown', address: '0.0.0.0', ports: [] });
+    await firewall.teardownOwner(scope, { kind: 'endpoint', id: 'p2' });
     expect(await listPorts()).toEqual({ isolated_ports: [], port_macs: [], port_addrs4: [] });
     await firewall.teardownNetwork(scope, quiet);
   });

@@ -72,8 +72,9 @@ async function errorOf(promise: Promise<unknown>): Promise<NetModeError> {
 describe('NftablesFirewall scripts', () => {
   const firewall = new NftablesFirewall();
 
-  it('has kind nftables', () => {
-    expect(firewall.kind).toBe('nftables');
+  it('is named nftables and enforces everything', () => {
+    expect(firewall.name).toBe('nftables');
+    expect(firewall.capabilities).toEqual({ publishPorts: true, masquerade: true, isolate: true });
   });
 
   it('creates the base in one transaction of add table and create lines', () => {
@@ -136,13 +137,21 @@ describe('NftablesFirewall scripts', () => {
     });
   }
 
-  it('starts no process to set up an endpoint without ports; tearing it down sweeps by its comment', async () => {
+  it('starts no process to set up or tear down an endpoint without ports; tearing down by owner sweeps by its comment', async () => {
     const runner = withBase();
     await firewall.setupEndpoint(scopeOf(runner), endpoint);
-    expect(runner.commands).toHaveLength(0);
-    // Ports unknown (a crashed attach): a listing of each table, and no transaction when nothing carries its comment.
     await firewall.teardownEndpoint(scopeOf(runner), endpoint);
+    expect(runner.commands).toHaveLength(0);
+    // What an owner left is unknown (a crashed attach): a listing of each table, and no transaction when nothing carries its comment.
+    await firewall.teardownOwner(scopeOf(runner), { kind: 'endpoint', id: endpoint.endpointId });
     expect(runner.commands.map((c) => c.args.join(' '))).toEqual(['-j list table inet netmode', '-j list table bridge netmode']);
+  });
+
+  it('takes host address 0.0.0.0 as every address, as Docker does', async () => {
+    const runner = withBase();
+    await firewall.setupEndpoint(scopeOf(runner), { ...endpoint, ports: [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, count: 1 }] });
+    const scripts = runner.commands.filter(isTransaction).map((c) => c.input);
+    expect(scripts).toEqual(['add element inet netmode pub_any4 { tcp . 8080 comment "endpoint:c1" : 10.88.0.2 . 80 }\n']);
   });
 
   it('passes the scope namespace and signal to every process', async () => {
@@ -349,7 +358,7 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
       port_addrs4: [owned({ concat: ['nmv1', '10.88.0.2'] }, 'c1'), owned({ concat: ['nmv2', '10.88.0.3'] }, 'c2')],
     });
     const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
-    await firewall.teardownEndpoint(scopeOf(runner), endpoint);
+    await firewall.teardownOwner(scopeOf(runner), { kind: 'endpoint', id: 'c1' });
     expect(transactions(runner)).toEqual([
       'delete element bridge netmode isolated_ports { "nmv1" }\n' +
         'delete element bridge netmode port_macs { "nmv1" . 02:42:0a:58:00:02 }\n' +
@@ -373,7 +382,7 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
   it('refuses a listed key it would not have written, and deletes nothing', async () => {
     const held = portsHolding({ port_macs: [owned({ concat: ['nmv1', 'not-a-mac'] }, 'c1')] });
     const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
-    const error = await errorOf(firewall.teardownEndpoint(scopeOf(runner), endpoint));
+    const error = await errorOf(firewall.teardownOwner(scopeOf(runner), { kind: 'endpoint', id: 'c1' }));
     expect(error.code).toBe(ErrorCode.INVALID_CONFIG);
     expect(transactions(runner)).toEqual([]);
   });
@@ -503,7 +512,6 @@ describe('NftablesFirewall validation', () => {
     ['an IPv6 address', ep([tcp80], { address: 'fd00::2' }), /IPv4 only/],
     ['an IPv6 host address', ep([{ ...tcp80, hostIp: 'fd00::1' }]), /IPv4 only/],
     ['a malformed host address', ep([{ ...tcp80, hostIp: '1.2.3' }]), /hostIp/],
-    ['host address 0.0.0.0', ep([{ ...tcp80, hostIp: '0.0.0.0' }]), /omit hostIp/],
     ['protocol sctp', ep([{ ...tcp80, protocol: 'sctp' as 'tcp' }]), /protocol/],
     ['host port 0', ep([{ ...tcp80, hostPort: 0 }]), /hostPort/],
     ['host port 65536', ep([{ ...tcp80, hostPort: 65536 }]), /hostPort/],

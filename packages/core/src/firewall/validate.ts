@@ -1,13 +1,18 @@
-import { invalidConfig } from '../../errors.js';
-import type { PortProtocol } from '../../model/endpoint.js';
-import { cidrsOverlap, formatCidr, parseAddress, parseNetwork, type Cidr } from '../../net/address.js';
-import { assertInterfaceName } from '../../net/names.js';
-import type { FirewallEndpoint, FirewallNetwork } from '../firewall.js';
+import { invalidConfig } from '../errors.js';
+import type { PortProtocol } from '../model/endpoint.js';
+import { cidrsOverlap, formatCidr, parseAddress, parseNetwork, type Cidr } from '../net/address.js';
+import { assertInterfaceName } from '../net/names.js';
+import type { FirewallEndpoint, FirewallNetwork } from './firewall.js';
 
 /**
- * Checks everything a caller hands the nftables backend before any process
- * starts. Every value ends up inside an nft script, where a malformed
- * address becomes a DNS lookup and a quote would end a comment early.
+ * The one check of what a caller hands a firewall backend, before any
+ * process starts, shared by every backend so that each value means the
+ * same to all of them. Every value ends up in a script (nft's, where a
+ * malformed address becomes a DNS lookup; iptables-restore's, where a quote
+ * would end a comment early), so nothing unchecked passes.
+ *
+ * One meaning for `0.0.0.0` as a host address: Docker's spelling of "every
+ * address", the same as leaving `hostIp` out.
  *
  * @module
  */
@@ -52,21 +57,23 @@ export interface ValidEndpoint {
 }
 
 /**
- * Throws ERR_INVALID_CONFIG unless `id` can be an owner written in an element
- * comment: 1–128 letters, digits, `_`, `.`, `:`, `@`, `-`, starting with a
- * letter or digit.
+ * Returns `id` when it can be an owner written in a comment (an nft
+ * element's, an iptables rule's): 1–128 letters, digits, `_`, `.`, `:`,
+ * `@`, `-`, starting with a letter or digit; throws ERR_INVALID_CONFIG
+ * otherwise.
  */
-export function assertOwnerId(id: string, field: string): void {
+export function assertOwnerId(id: string, field: string): string {
   if (typeof id !== 'string' || !OWNER_ID.test(id)) {
     throw invalidConfig(
       field,
       `${JSON.stringify(id)} is not a valid id: use 1 to 128 letters, digits, '_', '.', ':', '@' or '-', starting with a letter or digit`,
     );
   }
+  return id;
 }
 
 /** Checks a network and returns it normalised; throws ERR_INVALID_CONFIG at the first fault. */
-export function validateNetwork(network: FirewallNetwork): ValidNetwork {
+export function validateFirewallNetwork(network: FirewallNetwork): ValidNetwork {
   assertOwnerId(network.networkId, 'networkId');
   const context = { networkId: network.networkId };
   assertInterfaceName(network.bridge, 'bridge');
@@ -79,6 +86,8 @@ export function validateNetwork(network: FirewallNetwork): ValidNetwork {
     const field = `subnets[${index}]`;
     const cidr = parseNetwork(text, field);
     if (cidr.family !== 4) throw ipv4Only(field, text, context);
+    // A rule for 0.0.0.0/0 matches everything, and iptables-save drops `-s 0.0.0.0/0`, so it could never be found again.
+    if (cidr.prefixLength === 0) throw invalidConfig(field, `${text} covers every address`, context);
     // An interval set refuses overlapping elements: say so here, not through nft.
     const other = cidrs.find((c) => cidrsOverlap(c, cidr));
     if (other) throw invalidConfig(field, `${text} overlaps ${formatCidr(other)} of the same network`, context);
@@ -95,7 +104,7 @@ export function validateNetwork(network: FirewallNetwork): ValidNetwork {
 }
 
 /** Checks an endpoint and returns it normalised, ranges expanded; throws ERR_INVALID_CONFIG at the first fault. */
-export function validateEndpoint(endpoint: FirewallEndpoint): ValidEndpoint {
+export function validateFirewallEndpoint(endpoint: FirewallEndpoint): ValidEndpoint {
   assertOwnerId(endpoint.endpointId, 'endpointId');
   const context = { endpointId: endpoint.endpointId };
   assertOwnerId(endpoint.networkId, 'networkId');
@@ -109,11 +118,9 @@ export function validateEndpoint(endpoint: FirewallEndpoint): ValidEndpoint {
     if (!PROTOCOLS.includes(port.protocol)) {
       throw invalidConfig(`${field}.protocol`, `${JSON.stringify(port.protocol)} must be tcp or udp`, context);
     }
-    const hostIp = port.hostIp === undefined ? undefined : parseIpv4(port.hostIp, `${field}.hostIp`, context);
-    if (hostIp === '0.0.0.0') {
-      // It would be a map key no packet ever matches.
-      throw invalidConfig(`${field}.hostIp`, '0.0.0.0 is not a host address; omit hostIp to publish on every address', context);
-    }
+    // 0.0.0.0 is Docker's spelling of "every address"; as a key or `-d 0.0.0.0/32` it would match nothing.
+    const parsed = port.hostIp === undefined ? undefined : parseIpv4(port.hostIp, `${field}.hostIp`, context);
+    const hostIp = parsed === '0.0.0.0' ? undefined : parsed;
     assertPort(port.hostPort, `${field}.hostPort`, context);
     assertPort(port.containerPort, `${field}.containerPort`, context);
     if (!Number.isInteger(port.count) || port.count < 1) {
@@ -143,7 +150,7 @@ function parseIpv4(text: string, field: string, context: Record<string, string>)
 }
 
 function ipv4Only(field: string, text: string, context: Record<string, string>) {
-  return invalidConfig(field, `${text} is IPv6; the nftables firewall supports IPv4 only`, context);
+  return invalidConfig(field, `${text} is IPv6; the firewall backends support IPv4 only in this version`, context);
 }
 
 function assertPort(value: number, field: string, context: Record<string, string>): void {

@@ -1,12 +1,12 @@
-import { ErrorCode, invalidConfig, isNetModeError } from '../../errors.js';
-import { parseAddress } from '../../net/address.js';
-import { assertInterfaceName, assertMacAddress } from '../../net/names.js';
-import type { FirewallEndpoint, FirewallScope } from '../firewall.js';
-import { ensureBridgeNetfilter } from '../bridge-netfilter.js';
-import type { TableListing } from './listing.js';
-import { applyScript, readTable, tableMissing } from './nft-command.js';
-import { ensureOwnedTable, type OwnedTable } from './owned-table.js';
-import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './script.js';
+import { ErrorCode, invalidConfig, isNetModeError } from '../errors.js';
+import { parseAddress } from '../net/address.js';
+import { assertInterfaceName, assertMacAddress } from '../net/names.js';
+import { parseOwnerMark, type FirewallEndpoint, type FirewallOwner, type FirewallScope } from './firewall.js';
+import { ensureBridgeNetfilter } from './bridge-netfilter.js';
+import type { TableListing } from './nftables/listing.js';
+import { applyScript, readTable, tableMissing } from './nftables/nft-command.js';
+import { ensureOwnedTable, type OwnedTable } from './nftables/owned-table.js';
+import { NftScript, endpointOwner, ifnameLiteral, type NftElement } from './nftables/script.js';
 import { assertOwnerId } from './validate.js';
 
 /**
@@ -160,16 +160,14 @@ export class PortFilter {
 
   /**
    * An endpoint's teardown after the backend's own part (`withdraw`):
-   * releases its port, or, for an endpoint that knows neither ports nor host
-   * interface (an attach that crashed before its record held them), removes
-   * every element commented with it ({@link sweep}). The isolation is checked before
-   * `withdraw` runs, so a bad interface name starts no process.
+   * releases its port when it was isolated. The isolation is checked before
+   * `withdraw` runs, so a bad interface name starts no process. (What an
+   * attach that crashed left is removed by owner: {@link sweep}.)
    */
   async teardownEndpoint(scope: FirewallScope, endpoint: FirewallEndpoint, withdraw: () => Promise<void>): Promise<void> {
     const isolation = portIsolation(endpoint);
     await withdraw();
     if (isolation !== undefined) await this.release(scope, isolation);
-    else if (unknownEndpoint(endpoint)) await this.sweep(scope, endpoint.endpointId);
   }
 
   /**
@@ -223,6 +221,14 @@ export class PortFilter {
     if (!script.empty) await applyScript(scope, script.toString());
   }
 
+  /** The endpoints that have an element in the table (none when it or `nft` is missing). */
+  async owners(scope: FirewallScope): Promise<FirewallOwner[]> {
+    const listing = await readUnlessNoNft(scope);
+    if (listing === null) return [];
+    const marks = [ISOLATED_PORTS, PORT_MACS, PORT_ADDRS4].flatMap((set) => (listing.sets.get(set) ?? []).map((e) => e.comment));
+    return [...new Set(marks)].flatMap((mark) => parseOwnerMark(mark) ?? []);
+  }
+
   /** Deletes the table when no port is in it; resolves to whether it is gone (also when `nft` is not installed). */
   async removeIfUnused(scope: FirewallScope): Promise<boolean> {
     try {
@@ -236,15 +242,6 @@ export class PortFilter {
       throw error;
     }
   }
-}
-
-/**
- * Whether a teardown knows nothing of the endpoint but its id: no ports and
- * no host interface, the call for an attach that crashed before its record
- * held them. Backends then remove whatever carries the endpoint's mark.
- */
-export function unknownEndpoint(endpoint: FirewallEndpoint): boolean {
-  return endpoint.ports.length === 0 && endpoint.hostInterface === undefined;
 }
 
 /** The table's full listing; `null` when it does not exist or `nft` is not installed. */
