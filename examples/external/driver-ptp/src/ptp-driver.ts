@@ -214,13 +214,14 @@ export class PtpDriver implements NetworkDriver {
    * that endpoint: the bridge driver's veths, live or not, are left to it.
    */
   async gc(scope: GcScope, ctx: DriverContext): Promise<string[]> {
-    const ENDPOINT = endpointOwner('');
+    // `endpoint:`: the kit builds owners (endpointOwner) but does not parse them back.
+    const endpointPrefix = endpointOwner('');
     const removed: string[] = [];
     for (const link of await listLinks(ctx)) {
       if (link.kind !== 'veth') continue;
       const owner = ctx.ownerOfAlias(link.alias);
-      if (owner === undefined || !owner.startsWith(ENDPOINT) || scope.liveOwners.has(owner)) continue;
-      if (link.name !== ctx.interfaceName(owner.slice(ENDPOINT.length), HOST_VETH_TAG)) continue;
+      if (owner === undefined || !owner.startsWith(endpointPrefix) || scope.liveOwners.has(owner)) continue;
+      if (link.name !== ctx.interfaceName(owner.slice(endpointPrefix.length), HOST_VETH_TAG)) continue;
       if (await deleteLinkIfPresent(ctx, ctx.hostNetns, link.name, { kind: 'veth' })) removed.push(`link ${link.name}`);
     }
     return removed;
