@@ -1,24 +1,45 @@
-// Reads vitest's JSON report and prints the closing line "N passed, N failed"
-// (", N skipped" when any were). Exits 1 when a test failed, when no test ran,
-// or when CI=true and a test was skipped: in CI the root-only tests must run.
+// Reads one or more vitest JSON reports (the workspace's run, and the driver
+// package checked outside it) and prints the closing line "N passed, N failed"
+// (", N skipped" when any were), counting them all. Exits 1 when a test
+// failed, when a report is missing or ran no test, or when CI=true and a test
+// was skipped: in CI the root-only tests must run.
 import { readFileSync } from 'node:fs';
 
-const file = process.argv[2];
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch (error) {
-  console.error(`no test report at ${file}: ${error.message}`);
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error('usage: summarize-tests.mjs REPORT.json [REPORT.json…]');
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-const passed = report.numPassedTests ?? 0;
-// A test file that failed without a failed test (it did not load, or a hook
-// failed) counts as one failure: its tests never ran.
-const failed = (report.numFailedTests ?? 0) + countFilesFailedOutsideTests(report);
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 
-let status = failed > 0 || passed === 0 ? 1 : 0;
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let status = 0;
+for (const file of files) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    // Its run never got as far as a report (a failed install, a type error):
+    // one failure, so the closing line cannot look clean.
+    console.error(`no test report at ${file}: ${error.message}`);
+    failed += 1;
+    continue;
+  }
+  const filePassed = report.numPassedTests ?? 0;
+  if (filePassed === 0) {
+    console.error(`no test passed in ${file}`);
+    status = 1;
+  }
+  passed += filePassed;
+  // A test file that failed without a failed test (it did not load, or a hook
+  // failed) counts as one failure: its tests never ran.
+  failed += (report.numFailedTests ?? 0) + countFilesFailedOutsideTests(report);
+  skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+}
+
+if (failed > 0 || passed === 0) status = 1;
 if (process.env.CI === 'true' && skipped > 0) {
   console.error(`${skipped} tests were skipped; with CI=true every test must run (are the tests running as root?)`);
   status = 1;

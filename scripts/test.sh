@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's second command, and what CI runs: set up, type-check, build the
 # API docs (warnings are errors), run every test (the integration tests need
-# root; with CI=true they must run), check that nothing was left on the
-# machine, and end with one line: "N passed, N failed".
+# root; with CI=true they must run) and those of the driver package checked
+# outside the workspace (scripts/check-external-driver.sh), check that nothing
+# was left on the machine, and end with one line counting both: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --test
@@ -21,9 +22,11 @@ pnpm run --silent typecheck
 pnpm run --silent docs >/dev/null
 
 results=.vitest-results.json
+external=.vitest-results-external.json
 rm -f "$results"
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" || status=$?
+bash scripts/check-external-driver.sh "$external" || status=$?
 
 after=$(network_state)
 if [ "$before" != "$after" ]; then
@@ -32,5 +35,5 @@ if [ "$before" != "$after" ]; then
   status=1
 fi
 
-node scripts/summarize-tests.mjs "$results" || status=$?
+node scripts/summarize-tests.mjs "$results" "$external" || status=$?
 exit "$status"
