@@ -55,8 +55,6 @@ export { StorePortAllocator, type PortAllocatorOptions } from './ports/port-allo
 export type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './ports/types.js';
 export {
   NoFirewall,
-  ownerMark,
-  parseOwnerMark,
   type Firewall,
   type FirewallBaseState,
   type FirewallCapabilities,

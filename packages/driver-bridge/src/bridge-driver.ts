@@ -1,5 +1,4 @@
 import {
-  ErrorCode,
   IpBatch,
   TeardownSteps,
   UndoStack,
@@ -9,16 +8,24 @@ import {
   errorMessage,
   invalidConfig,
   isNetModeError,
+  isToolFailure,
   macFromIpv4,
   netnsPath,
+  listLinks,
   networkOwner,
   ownerMark,
   parseAddress,
   parseNetwork,
   cidrContains,
+  deleteLinkIfPresent,
+  ensureSubnetReserved,
   formatCidr,
   parseCidr,
+  readLink,
+  readRoutes,
+  readSysctl,
   runIpBatch,
+  writeSysctls,
   type AttachRequest,
   type AttachResult,
   type CheckReport,
@@ -41,18 +48,7 @@ import {
   type SubnetConfig,
 } from '@netmode/core';
 import { inject, injectable } from 'tsyringe';
-import {
-  deleteLinkIfPresent,
-  ensureBridge,
-  existingBridgeSubnet,
-  flushUdpConntrack,
-  hostAddresses,
-  hostRoutes,
-  listLinks,
-  readLink,
-  readSysctl,
-  writeSysctls,
-} from './kernel.js';
+import { ensureBridge, existingBridgeSubnet, flushUdpConntrack, hostAddresses } from './kernel.js';
 import {
   defaultNetworkSettings,
   readSettings,
@@ -321,9 +317,9 @@ export class BridgeDriver implements NetworkDriver {
       // endpoint: an existing link of that name is the pair of this
       // container's previous sandbox, which the kernel is still removing
       // (it lingers ~0.1 s after the namespace is deleted). Remove it, retry once.
-      if (!isNetModeError(error, ErrorCode.COMMAND_FAILED) || !/File exists/.test(String(error.context['stderr']))) throw error;
+      if (!isToolFailure(error, 'exists')) throw error;
       if (!(await ctx.sandboxes.exists(work.netns))) throw error;
-      await deleteLinkIfPresent(ctx, ctx.hostNetns, work.hostVeth);
+      await deleteLinkIfPresent(ctx, ctx.hostNetns, work.hostVeth, { signal: ctx.signal });
       await runIpBatch(ctx.runner, ctx.hostNetns, work.pair, ctx.signal);
     }
     if (work.owned) ctx.events.emit('sandbox:created', { netns: work.netns });
@@ -471,7 +467,7 @@ export class BridgeDriver implements NetworkDriver {
     // gateway); otherwise another interface's route is a real conflict.
     const prefix = parseNetwork(subnet.subnet).prefixLength;
     const own = await readLink(ctx, ctx.hostNetns, settings.bridge);
-    await reserveSubnet(network, subnet, ctx, own?.ipv4.includes(`${subnet.gateway}/${prefix}`) === true);
+    await ensureSubnetReserved(ctx, network, subnet, own?.ipv4.includes(`${subnet.gateway}/${prefix}`) === true);
 
     if (!settings.existing) {
       const outcome = await ensureBridge(ctx, settings.bridge, subnet, settings.mtu, isNew, networkOwner(network.id));
@@ -506,25 +502,6 @@ export class BridgeDriver implements NetworkDriver {
   }
 }
 
-/** Reserves a network's subnet in IPAM, once; `adoptRoute` when its own bridge already routes it. */
-async function reserveSubnet(network: NetworkRecord, subnet: SubnetConfig, ctx: DriverContext, adoptRoute: boolean): Promise<void> {
-  const owner = networkOwner(network.id);
-  const held = await ctx.ipam.listSubnets();
-  if (held.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
-  try {
-    await ctx.ipam.allocateSubnet(owner, {
-      subnet: subnet.subnet,
-      ...(subnet.gateway ? { gateway: subnet.gateway } : {}),
-      adoptRoute,
-    });
-  } catch (error) {
-    // Another process reserved it for the same network between our look and our allocation.
-    const again = await ctx.ipam.listSubnets();
-    if (isNetModeError(error, ErrorCode.SUBNET_OVERLAP) && again.some((s) => s.subnet === subnet.subnet && s.owner === owner)) return;
-    throw error;
-  }
-}
-
 /**
  * Refuses a published port whose host address is not an address of the host
  * namespace (Docker's proxy would fail to bind it): nothing could reach it.
@@ -549,7 +526,7 @@ async function foreignRoutes(ctx: DriverContext, bridge: string, addresses: read
   const subnets = addresses.map((a) => parseCidr(a, 'address')).filter((c) => c.family === 4);
   if (subnets.length === 0) return [];
   const problems: string[] = [];
-  for (const route of await hostRoutes(ctx)) {
+  for (const route of await readRoutes(ctx, ctx.hostNetns)) {
     if (route.dev === bridge || route.dst === 'default') continue;
     const dst = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/32`, 'route');
     for (const subnet of subnets) {

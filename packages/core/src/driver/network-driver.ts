@@ -254,12 +254,4 @@ export function parseLinkOwnerAlias(alias: string | undefined): LinkOwnerMark | 
   return match ? { instanceId: match[1] as string, owner: match[2] as string } : undefined;
 }
 
-/** The IPAM lease owner used for a container's addresses. */
-export function endpointOwner(containerId: string): string {
-  return `endpoint:${containerId}`;
-}
-
-/** The IPAM owner used for a network's subnets. */
-export function networkOwner(networkId: string): string {
-  return `network:${networkId}`;
-}
+export { endpointOwner, networkOwner } from '../model/owner.js';

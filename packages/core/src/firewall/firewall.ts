@@ -1,6 +1,7 @@
 import type { CommandRunner } from '../exec/runner.js';
 import type { PortProtocol } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
+import type { Owner } from '../model/owner.js';
 
 /** Where a firewall change is made: the host namespace, through the runner. */
 export interface FirewallScope {
@@ -168,12 +169,7 @@ export interface FirewallCapabilities {
 }
 
 /** Who a rule or element belongs to: its mark, as a value. */
-export interface FirewallOwner {
-  /** A network (`network:ID`) or an endpoint (`endpoint:ID`). */
-  readonly kind: 'network' | 'endpoint';
-  /** The network's or endpoint's id. */
-  readonly id: string;
-}
+export type FirewallOwner = Owner;
 
 /** What {@link Firewall.check} found of the shared base. */
 export interface FirewallBaseState {
@@ -203,15 +199,4 @@ export class NoFirewall implements Firewall {
   async removeBase(): Promise<boolean> {
     return true;
   }
-}
-
-/** The mark of an owner as netmode writes it: `network:ID`, `endpoint:ID`. */
-export function ownerMark(owner: FirewallOwner): string {
-  return `${owner.kind}:${owner.id}`;
-}
-
-/** The owner a mark names, or undefined when it is none of netmode's. */
-export function parseOwnerMark(mark: string | undefined): FirewallOwner | undefined {
-  const match = mark === undefined ? null : /^(network|endpoint):(.+)$/.exec(mark);
-  return match ? { kind: match[1] as FirewallOwner['kind'], id: match[2] as string } : undefined;
 }

@@ -1,7 +1,8 @@
 import { ErrorCode, invalidConfig, isNetModeError } from '../errors.js';
 import { parseAddress } from '../net/address.js';
 import { assertInterfaceName, assertMacAddress } from '../net/names.js';
-import { parseOwnerMark, type FirewallEndpoint, type FirewallOwner, type FirewallScope } from './firewall.js';
+import { parseOwnerMark } from '../model/owner.js';
+import { type FirewallEndpoint, type FirewallOwner, type FirewallScope } from './firewall.js';
 import { ensureBridgeNetfilter } from './bridge-netfilter.js';
 import type { TableListing } from './nftables/listing.js';
 import { applyScript, readTable, tableMissing } from './nftables/nft-command.js';

@@ -4,7 +4,16 @@
  *
  * @module
  */
-export { deleteLinkIfPresent, listLinks, readLink, type DeleteLinkOptions, type LinkFacts } from './links.js';
+export {
+  deleteLinkIfPresent,
+  listLinks,
+  readLink,
+  readRoutes,
+  type DeleteLinkOptions,
+  type LinkFacts,
+  type ReadRoutesOptions,
+  type RouteFacts,
+} from './links.js';
 export { readSysctl, writeSysctls } from './sysctls.js';
 export { ownsSandbox } from './sandboxes.js';
 export { ensureSubnetReserved } from './subnets.js';

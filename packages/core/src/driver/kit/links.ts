@@ -74,9 +74,9 @@ export async function readLink(ctx: DriverContext, netns: NetnsRef, name: string
   return facts(name, stdout.trim() === '' ? undefined : (JSON.parse(stdout) as JsonLink[])[0]);
 }
 
-/** Every link of `netns` (default: the host namespace), with kind, master and alias (one `ip` process). */
+/** Every link of `netns` (default: the host namespace), with kind, master, alias and addresses (one `ip` process). */
 export async function listLinks(ctx: DriverContext, netns: NetnsRef = ctx.hostNetns): Promise<LinkFacts[]> {
-  const { stdout } = await ctx.runner.run({ command: 'ip', args: ['-json', '-details', 'link', 'show'], netns, signal: ctx.signal });
+  const { stdout } = await ctx.runner.run({ command: 'ip', args: ['-json', '-details', 'address', 'show'], netns, signal: ctx.signal });
   return (JSON.parse(stdout || '[]') as JsonLink[]).map((link) => facts(link.ifname, link));
 }
 
@@ -84,6 +84,11 @@ export async function listLinks(ctx: DriverContext, netns: NetnsRef = ctx.hostNe
 export interface DeleteLinkOptions {
   /** Delete it only when it is of this kind (`macvlan`, `veth`): a link of the same name and another kind is someone else's. */
   readonly kind?: string;
+  /**
+   * Delete it only when its alias is this instance's mark for this owner
+   * (`endpointOwner(id)`, see `DriverContext.ownerAlias`): proof that it is ours.
+   */
+  readonly ownedBy?: string;
   /** Aborts the deletion; leave it out in teardown and undo steps, which must finish. */
   readonly signal?: AbortSignal;
 }
@@ -97,6 +102,7 @@ export async function deleteLinkIfPresent(ctx: DriverContext, netns: NetnsRef, n
   if (netns.kind !== 'host' && !(await ctx.sandboxes.exists(netns))) return false;
   const link = await readLink({ ...ctx, signal: options.signal }, netns, name);
   if (!link || (options.kind !== undefined && link.kind !== options.kind)) return false;
+  if (options.ownedBy !== undefined && ctx.ownerOfAlias(link.alias) !== options.ownedBy) return false;
   try {
     await runIpBatch(ctx.runner, netns, new IpBatch().linkDelete(name), options.signal);
   } catch (error) {
@@ -104,4 +110,43 @@ export async function deleteLinkIfPresent(ctx: DriverContext, netns: NetnsRef, n
     if (await readLink({ ...ctx, signal: undefined }, netns, name)) throw error;
   }
   return true;
+}
+
+/** One route of `ip -json route show`, as the kit reads it. */
+export interface RouteFacts {
+  /** `default`, a CIDR, or an address (a host route). */
+  readonly dst: string;
+  /** The interface it leaves through. */
+  readonly dev: string | undefined;
+  /** Its gateway, if it has one. */
+  readonly gateway: string | undefined;
+  /** Its scope (`link`, `host`, `global`…), when `ip` printed one. */
+  readonly scope: string | undefined;
+}
+
+/** Options of {@link readRoutes}. */
+export interface ReadRoutesOptions {
+  /** Only the routes through this interface (a missing interface: none). */
+  readonly dev?: string;
+  /** IPv4 (default) or IPv6. */
+  readonly family?: 4 | 6;
+}
+
+/** The routes of the main table of `netns` (one `ip` process). */
+export async function readRoutes(ctx: DriverContext, netns: NetnsRef, options: ReadRoutesOptions = {}): Promise<RouteFacts[]> {
+  if (options.dev !== undefined) assertInterfaceName(options.dev, 'dev');
+  const args = ['-json', options.family === 6 ? '-6' : '-4', 'route', 'show', ...(options.dev === undefined ? [] : ['dev', options.dev])];
+  let stdout: string;
+  try {
+    ({ stdout } = await ctx.runner.run({ command: 'ip', args, netns, signal: ctx.signal }));
+  } catch (error) {
+    if (options.dev !== undefined && isToolFailure(error, 'missing')) return [];
+    throw error;
+  }
+  return (JSON.parse(stdout || '[]') as { dst?: string; dev?: string; gateway?: string; scope?: string }[]).map((r) => ({
+    dst: r.dst ?? 'default',
+    dev: r.dev,
+    gateway: r.gateway,
+    scope: r.scope,
+  }));
 }

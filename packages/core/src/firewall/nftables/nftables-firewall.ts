@@ -1,7 +1,5 @@
 import { ErrorCode, NetModeError, asNetModeError, isNetModeError, type ErrorContext } from '../../errors.js';
 import {
-  ownerMark,
-  parseOwnerMark,
   type Firewall,
   type FirewallBaseState,
   type FirewallCapabilities,
@@ -10,6 +8,7 @@ import {
   type FirewallOwner,
   type FirewallScope,
 } from '../firewall.js';
+import { ownerMark, parseOwnerMark } from '../../model/owner.js';
 import { PortFilter } from '../port-filter.js';
 import { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork } from '../validate.js';
 import { BASE, TABLE } from './base.js';

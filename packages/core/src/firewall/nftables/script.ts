@@ -1,5 +1,7 @@
 import { TABLE } from './base.js';
 
+export { endpointOwner, networkOwner } from '../../model/owner.js';
+
 /**
  * One element of a set or map, already in nft syntax. Every part was
  * validated before it got here (interface names, addresses, ports, owner
@@ -23,15 +25,6 @@ export function ifnameLiteral(name: string): string {
   return `"${name}"`;
 }
 
-/** The owner comment of a network's elements. */
-export function networkOwner(networkId: string): string {
-  return `network:${networkId}`;
-}
-
-/** The owner comment of an endpoint's elements. */
-export function endpointOwner(endpointId: string): string {
-  return `endpoint:${endpointId}`;
-}
 
 /** Builds the text of one `nft -f -` transaction, one command a line. */
 export class NftScript {
