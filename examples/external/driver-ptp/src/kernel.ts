@@ -1,4 +1,4 @@
-import { IpBatch, isToolFailure, type DriverContext } from '@netmode/core';
+import { IpBatch } from '@netmode/core';
 
 /** What one ptp endpoint is made of: a veth pair and the routes across it. */
 export interface PtpPair {
@@ -51,31 +51,4 @@ export function sandboxSide(pair: PtpPair): IpBatch {
     .linkUp(pair.ifname)
     .routeAdd({ to: pair.gateway, dev: pair.ifname, scope: 'link' })
     .defaultRouteAdd(pair.gateway, pair.ifname);
-}
-
-interface JsonRoute {
-  dst?: string;
-  scope?: string;
-}
-
-/**
- * Whether the host namespace routes `address` through `dev` (one `ip`
- * process). A missing `dev` means no route. The driver kit reads links but
- * not routes, hence this reader of our own.
- */
-export async function hostRouteExists(ctx: DriverContext, address: string, dev: string): Promise<boolean> {
-  let stdout: string;
-  try {
-    ({ stdout } = await ctx.runner.run({
-      command: 'ip',
-      args: ['-json', '-4', 'route', 'show', 'dev', dev],
-      netns: ctx.hostNetns,
-      signal: ctx.signal,
-    }));
-  } catch (error) {
-    if (isToolFailure(error, 'missing')) return false;
-    throw error;
-  }
-  const routes = JSON.parse(stdout.trim() || '[]') as JsonRoute[];
-  return routes.some((route) => route.dst === address || route.dst === `${address}/32`);
 }

@@ -11,7 +11,9 @@ import {
   ownsSandbox,
   parseAddress,
   parseNetwork,
+  parseOwnerMark,
   readLink,
+  readRoutes,
   readSysctl,
   refuseOptions,
   runIpBatch,
@@ -30,7 +32,7 @@ import {
   type NetworkSetup,
   type NetworkSpec,
 } from '@netmode/core';
-import { hostRouteExists, hostSide, sandboxSide, type PtpPair } from './kernel.js';
+import { hostSide, sandboxSide, type PtpPair } from './kernel.js';
 import {
   PTP_DRIVER_OPTIONS,
   readSettings,
@@ -196,7 +198,8 @@ export class PtpDriver implements NetworkDriver {
       if (!host.up) problems.push(`host interface ${hostVeth} is down`);
       if (data.gateway && !host.ipv4.includes(`${data.gateway}/32`)) problems.push(`host interface ${hostVeth} lost the gateway address ${data.gateway}/32`);
       const address = data.address?.replace(/\/32$/, '');
-      if (address && !(await hostRouteExists(ctx, address, hostVeth))) problems.push(`the host route to ${address} via ${hostVeth} is missing`);
+      const routed = (await readRoutes(ctx, ctx.hostNetns, { dev: hostVeth })).some((r) => r.dst === address || r.dst === `${address}/32`);
+      if (address && !routed) problems.push(`the host route to ${address} via ${hostVeth} is missing`);
     }
     return { ok: problems.length === 0, problems };
   }
@@ -214,14 +217,13 @@ export class PtpDriver implements NetworkDriver {
    * that endpoint: the bridge driver's veths, live or not, are left to it.
    */
   async gc(scope: GcScope, ctx: DriverContext): Promise<string[]> {
-    // `endpoint:`: the kit builds owners (endpointOwner) but does not parse them back.
-    const endpointPrefix = endpointOwner('');
     const removed: string[] = [];
     for (const link of await listLinks(ctx)) {
       if (link.kind !== 'veth') continue;
-      const owner = ctx.ownerOfAlias(link.alias);
-      if (owner === undefined || !owner.startsWith(endpointPrefix) || scope.liveOwners.has(owner)) continue;
-      if (link.name !== ctx.interfaceName(owner.slice(endpointPrefix.length), HOST_VETH_TAG)) continue;
+      const mark = ctx.ownerOfAlias(link.alias);
+      const owner = parseOwnerMark(mark);
+      if (owner?.kind !== 'endpoint' || scope.liveOwners.has(mark as string)) continue;
+      if (link.name !== ctx.interfaceName(owner.id, HOST_VETH_TAG)) continue;
       if (await deleteLinkIfPresent(ctx, ctx.hostNetns, link.name, { kind: 'veth' })) removed.push(`link ${link.name}`);
     }
     return removed;
