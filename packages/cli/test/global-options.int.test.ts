@@ -41,7 +41,7 @@ describe.skipIf(!root)('global options and NETMODE_* variables (the built binary
     await w.serveOutside(9000);
     const publish = await w.cli(['run', '-p', '8080:80', '--', 'true']);
     expect(publish.code).toBe(125);
-    expect(publish.stderr).toMatch(/^ERR_INVALID_CONFIG: ports: cannot be published with firewall: none/);
+    expect(publish.stderr).toMatch(/^ERR_INVALID_CONFIG: ports: cannot be published with the none firewall backend/);
     expect((await w.cli(['run', '-d', '--name', 'c', '--', node, PROBE, 'sleep'])).code).toBe(0);
     // Without masquerade the outside world sees 172.17.0.x, which it has no route back to.
     expect(probeOf(await w.cli(['exec', 'c', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000']))).toMatchObject({ ok: false });

@@ -354,7 +354,9 @@ export class NetworkManager {
         tx.put(endpointKey(containerId), pending);
         return { kind: 'pending' as const, pending, instanceId, firstUse };
       }),
-    );
+    ).catch((error: unknown) => {
+      throw asNetModeError(error, `recording ${containerId}`).withContext({ containerId, network: request.network.name });
+    });
     if (claim.kind === 'regained') {
       this.events.emit('sandbox:owner-regained', { containerId, netns: claim.endpoint.netns, joiners: claim.joiners });
       return claim.endpoint;
