@@ -23,7 +23,8 @@ global options do not apply.`,
   operands: NO_OPERANDS,
   check(_input, globals) {
     if (process.getuid?.() !== 0) throw new CliError(CliErrorCode.NOT_ROOT, 'the demo creates network namespaces and must run as root');
-    if (globals.firewall === 'none') throw usage('netmode demo: needs a firewall to masquerade and publish ports; use --firewall nftables or iptables');
+    if (globals.firewall === 'none')
+      throw usage('netmode demo: needs a firewall to masquerade and publish ports; use --firewall nftables or iptables');
   },
   handler: async () => (await import('../commands/demo.js')).demoCommand,
 });

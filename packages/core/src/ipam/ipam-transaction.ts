@@ -69,7 +69,11 @@ export class IpamTransaction implements IpamOperations {
       if (!this.#pools.some((pool) => pool.base.family === family)) {
         throw invalidConfig('subnet', `there is no IPv${family} address pool; an IPv${family} network needs an explicit subnet`);
       }
-      const free = findFreeSubnet(this.#pools, family, taken.map((t) => t.cidr));
+      const free = findFreeSubnet(
+        this.#pools,
+        family,
+        taken.map((t) => t.cidr),
+      );
       if (free === undefined) {
         throw new NetModeError(
           ErrorCode.ADDRESS_EXHAUSTED,
@@ -131,8 +135,7 @@ export class IpamTransaction implements IpamOperations {
     // Leases are keyed by canonical text (every write canonicalises), so a
     // candidate is formatted and looked up rather than every lease parsed:
     // that keeps an allocation cheap in a subnet with thousands of leases.
-    const isUnavailable = (value: bigint) =>
-      reserved.has(value) || record.leases[bigIntToAddress(value, cidr.family)] !== undefined;
+    const isUnavailable = (value: bigint) => reserved.has(value) || record.leases[bigIntToAddress(value, cidr.family)] !== undefined;
     const count = reserved.size + Object.keys(record.leases).length;
     const picked = pickAddress(loaded.range, isUnavailable, count, loaded.last);
     if (picked === undefined) {

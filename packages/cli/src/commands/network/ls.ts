@@ -17,8 +17,12 @@ export async function networkLsCommand(session: Session, { options }: NetworkLsI
       n.name,
       n.driver,
       subnetText(n),
-      n.subnets.map((s) => s.gateway ?? '').filter(Boolean).join(',') || '-',
-      [n.predefined ? 'predefined' : '', n.internal ? 'internal' : '', n.status === 'ready' ? '' : n.status].filter(Boolean).join(',') || '-',
+      n.subnets
+        .map((s) => s.gateway ?? '')
+        .filter(Boolean)
+        .join(',') || '-',
+      [n.predefined ? 'predefined' : '', n.internal ? 'internal' : '', n.status === 'ready' ? '' : n.status].filter(Boolean).join(',') ||
+        '-',
     ]),
   );
   return ExitCode.OK;

@@ -230,10 +230,7 @@ function addAll(elements: readonly NftElement[]): string {
  * interval.
  */
 function heldByAnother(error: unknown): boolean {
-  return (
-    isNetModeError(error, ErrorCode.COMMAND_FAILED) &&
-    /File exists|interval overlaps/.test(String(error.context['stderr']))
-  );
+  return isNetModeError(error, ErrorCode.COMMAND_FAILED) && /File exists|interval overlaps/.test(String(error.context['stderr']));
 }
 
 function withContext(error: unknown, context: ErrorContext): NetModeError {
