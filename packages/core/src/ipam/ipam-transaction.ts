@@ -224,6 +224,7 @@ function assertStaticAddress(loaded: LoadedSubnet, address: IpAddress): void {
 function assertOwner(owner: string): void {
   // The owner is only stored and shown in messages, but a control character
   // would garble both.
+  // eslint-disable-next-line no-control-regex -- matching control characters is what this pattern is for
   if (typeof owner !== 'string' || owner.length === 0 || owner.length > 256 || /[\u0000-\u001f\u007f]/.test(owner)) {
     throw invalidConfig('owner', `${JSON.stringify(owner)} is not a valid owner; use 1 to 256 printable characters`);
   }
