@@ -20,6 +20,8 @@ import {
   deleteLinkIfPresent,
   ensureSubnetReserved,
   formatCidr,
+  inject,
+  injectable,
   parseCidr,
   readLink,
   readRoutes,
@@ -47,7 +49,6 @@ import {
   type PortRequest,
   type SubnetConfig,
 } from '@netmode/core';
-import { inject, injectable } from 'tsyringe';
 import { ensureBridge, existingBridgeSubnet, flushUdpConntrack, hostAddresses } from './kernel.js';
 import {
   defaultNetworkSettings,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from '@netmode/core';
 import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
 
 /**

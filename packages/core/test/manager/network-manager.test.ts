@@ -14,10 +14,13 @@ import {
   NETWORK_DRIVER,
   createNetMode,
   isNetModeError,
+  type DependencyContainer,
   type NetworkManager,
   type StateStore,
 } from '../../src/index.js';
-import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+// Only to look into tsyringe's global container, which netmode must leave empty
+// and so does not export.
+import { container as globalContainer } from 'tsyringe';
 import { RecordingRunner } from '../../src/testing/recording-runner.js';
 import { newLog, registerFakeDriver, type FakeDriverLog } from '../support/fake-driver.js';
 import { processStartTime } from '../../src/store/process-identity.js';
