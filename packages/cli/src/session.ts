@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
-import type { GlobalOptions } from './args/global-options.js';
+import type { GlobalOptions } from './args/globals.js';
 import { ContainerStore } from './containers/container-store.js';
 import { driverRegistrations, type Registrations } from './drivers/driver-registrations.js';
 import { Output } from './output/output.js';

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 import { bridgeOptions } from './bridge-options.js';
 
 /** The driver packages `netmode` registers unless `--driver-package` names others. */

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 import { parseSubcommand, splitAtCommand, type OptionTable, type ParsedSubcommand } from '../args/subcommand.js';
 import { usage } from '../cli-error.js';
 import type { CommandInput, CommandSpec } from './command-spec.js';
