@@ -1,4 +1,4 @@
-import type { DemoInput } from '../declarations/demo.js';
+import type { DemoInput } from '../inputs/demo.js';
 import { buildTheWorld, startContainersInEveryMode } from '../demo/containers.js';
 import { DemoRun } from '../demo/demo-run.js';
 import { cleanUpOnSignal } from '../demo/on-signal.js';

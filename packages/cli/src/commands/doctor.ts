@@ -13,7 +13,7 @@ import {
   type NetnsRef,
 } from '@netmode/core';
 import { ExitCode } from '../cli-error.js';
-import type { DoctorInput } from '../declarations/doctor.js';
+import type { DoctorInput } from '../inputs/doctor.js';
 import type { Session } from '../session.js';
 
 /** One finding of `netmode doctor`. */

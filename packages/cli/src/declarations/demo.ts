@@ -1,12 +1,7 @@
 import { CliError, CliErrorCode, usage } from '../cli-error.js';
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
+import { options } from '../inputs/demo.js';
+import { defineCommand } from '../registry/command-spec.js';
 import { NO_OPERANDS } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-/** What `demo`'s handler gets. */
-export type DemoInput = CommandInput<typeof options, typeof NO_OPERANDS>;
 
 /** `netmode demo [--json]` */
 export const demo = defineCommand({
