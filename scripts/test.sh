@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The README's second command, and what CI runs: set up, type-check, build the
-# API docs (warnings are errors), run every test (the integration tests need
+# API docs (warnings are errors), check lint, formatting and the import rules
+# (pnpm lint, format:check, layers), run every test (the integration tests need
 # root; with CI=true they must run) and those of the driver package checked
 # outside the workspace (scripts/check-external-driver.sh), check that nothing
 # was left on the machine, and end with one line counting both: "N passed, N failed".
+# A failed check is not a test: the tests still run and are counted, and the
+# script exits non-zero, naming the check just above that line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --test
@@ -21,6 +24,19 @@ before=$(network_state)
 pnpm run --silent typecheck
 pnpm run --silent docs >/dev/null
 
+# The code's shape: each check prints what it found; all three always run.
+failed_checks=()
+check() {
+  local name=$1
+  shift
+  echo "test.sh: $name" >&2
+  "$@" || failed_checks+=("$name")
+}
+check "lint (pnpm lint)" pnpm run --silent lint
+check "formatting (pnpm format:check; pnpm format fixes it)" pnpm run --silent format:check
+check "import rules (pnpm layers)" pnpm run --silent layers
+for name in "${failed_checks[@]}"; do echo "test.sh: FAILED: $name" >&2; done
+
 results=.vitest-results.json
 external=.vitest-results-external.json
 rm -f "$results"
@@ -35,5 +51,9 @@ if [ "$before" != "$after" ]; then
   status=1
 fi
 
+if [ ${#failed_checks[@]} -gt 0 ]; then
+  echo "test.sh: the tests ran, but these checks failed (see above): ${failed_checks[*]}" >&2
+  status=1
+fi
 node scripts/summarize-tests.mjs "$results" "$external" || status=$?
 exit "$status"

@@ -84,7 +84,10 @@ async function main(): Promise<number> {
   // below, and the run exits 130 without a report. A second signal, or
   // workloads that have not unwound within 10 s, clean up at once.
   let interrupted: NodeJS.Signals | undefined;
-  const leaveNow = () => void cleanup().then(() => ns.deleteAll()).finally(() => process.exit(130));
+  const leaveNow = () =>
+    void cleanup()
+      .then(() => ns.deleteAll())
+      .finally(() => process.exit(130));
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return leaveNow();
     interrupted = signal;
@@ -109,7 +112,10 @@ async function main(): Promise<number> {
   let nftFacts: Awaited<ReturnType<typeof runNftFacts>> | undefined;
   const info = await machine();
   // The machine is shared: the load says how much other work ran beside the benchmark.
-  const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ');
   info['load average at start (1, 5, 15 min)'] = load();
   try {
     progress(`namespaces prefix ${ns.prefix}, temp dir ${tmp}`);

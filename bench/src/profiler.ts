@@ -103,7 +103,14 @@ export function labelOf(spec: CommandSpec, hostNetns: NetnsRef): string {
   const where = netns.kind === 'host' ? 'sdk' : formatNetns(netns) === formatNetns(hostNetns) ? 'host' : 'sandbox';
   const tool = basename(spec.command);
   const scriptVerbs = (input: string) =>
-    [...new Set(input.split('\n').map((line) => line.trim().split(/\s+/).slice(0, 2).join(' ')).filter(Boolean))].join(', ');
+    [
+      ...new Set(
+        input
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/).slice(0, 2).join(' '))
+          .filter(Boolean),
+      ),
+    ].join(', ');
   let what: string;
   if ((tool === 'ip' && spec.args.includes('-batch')) || (tool === 'nft' && spec.args.includes('-f'))) {
     what = `${spec.args.filter((a) => a !== '-').join(' ')} [${scriptVerbs(spec.input ?? '')}]`;
@@ -112,7 +119,10 @@ export function labelOf(spec: CommandSpec, hostNetns: NetnsRef): string {
   } else if (tool === 'iptables-restore' || tool === 'iptables-save') {
     what = spec.args.filter((a) => a.startsWith('-')).join(' ');
   } else {
-    what = spec.args.filter((a) => a.startsWith('-') || /^(list|add|delete|show|route|link|table)$/.test(a)).slice(0, 4).join(' ');
+    what = spec.args
+      .filter((a) => a.startsWith('-') || /^(list|add|delete|show|route|link|table)$/.test(a))
+      .slice(0, 4)
+      .join(' ');
   }
   return `${tool} ${what} @${where}`.replace(/\s+/g, ' ');
 }

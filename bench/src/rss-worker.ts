@@ -75,9 +75,13 @@ async function run(params: RssParams): Promise<RssResult> {
   const ballast: Buffer[] = [];
   const levels: RssLevel[] = [];
   // Warm up: the bridge, the firewall base and the code paths exist before the first timed level.
-  await manager.connect('rss-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => errors.push(errorText(e)));
+  await manager
+    .connect('rss-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] })
+    .catch((e: unknown) => errors.push(errorText(e)));
   await manager.disconnect('rss-warm').catch((e: unknown) => errors.push(errorText(e)));
-  await helped.manager.connect('rsh-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => errors.push(errorText(e)));
+  await helped.manager
+    .connect('rsh-warm', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] })
+    .catch((e: unknown) => errors.push(errorText(e)));
   await helped.manager.disconnect('rsh-warm').catch((e: unknown) => errors.push(errorText(e)));
   for (const target of params.ballastMiB) {
     while (ballast.length * (CHUNK / 2 ** 20) < target) ballast.push(Buffer.alloc(CHUNK, 1));

@@ -73,13 +73,24 @@ interface Fleet {
   held: number;
 }
 
-async function makeFleet(ns: Namespaces, params: ScaleParams, profiler: Profiler, key: string, second: number, networkMs: number[]): Promise<Fleet> {
+async function makeFleet(
+  ns: Namespaces,
+  params: ScaleParams,
+  profiler: Profiler,
+  key: string,
+  second: number,
+  networkMs: number[],
+): Promise<Fleet> {
   const { manager } = await createNetmode(ns, params.tmp, profiler, key, [registerBridgeDriver]);
   const networks: string[] = [];
   for (let k = 0; k < params.networks; k++) {
     const t = performance.now();
     // /22 each: 1021 addresses, more than one bridge's share of the endpoints.
-    const network = await manager.createNetwork({ name: `scale${k}`, driver: 'bridge', subnets: [{ subnet: `10.${second}.${4 * k}.0/22` }] });
+    const network = await manager.createNetwork({
+      name: `scale${k}`,
+      driver: 'bridge',
+      subnets: [{ subnet: `10.${second}.${4 * k}.0/22` }],
+    });
     networkMs.push(performance.now() - t);
     networks.push(network.name);
   }
@@ -134,7 +145,16 @@ async function run(params: ScaleParams): Promise<ScaleResult> {
   let holding: MemoryReading | undefined;
   let held = 0;
   for (let r = 0; r < params.probes; r++) {
-    const order = r % 2 === 0 ? ([[small, probes.at10], [large, probes.atN]] as const) : ([[large, probes.atN], [small, probes.at10]] as const);
+    const order =
+      r % 2 === 0
+        ? ([
+            [small, probes.at10],
+            [large, probes.atN],
+          ] as const)
+        : ([
+            [large, probes.atN],
+            [small, probes.at10],
+          ] as const);
     // Both instances share the name prefix, and sandbox names derive from the container id: one id each.
     const idOf = (fleet: Fleet) => `${fleet === small ? 'p10' : 'pN'}-${r}`;
     const attached = new Set<Fleet>();

@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     await runIp(hostNetns, 'address', 'add', '10.231.255.1/30', 'dev', `${prefix}ext0`);
     await runIp(outside, 'address', 'add', '10.231.255.2/30', 'dev', 'eth0');
     await runIp(outside, 'link', 'set', 'eth0', 'up');
-    console.log(`netmode demo: throwaway host namespace ${formatNetns(hostNetns)} (link ${prefix}ext0 to ${formatNetns(outside)}), state in ${stateDir}\n`);
+    console.log(
+      `netmode demo: throwaway host namespace ${formatNetns(hostNetns)} (link ${prefix}ext0 to ${formatNetns(outside)}), state in ${stateDir}\n`,
+    );
 
     const netmode = createNetMode({
       drivers: [registerNoneDriver, registerHostDriver],
@@ -148,7 +150,13 @@ function printTable(rows: Row[]): void {
   const keys = Object.keys(header) as (keyof Row)[];
   const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
   console.log('');
-  for (const row of [header, ...rows]) console.log(keys.map((k, i) => row[k].padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    console.log(
+      keys
+        .map((k, i) => row[k].padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 main().catch((error: unknown) => {

@@ -43,7 +43,10 @@ export async function ensurePeer(binary: string, debianPackage: string, log: (li
       result = await install();
     }
     if (result.code !== 0) {
-      return { available: false, detail: `apt-get install ${debianPackage} failed: ${result.stderr.trim().split('\n').slice(-1)[0] ?? ''}` };
+      return {
+        available: false,
+        detail: `apt-get install ${debianPackage} failed: ${result.stderr.trim().split('\n').slice(-1)[0] ?? ''}`,
+      };
     }
   } catch (error) {
     return { available: false, detail: `apt-get install ${debianPackage} failed: ${errorText(error)}` };

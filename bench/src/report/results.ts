@@ -122,7 +122,11 @@ export function buildReport(raw: RawResults): BenchReport {
     ratios[name] = round(ratio(netmode, other), 3);
     medians[name] = { netmode, other };
   };
-  for (const [prefix, key] of [['', 'nm-nft'], ['iptables.', 'nm-ipt'], ['helper.', 'nm-helper']] as const) {
+  for (const [prefix, key] of [
+    ['', 'nm-nft'],
+    ['iptables.', 'nm-ipt'],
+    ['helper.', 'nm-helper'],
+  ] as const) {
     pair(`${prefix}attachPortVsCni`, med(key, 'port', 'attach'), med('cni', 'port', 'attach'));
     pair(`${prefix}attachPortVsNetavark`, med(key, 'port', 'attach'), med('netavark', 'port', 'attach'));
     pair(`${prefix}detachPortVsCni`, med(key, 'port', 'detach'), med('cni', 'port', 'detach'));
@@ -162,7 +166,11 @@ export function buildReport(raw: RawResults): BenchReport {
     profile[`nm-nft batch of ${b.endpoints}, ${b.width} at a time: detach`] = profileOf(b.detach);
   }
   const batchOf = (key: string, width: number) => batch.find((b) => b.key === key && b.width === width);
-  for (const [name, other] of [['Cni', 'cni'], ['Netavark', 'netavark'], ['Floor', 'floor']] as const) {
+  for (const [name, other] of [
+    ['Cni', 'cni'],
+    ['Netavark', 'netavark'],
+    ['Floor', 'floor'],
+  ] as const) {
     pair(`batchSetupVs${name}`, batchOf('nm-nft', 1)?.setupMs ?? Number.NaN, batchOf(other, 1)?.setupMs ?? Number.NaN);
     pair(`batchTeardownVs${name}`, batchOf('nm-nft', 1)?.teardownMs ?? Number.NaN, batchOf(other, 1)?.teardownMs ?? Number.NaN);
   }
@@ -214,7 +222,11 @@ export function buildReport(raw: RawResults): BenchReport {
         'Peers and the floor include creating (attach) and deleting (detach) the container namespace, as netmode connect/disconnect do.',
         'Every system runs in its own throwaway host namespace; iterations go round-robin over systems.',
         'The batch workloads keep one untimed keeper endpoint attached, so no system creates or removes its bridge inside the timed part.',
-        ...(plan.quick ? [`--quick: scale is ${plan.scale} endpoints, so endpoint1000Vs10 compares #${plan.scale} with #10; the batch is ${plan.batch} endpoints`] : []),
+        ...(plan.quick
+          ? [
+              `--quick: scale is ${plan.scale} endpoints, so endpoint1000Vs10 compares #${plan.scale} with #10; the batch is ${plan.batch} endpoints`,
+            ]
+          : []),
       ],
     },
     ratios,

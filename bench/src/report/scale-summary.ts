@@ -67,8 +67,16 @@ export function summarizeScale(s: ScaleResult, plan: Plan) {
         atN: { endpoint: n, attach: rounded(pN.attach), detach: rounded(pN.detach) },
       },
       fill: {
-        around10: { endpoints: `#${lowFrom}-#${lowTo}`, attach: rounded(summarize(window(s.attachMs, lowFrom, lowTo))), detach: rounded(summarize(window(s.detachMs, lowFrom, lowTo))) },
-        aroundN: { endpoints: `#${highFrom}-#${filled}`, attach: rounded(summarize(window(s.attachMs, highFrom, filled))), detach: rounded(summarize(window(s.detachMs, highFrom, filled))) },
+        around10: {
+          endpoints: `#${lowFrom}-#${lowTo}`,
+          attach: rounded(summarize(window(s.attachMs, lowFrom, lowTo))),
+          detach: rounded(summarize(window(s.detachMs, lowFrom, lowTo))),
+        },
+        aroundN: {
+          endpoints: `#${highFrom}-#${filled}`,
+          attach: rounded(summarize(window(s.attachMs, highFrom, filled))),
+          detach: rounded(summarize(window(s.detachMs, highFrom, filled))),
+        },
       },
       curve,
       createNetworkMs: s.networkMs.map((v) => round(v)),

@@ -6,7 +6,10 @@ import type { BenchReport } from './results.js';
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -16,17 +19,36 @@ const cell = (s: Summary | undefined) => (!s || s.n === 0 ? '—' : `${num(s.med
 /** The tables of a report, for a person reading a terminal or RESULTS.md. */
 export function renderText(report: BenchReport): string {
   const out: string[] = [];
-  const meta = report.meta as { startedAt: string; durationS: number; quick: boolean; plan: { iterations: number }; machine: Record<string, string>; peers: Record<string, { available: boolean; detail: string }>; notes: string[] };
+  const meta = report.meta as {
+    startedAt: string;
+    durationS: number;
+    quick: boolean;
+    plan: { iterations: number };
+    machine: Record<string, string>;
+    peers: Record<string, { available: boolean; detail: string }>;
+    notes: string[];
+  };
   out.push(`netmode benchmark — ${meta.startedAt}, ${meta.quick ? '--quick' : 'full'} run, ${meta.durationS} s`);
-  out.push(Object.entries(meta.machine).map(([k, v]) => `${k}: ${v}`).join('; '));
-  for (const [name, peer] of Object.entries(meta.peers)) out.push(`peer ${name}: ${peer.available ? 'measured' : 'SKIPPED'} (${peer.detail})`);
+  out.push(
+    Object.entries(meta.machine)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; '),
+  );
+  for (const [name, peer] of Object.entries(meta.peers))
+    out.push(`peer ${name}: ${peer.available ? 'measured' : 'SKIPPED'} (${peer.detail})`);
   out.push(...meta.notes.map((n) => `note: ${n}`));
 
   out.push('', `## One bridge endpoint: median [min–max] ms, ${meta.plan.iterations} iterations`);
   out.push(
     table(
       ['system', 'attach', 'detach', 'attach, 1 port', 'detach, 1 port'],
-      Object.values(report.single).map((s) => [s.label, cell(s.noport.attach), cell(s.noport.detach), cell(s.port.attach), cell(s.port.detach)]),
+      Object.values(report.single).map((s) => [
+        s.label,
+        cell(s.noport.attach),
+        cell(s.noport.detach),
+        cell(s.port.attach),
+        cell(s.port.detach),
+      ]),
     ),
   );
   const failed = Object.values(report.single).filter((s) => s.errors.length > 0);
@@ -49,7 +71,12 @@ export function renderText(report: BenchReport): string {
   out.push(
     table(
       ['target', 'wanted', 'measured', 'met'],
-      report.targets.map((t) => [t.name, t.target, num(t.value, t.value !== null && t.value > 10 ? 0 : 3), t.met === null ? 'n/a' : t.met ? 'yes' : 'NO']),
+      report.targets.map((t) => [
+        t.name,
+        t.target,
+        num(t.value, t.value !== null && t.value > 10 ? 0 : 3),
+        t.met === null ? 'n/a' : t.met ? 'yes' : 'NO',
+      ]),
     ),
   );
 
@@ -57,7 +84,16 @@ export function renderText(report: BenchReport): string {
   out.push(
     table(
       ['system', 'endpoints', 'at a time', 'set up ms', 'torn down ms', 'attach each (median [min–max])', 'detach each', 'failures'],
-      report.batch.map((b) => [b.label, String(b.endpoints), String(b.width), num(b.setupMs, 0), num(b.teardownMs, 0), cell(b.attach), cell(b.detach), String(b.failures)]),
+      report.batch.map((b) => [
+        b.label,
+        String(b.endpoints),
+        String(b.width),
+        num(b.setupMs, 0),
+        num(b.teardownMs, 0),
+        cell(b.attach),
+        cell(b.detach),
+        String(b.failures),
+      ]),
     ),
   );
   for (const b of report.batch.filter((x) => x.firstError)) out.push(`  ${b.label} ×${b.width}: first failure: ${b.firstError}`);
@@ -79,8 +115,12 @@ export function renderText(report: BenchReport): string {
   if (!scale) out.push('not run');
   else if (scale.error) out.push(`failed: ${scale.error}`);
   else {
-    out.push(`${scale.endpoints} endpoints over ${scale.networks} user-defined networks; create network: ${(scale.createNetworkMs ?? []).map((v) => num(v)).join(', ')} ms`);
-    out.push(`probe, ${scale.probe?.rounds ?? 0} rounds side by side (one instance holding 9, one holding ${(scale.endpoints ?? 1) - 1}; each round adds one to both):`);
+    out.push(
+      `${scale.endpoints} endpoints over ${scale.networks} user-defined networks; create network: ${(scale.createNetworkMs ?? []).map((v) => num(v)).join(', ')} ms`,
+    );
+    out.push(
+      `probe, ${scale.probe?.rounds ?? 0} rounds side by side (one instance holding 9, one holding ${(scale.endpoints ?? 1) - 1}; each round adds one to both):`,
+    );
     out.push(
       table(
         ['endpoint', 'attach ms', 'detach ms'],
@@ -94,7 +134,12 @@ export function renderText(report: BenchReport): string {
         [scale.fill?.around10, scale.fill?.aroundN].map((w) => [w?.endpoints ?? '', cell(w?.attach), cell(w?.detach)]),
       ),
     );
-    out.push(table(['curve', 'attach median ms', 'detach median ms'], (scale.curve ?? []).map((c) => [c.endpoints, num(c.attachMedianMs), num(c.detachMedianMs)])));
+    out.push(
+      table(
+        ['curve', 'attach median ms', 'detach median ms'],
+        (scale.curve ?? []).map((c) => [c.endpoints, num(c.attachMedianMs), num(c.detachMedianMs)]),
+      ),
+    );
     const m = scale.memory ?? {};
     out.push(
       `memory of the SDK process (after gc): RSS ${num(m['rssStartedMb'])} MiB at start, ${num(m['rssEmptyMb'])} MiB with netmode and no endpoint, ` +
@@ -104,7 +149,12 @@ export function renderText(report: BenchReport): string {
   }
 
   out.push('', '## Other modes: median [min–max] ms');
-  out.push(table(['mode', 'attach', 'detach', 'failures'], report.modes.map((m) => [m.label, cell(m.attach), cell(m.detach), String(m.errors.length)])));
+  out.push(
+    table(
+      ['mode', 'attach', 'detach', 'failures'],
+      report.modes.map((m) => [m.label, cell(m.attach), cell(m.detach), String(m.errors.length)]),
+    ),
+  );
   for (const m of report.modes.filter((x) => x.errors.length > 0)) out.push(`  ${m.label}: first failure: ${m.errors[0]}`);
 
   out.push('', '## Process start cost against the SDK process resident memory: median [min–max] ms');
@@ -143,18 +193,30 @@ export function renderText(report: BenchReport): string {
   }
 
   out.push('', '## One nft -f - transaction on a DNAT map, by itself (process included): median [min–max] ms');
-  out.push(table(['transaction', 'ms'], report.nftTransactions.map((t) => [t.label, cell(t.ms)])));
+  out.push(
+    table(
+      ['transaction', 'ms'],
+      report.nftTransactions.map((t) => [t.label, cell(t.ms)]),
+    ),
+  );
 
   out.push('', '## Where the time goes (medians per operation)');
   for (const [name, p] of Object.entries(report.profile)) out.push(renderProfile(name, p));
 
   out.push('', '## Root namespace');
-  out.push(report.rootNamespace.unchanged ? 'unchanged (ip netns list, ip -br link, routes, nft ruleset, iptables-save, ip_forward)' : `CHANGED: ${report.rootNamespace.changes.join('\n  ')}`);
+  out.push(
+    report.rootNamespace.unchanged
+      ? 'unchanged (ip netns list, ip -br link, routes, nft ruleset, iptables-save, ip_forward)'
+      : `CHANGED: ${report.rootNamespace.changes.join('\n  ')}`,
+  );
   if (report.rootNamespace.otherNamespaces.length > 0) {
     const others = report.rootNamespace.otherNamespaces;
-    out.push(`${others.length} namespaces of other processes came or went meanwhile (not this run's prefix), e.g. ${others.slice(0, 3).join(' ')}`);
+    out.push(
+      `${others.length} namespaces of other processes came or went meanwhile (not this run's prefix), e.g. ${others.slice(0, 3).join(' ')}`,
+    );
   }
-  if (report.rootNamespace.leftoverNamespaces.length > 0) out.push(`leftover namespaces of this run: ${report.rootNamespace.leftoverNamespaces.join(' ')}`);
+  if (report.rootNamespace.leftoverNamespaces.length > 0)
+    out.push(`leftover namespaces of this run: ${report.rootNamespace.leftoverNamespaces.join(' ')}`);
   if (report.errors.length > 0) out.push('', '## Errors', ...report.errors.map((e) => `- ${e}`));
   return out.join('\n');
 }
@@ -167,6 +229,7 @@ export function renderProfile(name: string, p: ProfileSummary): string {
       ? ` + ${p.storeTransactions} store transactions ${num(p.storeTransactionMs)} ms + ${p.storeReads} store reads ${num(p.storeReadMs)} ms`
       : '') +
     ` + other ${num(p.otherMs)} ms`;
-  const line = (s: ProfileSummary['steps'][number]) => `    ${s.perOp.toFixed(2)}×  ${num(s.medianMs)} ms [${num(s.minMs)}–${num(s.maxMs)}]  ${s.label}`;
+  const line = (s: ProfileSummary['steps'][number]) =>
+    `    ${s.perOp.toFixed(2)}×  ${num(s.medianMs)} ms [${num(s.minMs)}–${num(s.maxMs)}]  ${s.label}`;
   return [head, ...p.steps.map(line), ...p.storeCalls.map((s) => line({ ...s, label: `store ${s.label}` }))].join('\n');
 }

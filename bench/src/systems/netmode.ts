@@ -27,8 +27,20 @@ export interface NetmodeFlavour {
 export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftHelper' | 'nftNoSync', NetmodeFlavour>> = {
   nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true, processes: 'direct' },
   ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true, processes: 'direct' },
-  nftHelper: { key: 'nm-helper', label: "netmode, nftables, processes: 'helper'", firewall: 'nftables', durable: true, processes: 'helper' },
-  nftNoSync: { key: 'nm-nosync', label: 'netmode, nftables, store durable:false', firewall: 'nftables', durable: false, processes: 'direct' },
+  nftHelper: {
+    key: 'nm-helper',
+    label: "netmode, nftables, processes: 'helper'",
+    firewall: 'nftables',
+    durable: true,
+    processes: 'helper',
+  },
+  nftNoSync: {
+    key: 'nm-nosync',
+    label: 'netmode, nftables, store durable:false',
+    firewall: 'nftables',
+    durable: false,
+    processes: 'direct',
+  },
 };
 
 /** Everything a netmode instance of the benchmark needs: its own host namespace, store and profiling hooks. */

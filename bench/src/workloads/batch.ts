@@ -39,15 +39,25 @@ export async function runBatch(system: EndpointSystem, endpoints: number, width:
   }
   const attached: string[] = [];
   let started = performance.now();
-  await pool(names, width, async (name) => {
-    attach.push(await timed(() => system.attach(name, ports.get(name))));
-    attached.push(name);
-  }, errors);
+  await pool(
+    names,
+    width,
+    async (name) => {
+      attach.push(await timed(() => system.attach(name, ports.get(name))));
+      attached.push(name);
+    },
+    errors,
+  );
   const setupMs = performance.now() - started;
   started = performance.now();
-  await pool(attached, width, async (name) => {
-    detach.push(await timed(() => system.detach(name)));
-  }, errors);
+  await pool(
+    attached,
+    width,
+    async (name) => {
+      detach.push(await timed(() => system.detach(name)));
+    },
+    errors,
+  );
   const teardownMs = performance.now() - started;
   await system.detach(keeper).catch((error: unknown) => errors.push(`keeper: ${errorText(error)}`));
   if (errors.length > 0) progress(`${system.label}: ${errors.length} failures, first: ${errors[0]}`);

@@ -51,7 +51,9 @@ export async function runModes(ns: Namespaces, tmp: string, profiler: Profiler, 
           attach = await timed(async () => {
             const trace = emptyTrace();
             await step(trace, 'ip netns add', () => mustRun([IP, 'netns', 'add', netns]));
-            await step(trace, 'ip -batch @sandbox (lo up)', () => mustRun(inNetns(netns, [IP, '-batch', '-']), { input: 'link set dev lo up\n' }));
+            await step(trace, 'ip -batch @sandbox (lo up)', () =>
+              mustRun(inNetns(netns, [IP, '-batch', '-']), { input: 'link set dev lo up\n' }),
+            );
             return trace;
           });
           detach = await timed(async () => {

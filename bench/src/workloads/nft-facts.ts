@@ -28,7 +28,10 @@ export async function runNftFacts(ns: Namespaces, plan: Plan): Promise<{ facts: 
     { label: 'delete 1 element', script: (r) => `delete element ip floor ports { ${20000 + r} }\n` },
     {
       label: 'add 10 elements',
-      script: (r) => `add element ip floor ports { ${ports(30000 + 10 * r, 10).map((p) => `${p} : 10.231.0.2 . 80`).join(', ')} }\n`,
+      script: (r) =>
+        `add element ip floor ports { ${ports(30000 + 10 * r, 10)
+          .map((p) => `${p} : 10.231.0.2 . 80`)
+          .join(', ')} }\n`,
     },
     { label: 'delete 10 elements', script: (r) => `delete element ip floor ports { ${ports(30000 + 10 * r, 10).join(', ')} }\n` },
   ];

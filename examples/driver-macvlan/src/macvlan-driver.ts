@@ -101,7 +101,11 @@ export class MacvlanDriver implements NetworkDriver {
 
   validate(request: AttachRequest): void {
     const { options, network } = request;
-    refuseOptions(options, ['ports'], 'cannot be published on a macvlan network: there is no host-side NAT; the container has its own address on the parent\'s network');
+    refuseOptions(
+      options,
+      ['ports'],
+      "cannot be published on a macvlan network: there is no host-side NAT; the container has its own address on the parent's network",
+    );
     const settings = readSettings(network);
     if (options.ip !== undefined) {
       const ip = parseAddress(options.ip, 'ip');
@@ -113,7 +117,7 @@ export class MacvlanDriver implements NetworkDriver {
     }
     if (options.mac !== undefined && settings.mode === 'passthru') {
       // A passthru macvlan has the parent's MAC; changing it would change the host's interface.
-      throw invalidConfig('mac', 'cannot be set on a passthru macvlan network: the endpoint takes the parent\'s MAC');
+      throw invalidConfig('mac', "cannot be set on a passthru macvlan network: the endpoint takes the parent's MAC");
     }
   }
 

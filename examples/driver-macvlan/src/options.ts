@@ -86,11 +86,11 @@ export function validateNetworkSpec(spec: NetworkSpec, driver: ResolvedMacvlanOp
     // Docker makes an internal macvlan network on a dummy link; this kernel
     // setup has no dummy links, and on a real parent traffic leaves the host
     // with no netmode rule in its way.
-    throw invalidConfig('internal', 'is not supported by the macvlan driver: its traffic goes straight onto the parent\'s wire');
+    throw invalidConfig('internal', "is not supported by the macvlan driver: its traffic goes straight onto the parent's wire");
   }
   const subnets = spec.subnets ?? [];
   if (subnets.length !== 1) {
-    throw invalidConfig('subnets', 'a macvlan network takes exactly one subnet: the outside network\'s, with its gateway');
+    throw invalidConfig('subnets', "a macvlan network takes exactly one subnet: the outside network's, with its gateway");
   }
   checkSubnet(subnets[0] as SubnetConfig);
 }

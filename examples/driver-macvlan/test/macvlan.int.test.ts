@@ -1,12 +1,7 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, createNetMode, isNetModeError, netnsPath, type NetnsRef, type NetworkManager } from '@netmode/core';
-import {
-  createNetnsFixture,
-  integrationAvailable,
-  testNetworkDriver,
-  type NetnsFixture,
-} from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerMacvlanDriver } from '../src/index.js';
 
@@ -55,11 +50,7 @@ testNetworkDriver({
   // createNetwork: the suite calls prepareHost before the "before" snapshot.
   prepareHost: (fixture) => makeParent(fixture, 'mvpar0'),
   createsSandbox: true,
-  invalidOptions: [
-    { ports: [{ hostPort: 8080, containerPort: 80 }] },
-    { ip: '10.9.9.9' },
-    { ip: 'fd00::2' },
-  ],
+  invalidOptions: [{ ports: [{ hostPort: 8080, containerPort: 80 }] }, { ip: '10.9.9.9' }, { ip: 'fd00::2' }],
 });
 
 const ping = async (fixture: NetnsFixture, from: NetnsRef, to: string): Promise<boolean> => {

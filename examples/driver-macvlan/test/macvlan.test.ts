@@ -53,15 +53,32 @@ describe('macvlan networks', () => {
     ['a bad parent name', { options: { parent: 'eth 0' } }, /^options.parent: /],
     ['a parent name too long', { options: { parent: 'x'.repeat(16) } }, /^options.parent: /],
     ['an unknown mode', { options: { parent: 'eth9', mode: 'hub' } }, /^options.mode: "hub" must be one of/],
-    ['an unknown option', { options: { parent: 'eth9', macvlan_mode: 'bridge' } }, /^options.macvlan_mode: is not a macvlan network option/],
+    [
+      'an unknown option',
+      { options: { parent: 'eth9', macvlan_mode: 'bridge' } },
+      /^options.macvlan_mode: is not a macvlan network option/,
+    ],
     ['no subnet', { subnets: [] }, /^subnets: a macvlan network takes exactly one subnet/],
-    ['two subnets', { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1' }, { subnet: '10.0.1.0/24', gateway: '10.0.1.1' }] }, /^subnets: /],
+    [
+      'two subnets',
+      {
+        subnets: [
+          { subnet: '10.0.0.0/24', gateway: '10.0.0.1' },
+          { subnet: '10.0.1.0/24', gateway: '10.0.1.1' },
+        ],
+      },
+      /^subnets: /,
+    ],
     ['no gateway', { subnets: [{ subnet: '10.0.0.0/24' }] }, /^subnets\[0\].gateway: is required/],
     ['a gateway outside', { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }] }, /^subnets\[0\].gateway: 10.0.1.1 is outside/],
     ['the broadcast as gateway', { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.255' }] }, /network or broadcast/],
     ['host bits set', { subnets: [{ subnet: '10.0.0.1/24', gateway: '10.0.0.1' }] }, /^subnets\[0\].subnet: /],
     ['an IPv6 subnet', { subnets: [{ subnet: 'fd00::/64', gateway: 'fd00::1' }] }, /IPv4 subnets only/],
-    ['an ipRange outside', { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1', ipRange: '10.0.1.0/28' }] }, /^subnets\[0\].ipRange: /],
+    [
+      'an ipRange outside',
+      { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.0.1', ipRange: '10.0.1.0/28' }] },
+      /^subnets\[0\].ipRange: /,
+    ],
     ['internal', { internal: true }, /^internal: is not supported/],
   ])('refuses %s before any command runs', async (_what, change, message) => {
     const { runner, netmode } = setup();
@@ -129,7 +146,12 @@ describe('macvlan endpoints', () => {
   beforeEach(async () => {
     ({ runner, netmode } = setup());
     await netmode.createNetwork(LAN);
-    await netmode.createNetwork({ ...LAN, name: 'pt', subnets: [{ subnet: '192.168.8.0/24', gateway: '192.168.8.1' }], options: { parent: 'eth8', mode: 'passthru' } });
+    await netmode.createNetwork({
+      ...LAN,
+      name: 'pt',
+      subnets: [{ subnet: '192.168.8.0/24', gateway: '192.168.8.1' }],
+      options: { parent: 'eth8', mode: 'passthru' },
+    });
     runner.clear();
   });
 
@@ -169,14 +191,19 @@ describe('macvlan endpoints', () => {
     expect(runner.transcript()).toContain('  address add 192.168.7.200/24 dev lan0\n  route add default via 192.168.7.1 dev lan0');
   });
 
-  it('sets no MAC in passthru mode, where the endpoint takes the parent\'s', async () => {
+  it("sets no MAC in passthru mode, where the endpoint takes the parent's", async () => {
     const endpoint = await netmode.connect('web', 'pt');
     expect(runner.transcript()).toContain(`  link add eth0 link eth8 netns /run/netns/${sandbox(endpoint)} type macvlan mode passthru`);
     expect(endpoint.interfaces).toEqual([{ name: 'eth0', side: 'sandbox' }]);
   });
 
   it.each<[string, string, ConnectOptions, RegExp]>([
-    ['published ports', 'lan', { ports: [{ hostPort: 8080, containerPort: 80 }] }, /^ports: cannot be published on a macvlan network: there is no host-side NAT/],
+    [
+      'published ports',
+      'lan',
+      { ports: [{ hostPort: 8080, containerPort: 80 }] },
+      /^ports: cannot be published on a macvlan network: there is no host-side NAT/,
+    ],
     ['an ip outside the subnet', 'lan', { ip: '10.1.1.1' }, /^ip: 10.1.1.1 is outside the network's subnet 192.168.7.0\/24/],
     ['an IPv6 ip', 'lan', { ip: 'fd00::2' }, /^ip: .*IPv4 addresses only/],
     ['a mac in passthru mode', 'pt', { mac: '02:00:00:00:00:07' }, /^mac: cannot be set on a passthru/],
@@ -202,7 +229,10 @@ describe('macvlan endpoints', () => {
     );
     const error = await failure(netmode.connect('web', 'lan'));
     expect(error.code).toBe(ErrorCode.COMMAND_FAILED);
-    expect(error.context).toMatchObject({ rolledBack: true, failedCommand: expect.stringMatching(/^link add eth0 address 02:42:c0:a8:07:02 /) });
+    expect(error.context).toMatchObject({
+      rolledBack: true,
+      failedCommand: expect.stringMatching(/^link add eth0 address 02:42:c0:a8:07:02 /),
+    });
     expect(await netmode.list()).toEqual([]);
     // The address went back: another container can have it.
     await expect(netmode.connect('other', 'lan', { ip: '192.168.7.2' })).resolves.toMatchObject({ addresses: ['192.168.7.2/24'] });
@@ -215,7 +245,11 @@ describe('macvlan endpoints', () => {
       (spec) =>
         busy-- > 0
           ? new NetModeError(ErrorCode.COMMAND_FAILED, 'ip failed', {
-              context: { argv: [spec.command, ...spec.args], exitCode: 1, stderr: 'RTNETLINK answers: Address already in use\nCommand failed -:2\n' },
+              context: {
+                argv: [spec.command, ...spec.args],
+                exitCode: 1,
+                stderr: 'RTNETLINK answers: Address already in use\nCommand failed -:2\n',
+              },
               // What a runner reads from that stderr (classifyToolFailure).
               failure: 'busy',
             })
@@ -226,7 +260,10 @@ describe('macvlan endpoints', () => {
   });
 
   it('gives up on other failures of the inside batch at once', async () => {
-    runner.failOn((spec) => spec.input?.startsWith('link set dev lo up') ?? false, 'RTNETLINK answers: Network is unreachable\nCommand failed -:4');
+    runner.failOn(
+      (spec) => spec.input?.startsWith('link set dev lo up') ?? false,
+      'RTNETLINK answers: Network is unreachable\nCommand failed -:4',
+    );
     const error = await failure(netmode.connect('web', 'lan'));
     expect(error.rolledBack).toBe(true);
     expect(runner.commands.filter((c) => c.input?.startsWith('link set dev lo up'))).toHaveLength(1);
@@ -234,7 +271,7 @@ describe('macvlan endpoints', () => {
 });
 
 describe('the macvlan batch line', () => {
-  it('is built from checked values only, by core\'s IpBatch', () => {
+  it("is built from checked values only, by core's IpBatch", () => {
     expect(macvlanAdd({ name: 'eth0', parent: 'eth0.10', mode: 'vepa', netnsPath: '/proc/42/ns/net' }).lines).toEqual([
       'link add eth0 link eth0.10 netns /proc/42/ns/net type macvlan mode vepa',
     ]);

@@ -61,7 +61,8 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
 // The SDK's hints for these codes name SDK calls; at the shell the same advice
 // names commands.
 const SDK_HINTS_AT_THE_SHELL: Partial<Record<ErrorCode, string>> = {
-  ERR_NETWORK_NOT_FOUND: 'Use bridge, host, none, container:NAME or a network listed by netmode network ls; create one with netmode network create.',
+  ERR_NETWORK_NOT_FOUND:
+    'Use bridge, host, none, container:NAME or a network listed by netmode network ls; create one with netmode network create.',
   ERR_DRIVER_NOT_FOUND:
     'Use a driver this netmode registered: bridge, host, none and container, or those of the packages --driver-package (NETMODE_DRIVER_PACKAGES) names.',
   ERR_ENDPOINT_NOT_FOUND: 'Check the name; netmode ps lists the containers.',
@@ -135,7 +136,19 @@ export function describeFailure(error: unknown): Failure {
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   if (errno === 'EACCES' || errno === 'EPERM') {
     // The state directory is root's (mode 0700), and so are namespaces.
-    return { code: 'ERR_PERMISSION', message, hint: 'Run as root or grant CAP_NET_ADMIN and CAP_SYS_ADMIN.', details: [], exitCode: ExitCode.FAILED };
+    return {
+      code: 'ERR_PERMISSION',
+      message,
+      hint: 'Run as root or grant CAP_NET_ADMIN and CAP_SYS_ADMIN.',
+      details: [],
+      exitCode: ExitCode.FAILED,
+    };
   }
-  return { code: 'ERR_INTERNAL', message, hint: 'This is a bug in netmode; run again with --debug and report the output.', details: [], exitCode: ExitCode.FAILED };
+  return {
+    code: 'ERR_INTERNAL',
+    message,
+    hint: 'This is a bug in netmode; run again with --debug and report the output.',
+    details: [],
+    exitCode: ExitCode.FAILED,
+  };
 }

@@ -1,14 +1,6 @@
 import { existsSync } from 'node:fs';
-import {
-  ErrorCode,
-  FileStateStore,
-  NETNS_RUN_DIR,
-  NetModeError,
-  createNetMode,
-  namedNetns,
-  type NetworkManager,
-} from '@netmode/core';
-import type { GlobalOptions } from './args/global-options.js';
+import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
+import type { GlobalOptions } from './args/globals.js';
 import { ContainerStore } from './containers/container-store.js';
 import { driverRegistrations, type Registrations } from './drivers/driver-registrations.js';
 import { Output } from './output/output.js';
@@ -49,9 +41,13 @@ export class Session {
     if (!this.#netmode) {
       const { hostNetns } = this.globals;
       if (hostNetns !== undefined && !existsSync(`${NETNS_RUN_DIR}/${hostNetns}`)) {
-        throw new NetModeError(ErrorCode.NETNS_NOT_FOUND, `--host-netns: namespace ${hostNetns} does not exist (${NETNS_RUN_DIR}/${hostNetns})`, {
-          context: { netns: hostNetns },
-        });
+        throw new NetModeError(
+          ErrorCode.NETNS_NOT_FOUND,
+          `--host-netns: namespace ${hostNetns} does not exist (${NETNS_RUN_DIR}/${hostNetns})`,
+          {
+            context: { netns: hostNetns },
+          },
+        );
       }
       this.#netmode = createNetMode({
         drivers: this.#registrations.drivers,

@@ -83,7 +83,10 @@ describe.skipIf(!root)('bad input to the netmode binary is refused with its code
     const stateDir = await mkdtemp(join(tmpdir(), 'netmode-test-fresh-'));
     try {
       const globals = ['--host-netns', `${world.fixture.prefix}host`, '--state-dir', stateDir, '--name-prefix', world.fixture.prefix];
-      for (const args of [['network', 'ls'], ['network', 'inspect', 'bridge']]) {
+      for (const args of [
+        ['network', 'ls'],
+        ['network', 'inspect', 'bridge'],
+      ]) {
         const result = await netmode([...globals, ...args]);
         expect(result.code, result.stderr).toBe(0);
       }

@@ -10,7 +10,21 @@ describe('the netmode binary, without touching the system', () => {
   it('documents its commands, global options with their variables, and exit codes in --help', async () => {
     const help = await netmode(['--help']);
     expect(help.code).toBe(0);
-    for (const text of ['run', 'exec', 'ps', 'inspect', 'stop', 'rm', 'network', 'doctor', 'demo', '--icc[=false]', 'NETMODE_HOST_NETNS', '125', '127']) {
+    for (const text of [
+      'run',
+      'exec',
+      'ps',
+      'inspect',
+      'stop',
+      'rm',
+      'network',
+      'doctor',
+      'demo',
+      '--icc[=false]',
+      'NETMODE_HOST_NETNS',
+      '125',
+      '127',
+    ]) {
       expect(help.stdout).toContain(text);
     }
     expect((await netmode(['run', '--help'])).stdout).toContain('[hostIp:][hostPort[-end]:]containerPort[-end][/tcp|/udp]');
@@ -22,7 +36,14 @@ describe('the netmode binary, without touching the system', () => {
   });
 
   it('exits 1 with ERR_USAGE and a hint on bad usage', async () => {
-    for (const args of [['bogus'], ['ps', '--bogus'], ['--icc', 'false', 'ps'], ['--mtu=abc', 'ps'], ['inspect'], ['network', 'frobnicate']]) {
+    for (const args of [
+      ['bogus'],
+      ['ps', '--bogus'],
+      ['--icc', 'false', 'ps'],
+      ['--mtu=abc', 'ps'],
+      ['inspect'],
+      ['network', 'frobnicate'],
+    ]) {
       const result = await netmode(args);
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr).toMatch(/^ERR_USAGE: .+\n {2}hint: Run netmode --help/);

@@ -48,7 +48,8 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
   });
 
   it('passes signals on to the foreground command, then disconnects and exits with its status', async () => {
-    const script = "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(42) }); console.log('ready'); setInterval(() => {}, 1000)";
+    const script =
+      "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(42) }); console.log('ready'); setInterval(() => {}, 1000)";
     const child = start([...world.globals, 'run', '--name', 'sig', '--', node, '-e', script]);
     const done = finish(child);
     await printed(child, 'ready');
@@ -95,7 +96,10 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME +STATUS +PID +NETWORK +ADDRESS +PORTS +COMMAND +CREATED$/);
     expect(table.stdout).toMatch(/web +running +\d+ +bridge +172\.17\.0\.\d+\/16 +0\.0\.0\.0:8080->80\/tcp, 0\.0\.0\.0:8053->80\/udp/);
 
-    const inspect = JSON.parse((await world.cli(['inspect', 'web', '--json'])).stdout) as { status: string; endpoint: { netns: { kind: string }; gateways: string[] } };
+    const inspect = JSON.parse((await world.cli(['inspect', 'web', '--json'])).stdout) as {
+      status: string;
+      endpoint: { netns: { kind: string }; gateways: string[] };
+    };
     expect(inspect).toMatchObject({ status: 'running', endpoint: { netns: { kind: 'named' }, gateways: ['172.17.0.1'] } });
     expect((await world.cli(['inspect', 'web'])).stdout).toMatch(/^FIELD +VALUE\nname +web\nstatus +running/);
 
@@ -108,12 +112,20 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     const inside = await world.cli(['exec', 'web', '--', node, PROBE, 'ifaces']);
     expect(probeOf(inside).ifaces?.['eth0']).toEqual(webEntry.addresses);
     expect((await world.cli(['exec', 'web', 'sh', '-c', 'exit 3'])).code).toBe(3);
-    expect(probeOf(await world.cli(['exec', 'client', '--', node, PROBE, 'tcp-ask', ip(webEntry.addresses[0] as string), '80']))).toMatchObject({
+    expect(
+      probeOf(await world.cli(['exec', 'client', '--', node, PROBE, 'tcp-ask', ip(webEntry.addresses[0] as string), '80'])),
+    ).toMatchObject({
       ok: true,
       answer: ip(clientEntry.addresses[0] as string),
     });
-    expect(probeOf(await world.cli(['exec', 'client', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000']))).toMatchObject({ ok: true, answer: ADDR.host });
-    expect(probeOf(await world.cli(['exec', 'side', '--', node, PROBE, 'tcp-ask', '127.0.0.1', '80']))).toMatchObject({ ok: true, answer: '127.0.0.1' });
+    expect(probeOf(await world.cli(['exec', 'client', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000']))).toMatchObject({
+      ok: true,
+      answer: ADDR.host,
+    });
+    expect(probeOf(await world.cli(['exec', 'side', '--', node, PROBE, 'tcp-ask', '127.0.0.1', '80']))).toMatchObject({
+      ok: true,
+      answer: '127.0.0.1',
+    });
 
     const refused = await world.cli(['rm', 'web']);
     expect(refused.code).toBe(2);
@@ -190,7 +202,8 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
   it('gc removes exited containers and keeps running ones', async () => {
     expect((await world.cli(['run', '-d', '--name', 'quick', '--', 'true'])).code).toBe(0);
     expect((await world.cli(['run', '-d', '--name', 'slow', '--', 'sleep', '100'])).code).toBe(0);
-    for (let i = 0; i < 100 && (await ps()).find((c) => c.name === 'quick')?.status !== 'exited'; i += 1) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await ps()).find((c) => c.name === 'quick')?.status !== 'exited'; i += 1)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await world.cli(['gc'])).toMatchObject({ code: 0, stdout: 'quick\n' });
     expect((await ps()).map((c) => c.name)).toEqual(['slow']);
     expect((await world.cli(['rm', '-f', 'slow'])).code).toBe(0);

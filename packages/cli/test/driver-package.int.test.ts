@@ -73,14 +73,24 @@ describe.skipIf(!root)('a third-party driver package, loaded by path (the built 
     world = await createWorld(['--driver-package', driver, '--driver-package', '@netmode/driver-none']);
     const w = world;
     const networks = JSON.parse((await w.cli(['network', 'ls', '--json'])).stdout) as { name: string; driver: string }[];
-    expect(networks.map((n) => [n.name, n.driver]).sort()).toEqual([['dummy', 'dummy'], ['none', 'none']]);
+    expect(networks.map((n) => [n.name, n.driver]).sort()).toEqual([
+      ['dummy', 'dummy'],
+      ['none', 'none'],
+    ]);
 
     const foreground = await w.cli(['run', '--net', 'dummy', '--', 'ip', '-o', 'link', 'show']);
     expect(foreground.code, foreground.stderr).toBe(0);
-    expect(foreground.stdout.split('\n').filter(Boolean).map((line) => line.split(': ')[1]?.split('@')[0])).toEqual(['lo', 'dummy0']);
+    expect(
+      foreground.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(': ')[1]?.split('@')[0]),
+    ).toEqual(['lo', 'dummy0']);
 
     expect((await w.cli(['run', '-d', '--name', 'd1', '--net', 'dummy', '--', 'sleep', '100'])).code).toBe(0);
-    const inspect = JSON.parse((await w.cli(['inspect', 'd1', '--json'])).stdout) as { endpoint: { driver: string; interfaces: { name: string }[] } };
+    const inspect = JSON.parse((await w.cli(['inspect', 'd1', '--json'])).stdout) as {
+      endpoint: { driver: string; interfaces: { name: string }[] };
+    };
     expect(inspect.endpoint).toMatchObject({ driver: 'dummy', interfaces: [{ name: 'dummy0' }] });
     expect(await w.sandboxes()).toHaveLength(1);
     const refused = await w.cli(['run', '--net', 'dummy', '-p', '80', '--', 'true']);
@@ -97,7 +107,13 @@ describe.skipIf(!root)('a third-party driver package, loaded by path (the built 
   it('NETMODE_DRIVER_PACKAGES adds it beside the built-in ones, a relative path from the current directory; the bridge keeps the global flags', async () => {
     world = await createWorld();
     const w = world;
-    const packages = ['@netmode/driver-none', '@netmode/driver-host', '@netmode/driver-bridge', '@netmode/driver-container', `./${relative(process.cwd(), driver)}`];
+    const packages = [
+      '@netmode/driver-none',
+      '@netmode/driver-host',
+      '@netmode/driver-bridge',
+      '@netmode/driver-container',
+      `./${relative(process.cwd(), driver)}`,
+    ];
     const env = { ...w.env, NETMODE_DRIVER_PACKAGES: packages.join(','), NETMODE_MTU: '1400' };
     expect((await netmode(['run', '-d', '--name', 'b1', '--', 'sleep', '100'], { env })).code).toBe(0);
     expect((await netmode(['exec', 'b1', '--', 'ip', '-o', 'link', 'show', 'eth0'], { env })).stdout).toContain('mtu 1400');

@@ -33,11 +33,18 @@ const failure = async (promise: Promise<unknown>): Promise<{ code: string; messa
 describe('--driver-package and NETMODE_DRIVER_PACKAGES', () => {
   it('collect repeated and comma-separated specifiers; the flag wins over the variable', () => {
     expect(parseGlobalOptions(['--driver-package', 'a', '--driver-package=b, c', 'ps']).globals.driverPackages).toEqual(['a', 'b', 'c']);
-    expect(parseGlobalOptions(['ps'], { NETMODE_DRIVER_PACKAGES: './x.js,@scope/y' }).globals.driverPackages).toEqual(['./x.js', '@scope/y']);
+    expect(parseGlobalOptions(['ps'], { NETMODE_DRIVER_PACKAGES: './x.js,@scope/y' }).globals.driverPackages).toEqual([
+      './x.js',
+      '@scope/y',
+    ]);
     expect(parseGlobalOptions(['--driver-package', 'a', 'ps'], { NETMODE_DRIVER_PACKAGES: 'b' }).globals.driverPackages).toEqual(['a']);
     expect(parseGlobalOptions(['ps']).globals.driverPackages).toBeUndefined();
-    expect(() => parseGlobalOptions(['--driver-package', 'a,,b', 'ps'])).toThrow('--driver-package must be a comma-separated list without empty entries');
-    expect(() => parseGlobalOptions(['ps'], { NETMODE_DRIVER_PACKAGES: 'a,' })).toThrow('NETMODE_DRIVER_PACKAGES must be a comma-separated list');
+    expect(() => parseGlobalOptions(['--driver-package', 'a,,b', 'ps'])).toThrow(
+      '--driver-package must be a comma-separated list without empty entries',
+    );
+    expect(() => parseGlobalOptions(['ps'], { NETMODE_DRIVER_PACKAGES: 'a,' })).toThrow(
+      'NETMODE_DRIVER_PACKAGES must be a comma-separated list',
+    );
   });
 });
 
@@ -67,33 +74,53 @@ export const unrelated = 1;\n`,
     const { container, registered } = recordingContainer();
     for (const register of registrations.drivers) register(container);
     expect(registered.filter((r) => r.token === NETWORK_DRIVER)).toHaveLength(4);
-    const bridgeOptions = registered.map((r) => r.provider['useValue']).find((v) => (v as { gateway?: string } | undefined)?.gateway !== undefined);
+    const bridgeOptions = registered
+      .map((r) => r.provider['useValue'])
+      .find((v) => (v as { gateway?: string } | undefined)?.gateway !== undefined);
     expect(bridgeOptions).toMatchObject({ gateway: '10.1.0.1', subnet: '10.1.0.0/24', mtu: 1400, icc: false });
   });
 
   it('are those of the packages named instead, a path taken from the current directory, without options', async () => {
-    const registrations = await driverRegistrations({ stateDir: '/x', debug: false, mtu: 1400, driverPackages: ['./probe-driver.mjs'] }, dir);
+    const registrations = await driverRegistrations(
+      { stateDir: '/x', debug: false, mtu: 1400, driverPackages: ['./probe-driver.mjs'] },
+      dir,
+    );
     const { container, registered } = recordingContainer();
     for (const register of registrations.drivers) register(container);
     expect(registered).toEqual([{ token: NETWORK_DRIVER, provider: { useValue: { name: 'probe', options: undefined } } }]);
     // By absolute path, and beside a built-in package.
-    expect((await driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['@netmode/driver-none', join(dir, 'probe-driver.mjs')] })).drivers).toHaveLength(2);
+    expect(
+      (await driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['@netmode/driver-none', join(dir, 'probe-driver.mjs')] }))
+        .drivers,
+    ).toHaveLength(2);
   });
 
   it.each([
     ['./missing.mjs', 'ERR_DRIVER_PACKAGE_NOT_FOUND', 'driver package ./missing.mjs: no such file'],
     ['netmode-no-such-driver-package', 'ERR_DRIVER_PACKAGE_NOT_FOUND', "Cannot find package 'netmode-no-such-driver-package'"],
-    ['./no-register.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'exports no function named register…Driver or register…Firewall (it exports: driver, register)'],
-    ['./two-registers.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'exports 2 register…Driver functions (registerADriver, registerBDriver), not one'],
+    [
+      './no-register.mjs',
+      'ERR_DRIVER_PACKAGE_INVALID',
+      'exports no function named register…Driver or register…Firewall (it exports: driver, register)',
+    ],
+    [
+      './two-registers.mjs',
+      'ERR_DRIVER_PACKAGE_INVALID',
+      'exports 2 register…Driver functions (registerADriver, registerBDriver), not one',
+    ],
     ['./throws.mjs', 'ERR_DRIVER_PACKAGE_INVALID', 'driver package ./throws.mjs failed to load: a broken module'],
   ])('%s: %s', async (specifier, code, message) => {
-    const error = await failure(driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['./probe-driver.mjs', specifier] }, dir));
+    const error = await failure(
+      driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['./probe-driver.mjs', specifier] }, dir),
+    );
     expect(error.code).toBe(code);
     expect(error.message).toContain(message);
   });
 
   it('reports the first package that cannot be loaded, in the order given', async () => {
-    const error = await failure(driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['./throws.mjs', './missing.mjs'] }, dir));
+    const error = await failure(
+      driverRegistrations({ stateDir: '/x', debug: false, driverPackages: ['./throws.mjs', './missing.mjs'] }, dir),
+    );
     expect(error.code).toBe('ERR_DRIVER_PACKAGE_INVALID');
   });
 
@@ -101,8 +128,12 @@ export const unrelated = 1;\n`,
     const stateDir = join(dir, 'state');
     const ls = await netmode(['--state-dir', stateDir, '--driver-package', join(dir, 'missing.mjs'), 'network', 'ls']);
     expect(ls.code).toBe(2);
-    expect(ls.stderr).toMatch(/^ERR_DRIVER_PACKAGE_NOT_FOUND: driver package .*missing\.mjs: no such file .*\n {2}hint: Check --driver-package/);
-    const run = await netmode(['--state-dir', stateDir, 'run', '--', 'true'], { env: { NETMODE_DRIVER_PACKAGES: join(dir, 'no-register.mjs') } });
+    expect(ls.stderr).toMatch(
+      /^ERR_DRIVER_PACKAGE_NOT_FOUND: driver package .*missing\.mjs: no such file .*\n {2}hint: Check --driver-package/,
+    );
+    const run = await netmode(['--state-dir', stateDir, 'run', '--', 'true'], {
+      env: { NETMODE_DRIVER_PACKAGES: join(dir, 'no-register.mjs') },
+    });
     expect(run.code).toBe(125);
     expect(run.stderr).toMatch(/^ERR_DRIVER_PACKAGE_INVALID: .*\n {2}hint: .*register…Driver/);
     await expect(rm(stateDir)).rejects.toMatchObject({ code: 'ENOENT' });

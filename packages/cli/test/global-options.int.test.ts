@@ -45,7 +45,9 @@ describe.skipIf(!root)('global options and NETMODE_* variables (the built binary
     expect((await w.cli(['run', '-d', '--name', 'c', '--', node, PROBE, 'sleep'])).code).toBe(0);
     // Without masquerade the outside world sees 172.17.0.x, which it has no route back to.
     expect(probeOf(await w.cli(['exec', 'c', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000']))).toMatchObject({ ok: false });
-    expect(await w.fixture.runner.run({ command: 'nft', args: ['list', 'tables'], netns: w.fixture.hostNetns }).then((r) => r.stdout)).not.toContain('netmode');
+    expect(
+      await w.fixture.runner.run({ command: 'nft', args: ['list', 'tables'], netns: w.fixture.hostNetns }).then((r) => r.stdout),
+    ).not.toContain('netmode');
   });
 
   it('reads every setting from NETMODE_* variables', async () => {
@@ -60,7 +62,10 @@ describe.skipIf(!root)('global options and NETMODE_* variables (the built binary
     const saved = await w.fixture.runner.run({ command: 'iptables-save', args: [], netns: w.fixture.hostNetns });
     expect(saved.stdout).toContain('NETMODE');
     expect(await waitServing(w, 8081)).toMatchObject({ ok: true, answer: ADDR.ext });
-    expect(probeOf(await netmode(['exec', 'e', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000'], { env }))).toMatchObject({ ok: true, answer: ADDR.host });
+    expect(probeOf(await netmode(['exec', 'e', '--', node, PROBE, 'tcp-ask', ADDR.internet, '9000'], { env }))).toMatchObject({
+      ok: true,
+      answer: ADDR.host,
+    });
     expect((await netmode(['rm', '-f', 'e'], { env })).code).toBe(0);
   });
 

@@ -43,8 +43,19 @@ describe.skipIf(!root)('netmode network create, ls, inspect, rm (the built binar
 
   it('creates a network with a subnet, gateway, range and driver options, runs a container on it, and removes it', async () => {
     const create = await world.cli([
-      'network', 'create', 'appnet', '--subnet', '10.244.0.0/24', '--gateway', '10.244.0.254', '--ip-range', '10.244.0.128/25',
-      '-o', 'com.docker.network.driver.mtu=1400', '-o', 'bridgeName=appbr0',
+      'network',
+      'create',
+      'appnet',
+      '--subnet',
+      '10.244.0.0/24',
+      '--gateway',
+      '10.244.0.254',
+      '--ip-range',
+      '10.244.0.128/25',
+      '-o',
+      'com.docker.network.driver.mtu=1400',
+      '-o',
+      'bridgeName=appbr0',
     ]);
     expect(create).toMatchObject({ code: 0, stdout: 'appnet\n' });
     const listed = JSON.parse((await world.cli(['network', 'ls', '--json'])).stdout) as NetworkJson[];

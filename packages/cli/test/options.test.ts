@@ -26,12 +26,33 @@ describe('global options', () => {
 
   it("take Docker's spellings", () => {
     const { globals } = parseGlobalOptions([
-      '-b', 'br0', '--icc=false', '--ip-forward=false', '--ip-masq=true', '--mtu=1400', '--firewall', 'iptables',
-      '--state-dir=/tmp/s', '--host-netns', 'h', '--name-prefix', 'ab-', '-D', 'ps',
+      '-b',
+      'br0',
+      '--icc=false',
+      '--ip-forward=false',
+      '--ip-masq=true',
+      '--mtu=1400',
+      '--firewall',
+      'iptables',
+      '--state-dir=/tmp/s',
+      '--host-netns',
+      'h',
+      '--name-prefix',
+      'ab-',
+      '-D',
+      'ps',
     ]);
     expect(globals).toEqual({
-      bridge: 'br0', icc: false, ipForward: false, ipMasq: true, mtu: 1400, firewall: 'iptables',
-      stateDir: '/tmp/s', hostNetns: 'h', namePrefix: 'ab-', debug: true,
+      bridge: 'br0',
+      icc: false,
+      ipForward: false,
+      ipMasq: true,
+      mtu: 1400,
+      firewall: 'iptables',
+      stateDir: '/tmp/s',
+      hostNetns: 'h',
+      namePrefix: 'ab-',
+      debug: true,
     });
     expect(parseGlobalOptions(['-bbr1', 'ps']).globals.bridge).toBe('br1');
     expect(parseGlobalOptions(['--icc', 'ps']).globals.icc).toBe(true);
@@ -49,9 +70,22 @@ describe('global options', () => {
   });
 
   it('read NETMODE_* variables, and a flag wins over its variable', () => {
-    const env = { NETMODE_BIP: '10.9.0.1/24', NETMODE_ICC: 'false', NETMODE_MTU: '1450', NETMODE_FIREWALL: 'iptables', NETMODE_STATE_DIR: '/s', NETMODE_HOST_NETNS: 'h' };
+    const env = {
+      NETMODE_BIP: '10.9.0.1/24',
+      NETMODE_ICC: 'false',
+      NETMODE_MTU: '1450',
+      NETMODE_FIREWALL: 'iptables',
+      NETMODE_STATE_DIR: '/s',
+      NETMODE_HOST_NETNS: 'h',
+    };
     expect(parseGlobalOptions(['ps'], env).globals).toEqual({
-      bip: '10.9.0.1/24', icc: false, mtu: 1450, firewall: 'iptables', stateDir: '/s', hostNetns: 'h', debug: false,
+      bip: '10.9.0.1/24',
+      icc: false,
+      mtu: 1450,
+      firewall: 'iptables',
+      stateDir: '/s',
+      hostNetns: 'h',
+      debug: false,
     });
     const flagged = parseGlobalOptions(['--bip', '10.8.0.1/24', '--icc=true', '--firewall=nftables', 'ps'], env).globals;
     expect([flagged.bip, flagged.icc, flagged.firewall]).toEqual(['10.8.0.1/24', true, 'nftables']);
@@ -87,9 +121,21 @@ describe('global options', () => {
 
 describe('run and exec split their own options from the command', () => {
   it.each([
-    [['--name', 'x', '--', 'ip', '-br', 'a'], ['--name', 'x'], ['ip', '-br', 'a']],
-    [['--net', 'none', 'node', '-e', '1'], ['--net', 'none'], ['node', '-e', '1']],
-    [['-d', '-p', '80', 'sleep', '9'], ['-d', '-p', '80'], ['sleep', '9']],
+    [
+      ['--name', 'x', '--', 'ip', '-br', 'a'],
+      ['--name', 'x'],
+      ['ip', '-br', 'a'],
+    ],
+    [
+      ['--net', 'none', 'node', '-e', '1'],
+      ['--net', 'none'],
+      ['node', '-e', '1'],
+    ],
+    [
+      ['-d', '-p', '80', 'sleep', '9'],
+      ['-d', '-p', '80'],
+      ['sleep', '9'],
+    ],
     [['-dp', '80', 'sleep'], ['-dp', '80'], ['sleep']],
     [['-dp80', 'sleep'], ['-dp80'], ['sleep']],
     [['--publish=80', '--', '--weird'], ['--publish=80'], ['--weird']],

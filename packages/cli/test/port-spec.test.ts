@@ -61,7 +61,9 @@ describe('parsePortSpec (Docker -p syntax)', () => {
 
   it('formats mappings as Docker shows them', () => {
     expect(formatPort({ hostPort: 8080, containerPort: 80, protocol: 'tcp' })).toBe('0.0.0.0:8080->80/tcp');
-    expect(formatPort({ hostIp: '127.0.0.1', hostPort: 8000, containerPort: 80, count: 3, protocol: 'udp' })).toBe('127.0.0.1:8000-8002->80-82/udp');
+    expect(formatPort({ hostIp: '127.0.0.1', hostPort: 8000, containerPort: 80, count: 3, protocol: 'udp' })).toBe(
+      '127.0.0.1:8000-8002->80-82/udp',
+    );
     expect(formatPort({ hostIp: '::1', hostPort: 1, containerPort: 2 })).toBe('[::1]:1->2/tcp');
   });
 });

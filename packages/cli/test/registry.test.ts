@@ -43,7 +43,9 @@ describe('the command registry', () => {
     // is converted or operand counted).
     for (const { spellings, takesValue } of listed) {
       for (const flag of spellings) {
-        expect(parseCommand(spec, path, [flag, ...(takesValue ? ['x'] : []), '--help'], globals), `${path} ${flag}`).toEqual({ help: true });
+        expect(parseCommand(spec, path, [flag, ...(takesValue ? ['x'] : []), '--help'], globals), `${path} ${flag}`).toEqual({
+          help: true,
+        });
       }
     }
     expect(() => parseCommand(spec, path, ['--no-such-option'], globals)).toThrow(`netmode ${path}: Unknown option '--no-such-option'`);
@@ -52,9 +54,15 @@ describe('the command registry', () => {
   it('netmode --help lists every command, and every read command under --json', async () => {
     const help = await helpThroughMain([]);
     expect(help).toBe(`${topHelp(COMMANDS)}\n`);
-    const commands = help.split('\nCommands:\n')[1]?.split('\n\n')[0]?.split('\n').map((line) => line.trim().split(/\s+/)[0]);
+    const commands = help
+      .split('\nCommands:\n')[1]
+      ?.split('\n\n')[0]
+      ?.split('\n')
+      .map((line) => line.trim().split(/\s+/)[0]);
     expect(commands).toEqual(COMMANDS.map((d) => d.name));
-    const json = eachCommand(COMMANDS).filter(([, spec]) => 'json' in spec.options).map(([path]) => path);
+    const json = eachCommand(COMMANDS)
+      .filter(([, spec]) => 'json' in spec.options)
+      .map(([path]) => path);
     expect(help).toContain(`Read commands (${json.join(', ')}) take --json.`);
   });
 
@@ -62,7 +70,11 @@ describe('the command registry', () => {
     for (const group of COMMANDS.filter((d) => d.kind === 'group')) {
       const help = await helpThroughMain([group.name]);
       expect(help).toBe(`${groupHelp(group)}\n`);
-      const rows = help.split('\nCommands:\n')[1]?.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[0]);
+      const rows = help
+        .split('\nCommands:\n')[1]
+        ?.split('\n')
+        .filter(Boolean)
+        .map((line) => line.trim().split(/\s+/)[0]);
       expect(rows).toEqual(group.commands.map((c) => c.name));
     }
   });

@@ -17,11 +17,17 @@ const root = integrationAvailable();
 
 /** Installs runc and busybox-static with apt-get when they are missing (the test runs as root). */
 function ensureTools(): void {
-  const missing = [['runc', '/usr/sbin/runc'], ['busybox-static', '/bin/busybox']].filter(([, path]) => !existsSync(path as string));
+  const missing = [
+    ['runc', '/usr/sbin/runc'],
+    ['busybox-static', '/bin/busybox'],
+  ].filter(([, path]) => !existsSync(path as string));
   if (missing.length === 0) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing.map(([pkg]) => pkg as string)], { env, stdio: 'ignore' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing.map(([pkg]) => pkg as string)], {
+    env,
+    stdio: 'ignore',
+  });
 }
 
 interface Ran {
@@ -83,7 +89,8 @@ class Runc {
     config.process.args = [...args];
     config.process.env = ['PATH=/bin'];
     // busybox ping needs a raw socket.
-    for (const set of ['bounding', 'effective', 'permitted']) config.process.capabilities[set] = [...(config.process.capabilities[set] ?? []), 'CAP_NET_RAW'];
+    for (const set of ['bounding', 'effective', 'permitted'])
+      config.process.capabilities[set] = [...(config.process.capabilities[set] ?? []), 'CAP_NET_RAW'];
     config.root = { path: 'rootfs', readonly: true };
     config.hostname = id;
     config.linux.namespaces = config.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network', path: netns } : ns));

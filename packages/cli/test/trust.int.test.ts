@@ -52,13 +52,18 @@ describe.skipIf(!integrationAvailable())('the CLI beside maintenance, crashes an
     for (const result of gcs) expect(result.code, result.stderr).toBe(0);
     const listed = await ps();
     for (const name of names) {
-      expect(listed.find((c) => c.name === name), name).toMatchObject({ status: 'running', addresses: [expect.any(String)] });
+      expect(
+        listed.find((c) => c.name === name),
+        name,
+      ).toMatchObject({ status: 'running', addresses: [expect.any(String)] });
     }
     for (const name of names) ok(await world.cli(['rm', '-f', name]), `rm ${name}`);
   }, 180_000);
 
   it('a run -d killed between starting its process and recording it leaves a process that ps, gc and rm still find', async () => {
-    const killed = await world.cli(['run', '-d', '--name', 'lost', '--', 'sleep', '600'], { env: { NETMODE_CRASH_POINT: 'after-process-start' } });
+    const killed = await world.cli(['run', '-d', '--name', 'lost', '--', 'sleep', '600'], {
+      env: { NETMODE_CRASH_POINT: 'after-process-start' },
+    });
     expect(killed.signal).toBe('SIGKILL');
     const [entry] = (await ps()).filter((c) => c.name === 'lost');
     expect(entry).toMatchObject({ status: 'running', pid: expect.any(Number) });

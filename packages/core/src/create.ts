@@ -152,9 +152,7 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
     useValue: options.runner ?? defaultRunner(processes, { timeoutMs: options.commandTimeoutMs, events }),
   });
   container.register(STATE_STORE, {
-    useValue:
-      options.store ??
-      new FileStateStore(options.stateDir ?? DEFAULT_STATE_DIR, { lockTimeoutMs: options.lockTimeoutMs }),
+    useValue: options.store ?? new FileStateStore(options.stateDir ?? DEFAULT_STATE_DIR, { lockTimeoutMs: options.lockTimeoutMs }),
   });
   // Factories, so a service replaced in `configure` is what the others use.
   container.register(IPAM, {

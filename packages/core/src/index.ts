@@ -28,15 +28,17 @@ export * from './net/names.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
 export { UnreadableRecord, assertStateKey } from './store/state-store.js';
-export { checkListing, checkRecord, type CheckedListing, type CheckedRecord, type CorruptRecord, type RecordKind } from './store/record-schema.js';
+export {
+  checkListing,
+  checkRecord,
+  type CheckedListing,
+  type CheckedRecord,
+  type CorruptRecord,
+  type RecordKind,
+} from './store/record-schema.js';
 export { MemoryStateStore } from './store/memory-store.js';
 export { FileStateStore, type FileStateStoreOptions } from './store/file-store.js';
-export {
-  currentProcess,
-  isProcessAlive,
-  processStartTime,
-  type ProcessIdentity,
-} from './store/process-identity.js';
+export { currentProcess, isProcessAlive, processStartTime, type ProcessIdentity } from './store/process-identity.js';
 
 export type { CommandResult, CommandRunner, CommandSpec } from './exec/runner.js';
 export { KNOWN_TOOLS } from './exec/runner.js';
@@ -71,7 +73,14 @@ export {
   registerFirewallBackend,
   type FirewallBackend,
 } from './firewall/registry.js';
-export { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork, type PublishedPort, type ValidEndpoint, type ValidNetwork } from './firewall/validate.js';
+export {
+  assertOwnerId,
+  validateFirewallEndpoint,
+  validateFirewallNetwork,
+  type PublishedPort,
+  type ValidEndpoint,
+  type ValidNetwork,
+} from './firewall/validate.js';
 export { NftablesFirewall } from './firewall/nftables/nftables-firewall.js';
 export { ISOLATED_PORTS, PortFilter, PORT_TABLE, portIsolation, type PortIsolation } from './firewall/port-filter.js';
 export { IptablesFirewall } from './firewall/iptables/iptables-firewall.js';

@@ -54,7 +54,10 @@ describe('NetModeError', () => {
     expect(isNetModeError(new Error('plain'))).toBe(false);
     expect(isNetModeError({ code: 'ERR_INVALID_CONFIG' })).toBe(false);
     // Node's own errors carry ERR_* codes too; only netmode's are branded.
-    const nodeError = Object.assign(new TypeError('The "path" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE', context: {} });
+    const nodeError = Object.assign(new TypeError('The "path" argument must be of type string'), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      context: {},
+    });
     expect(isNetModeError(nodeError)).toBe(false);
   });
 
@@ -71,7 +74,7 @@ describe('NetModeError', () => {
     ['Error: Could not process rule: File exists', 'exists'],
     ['Device "nm-v1" does not exist.', 'missing'],
     ['Cannot find device "nm-v1"', 'missing'],
-    ["Error: Could not process rule: No such file or directory\ndelete table inet netmode", 'missing'],
+    ['Error: Could not process rule: No such file or directory\ndelete table inet netmode', 'missing'],
     ['conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.', 'missing'],
     ['RTNETLINK answers: Device or resource busy', 'busy'],
     ['RTNETLINK answers: Address already in use', 'busy'],

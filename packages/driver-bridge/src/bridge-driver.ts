@@ -20,6 +20,8 @@ import {
   deleteLinkIfPresent,
   ensureSubnetReserved,
   formatCidr,
+  inject,
+  injectable,
   parseCidr,
   readLink,
   readRoutes,
@@ -47,7 +49,6 @@ import {
   type PortRequest,
   type SubnetConfig,
 } from '@netmode/core';
-import { inject, injectable } from 'tsyringe';
 import { ensureBridge, existingBridgeSubnet, flushUdpConntrack, hostAddresses } from './kernel.js';
 import {
   defaultNetworkSettings,
@@ -198,7 +199,10 @@ export class BridgeDriver implements NetworkDriver {
       throw invalidConfig('ports', `cannot be published on the internal network ${network.name}: it has no way in or out`);
     }
     if (ports.length > 0 && !this.#firewall.capabilities.publishPorts) {
-      throw invalidConfig('ports', `cannot be published with the ${this.#firewall.name} firewall backend (it writes no rule to forward them)`);
+      throw invalidConfig(
+        'ports',
+        `cannot be published with the ${this.#firewall.name} firewall backend (it writes no rule to forward them)`,
+      );
     }
     for (const [index, port] of ports.entries()) {
       if (port.hostIp !== undefined && parseAddress(port.hostIp, `ports[${index}].hostIp`).family !== 4) {
@@ -272,9 +276,7 @@ export class BridgeDriver implements NetworkDriver {
       await allSettled([
         this.#plumb(ctx, { host, pair, inside, netns, owned, hostVeth, arpNotify: options.mac === undefined ? undefined : ifname }),
         endpoint
-          ? this.#firewall
-              .setupEndpoint(scope(ctx), endpoint)
-              .then(() => flushUdpConntrack(ctx, udpHostPorts(firewallPorts), containerId))
+          ? this.#firewall.setupEndpoint(scope(ctx), endpoint).then(() => flushUdpConntrack(ctx, udpHostPorts(firewallPorts), containerId))
           : undefined,
       ]);
 
@@ -287,15 +289,13 @@ export class BridgeDriver implements NetworkDriver {
         ],
         addresses: [`${address}/${live.prefixLength}`],
         gateways: request.network.internal ? [] : [live.subnet.gateway],
-        ports: firewallPorts.map(
-          (p): PortMapping => ({
-            ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }),
-            hostPort: p.hostPort,
-            containerPort: p.containerPort,
-            count: p.count,
-            protocol: p.protocol,
-          }),
-        ),
+        ports: firewallPorts.map((p): PortMapping => ({
+          ...(p.hostIp === undefined ? {} : { hostIp: p.hostIp }),
+          hostPort: p.hostPort,
+          containerPort: p.containerPort,
+          count: p.count,
+          protocol: p.protocol,
+        })),
         driverData: { ...data },
       };
     } catch (error) {
@@ -531,7 +531,9 @@ async function foreignRoutes(ctx: DriverContext, bridge: string, addresses: read
     const dst = parseCidr(route.dst.includes('/') ? route.dst : `${route.dst}/32`, 'route');
     for (const subnet of subnets) {
       if (dst.family === 4 && dst.prefixLength >= subnet.prefixLength && cidrContains(subnet, dst.address)) {
-        problems.push(`host route ${route.dst} dev ${route.dev ?? '?'} takes part of subnet ${formatCidr(subnet)} away from bridge ${bridge}`);
+        problems.push(
+          `host route ${route.dst} dev ${route.dev ?? '?'} takes part of subnet ${formatCidr(subnet)} away from bridge ${bridge}`,
+        );
       }
     }
   }
@@ -600,9 +602,7 @@ function portRequests(ports: readonly PortMapping[]): PortRequest[] {
 }
 
 function udpHostPorts(ports: readonly FirewallPort[]): number[] {
-  return ports
-    .filter((p) => p.protocol === 'udp')
-    .flatMap((p) => Array.from({ length: p.count }, (_, i) => p.hostPort + i));
+  return ports.filter((p) => p.protocol === 'udp').flatMap((p) => Array.from({ length: p.count }, (_, i) => p.hostPort + i));
 }
 
 /**

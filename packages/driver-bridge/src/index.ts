@@ -10,7 +10,16 @@
  *
  * @module
  */
-import { FIREWALL, FIREWALL_REGISTRY, Lifecycle, NETWORK_DRIVER, invalidConfig, type DependencyContainer, type Firewall, type FirewallRegistry } from '@netmode/core';
+import {
+  FIREWALL,
+  FIREWALL_REGISTRY,
+  Lifecycle,
+  NETWORK_DRIVER,
+  invalidConfig,
+  type DependencyContainer,
+  type Firewall,
+  type FirewallRegistry,
+} from '@netmode/core';
 import { BridgeDriver } from './bridge-driver.js';
 import { BRIDGE_DRIVER_OPTIONS, resolveBridgeOptions, type BridgeDriverOptions } from './options.js';
 

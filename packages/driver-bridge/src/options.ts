@@ -80,7 +80,10 @@ export function resolveBridgeOptions(options: BridgeDriverOptions): ResolvedBrid
   if (bip.prefixLength > 30) throw invalidConfig('bip', 'the prefix length must be 30 or less');
   const host = bip.address.value;
   if (host === bip.network || host === lastAddress(bip)) {
-    throw invalidConfig('bip', `${options.bip} is the subnet's network or broadcast address; give the bridge's own address, like 172.17.0.1/16`);
+    throw invalidConfig(
+      'bip',
+      `${options.bip} is the subnet's network or broadcast address; give the bridge's own address, like 172.17.0.1/16`,
+    );
   }
   // Whether it names a registered backend, and whether that one can
   // enforce icc: false, the driver asks the instance's registry.

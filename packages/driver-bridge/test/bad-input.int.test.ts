@@ -1,11 +1,4 @@
-import {
-  ErrorCode,
-  createNetMode,
-  isNetModeError,
-  type ConnectOptions,
-  type NetworkManager,
-  type NetworkSpec,
-} from '@netmode/core';
+import { ErrorCode, createNetMode, isNetModeError, type ConnectOptions, type NetworkManager, type NetworkSpec } from '@netmode/core';
 import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '@netmode/core/testing';
 import { registerContainerDriver } from '@netmode/driver-container';
 import { registerHostDriver } from '@netmode/driver-host';
@@ -18,8 +11,14 @@ import { registerBridgeDriver } from '../src/index.js';
 
 type Attempt = (netmode: NetworkManager) => Promise<unknown>;
 
-const net = (spec: Partial<NetworkSpec>): Attempt => (m) => m.createNetwork({ name: 'bad', driver: 'bridge', ...spec });
-const run = (id: string, mode: string, options?: ConnectOptions): Attempt => (m) => m.connect(id, mode, options);
+const net =
+  (spec: Partial<NetworkSpec>): Attempt =>
+  (m) =>
+    m.createNetwork({ name: 'bad', driver: 'bridge', ...spec });
+const run =
+  (id: string, mode: string, options?: ConnectOptions): Attempt =>
+  (m) =>
+    m.connect(id, mode, options);
 const port = (p: Record<string, unknown>): Attempt => run('p', 'net1', { ports: [p as never] });
 
 /** Each row: what is wrong, the attempt, the documented code. */
@@ -63,7 +62,11 @@ const CASES: [string, Attempt, string][] = [
   ['container: without a name', run('c', 'container:'), ErrorCode.INVALID_CONFIG],
   ['container: of yourself', run('c', 'container:c'), ErrorCode.INVALID_CONFIG],
   ['container: of a missing container', run('c', 'container:ghost'), ErrorCode.ENDPOINT_NOT_FOUND],
-  ['container: with a published port', run('c', 'container:busy', { ports: [{ hostPort: 9000, containerPort: 80 }] }), ErrorCode.INVALID_CONFIG],
+  [
+    'container: with a published port',
+    run('c', 'container:busy', { ports: [{ hostPort: 9000, containerPort: 80 }] }),
+    ErrorCode.INVALID_CONFIG,
+  ],
   ['container: with a static address', run('c', 'container:busy', { ip: '10.251.0.50' }), ErrorCode.INVALID_CONFIG],
   ['container id with a space', run('my c', 'net1'), ErrorCode.INVALID_CONFIG],
   ['container id too long', run('c'.repeat(200), 'net1'), ErrorCode.INVALID_CONFIG],
@@ -78,8 +81,17 @@ const CASES: [string, Attempt, string][] = [
   ['unknown protocol', port({ hostPort: 9000, containerPort: 80, protocol: 'sctp' }), ErrorCode.INVALID_CONFIG],
   ['malformed host address', port({ hostIp: '1.2.3', hostPort: 9000, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
   ['IPv6 host address', port({ hostIp: '::1', hostPort: 9000, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
-  ['host address that is not the host\'s', port({ hostIp: '192.0.2.7', hostPort: 9004, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
-  ['the same host port twice', run('p', 'net1', { ports: [{ hostPort: 9001, containerPort: 80 }, { hostPort: 9001, containerPort: 81 }] }), ErrorCode.PORT_ALLOCATED],
+  ["host address that is not the host's", port({ hostIp: '192.0.2.7', hostPort: 9004, containerPort: 80 }), ErrorCode.INVALID_CONFIG],
+  [
+    'the same host port twice',
+    run('p', 'net1', {
+      ports: [
+        { hostPort: 9001, containerPort: 80 },
+        { hostPort: 9001, containerPort: 81 },
+      ],
+    }),
+    ErrorCode.PORT_ALLOCATED,
+  ],
   ['a host port another container holds', port({ hostPort: 8080, containerPort: 80 }), ErrorCode.PORT_ALLOCATED],
   ['static address outside the subnet', run('s', 'net1', { ip: '10.9.9.9' }), ErrorCode.INVALID_CONFIG],
   ['static address in use', run('s', 'net1', { ip: '10.251.0.10' }), ErrorCode.ADDRESS_IN_USE],
@@ -87,7 +99,11 @@ const CASES: [string, Attempt, string][] = [
   ['static address is the network address', run('s', 'net1', { ip: '10.251.0.0' }), ErrorCode.INVALID_CONFIG],
   ['static address with an octet over 255', run('s', 'net1', { ip: '10.251.0.256' }), ErrorCode.INVALID_CONFIG],
   ['address pool exhausted', run('s', 'tiny'), ErrorCode.ADDRESS_EXHAUSTED],
-  ['published port on an internal network', run('s', 'inner', { ports: [{ hostPort: 9002, containerPort: 80 }] }), ErrorCode.INVALID_CONFIG],
+  [
+    'published port on an internal network',
+    run('s', 'inner', { ports: [{ hostPort: 9002, containerPort: 80 }] }),
+    ErrorCode.INVALID_CONFIG,
+  ],
   ['static address in none mode', run('s', 'none', { ip: '10.251.0.60' }), ErrorCode.INVALID_CONFIG],
   ['published port in none mode', run('s', 'none', { ports: [{ hostPort: 9003, containerPort: 80 }] }), ErrorCode.INVALID_CONFIG],
   ['static address in host mode', run('s', 'host', { ip: '10.251.0.61' }), ErrorCode.INVALID_CONFIG],
@@ -157,10 +173,12 @@ describe.skipIf(!integrationAvailable())('bad input is refused with its code, an
       });
       expect((await fresh.listNetworks()).map((n) => n.name)).toEqual(['bridge', 'none']);
       expect((await fresh.inspectNetwork('bridge')).subnets).toEqual([{ subnet: '10.250.0.0/24', gateway: '10.250.0.1' }]);
-      const refused = await fresh.createNetwork({ name: 'x', driver: 'bridge', subnets: [{ subnet: '10.231.41.0/24', gateway: '10.231.42.1' }] }).then(
-        () => new Error('accepted'),
-        (e: unknown) => e,
-      );
+      const refused = await fresh
+        .createNetwork({ name: 'x', driver: 'bridge', subnets: [{ subnet: '10.231.41.0/24', gateway: '10.231.42.1' }] })
+        .then(
+          () => new Error('accepted'),
+          (e: unknown) => e,
+        );
       expect(isNetModeError(refused, ErrorCode.INVALID_CONFIG), String(refused)).toBe(true);
       expect((refused as Error).message).toMatch(/^subnets\[0\]\.gateway: 10.231.42.1 is outside/);
       expect(await readdir(stateDir)).toEqual([]);

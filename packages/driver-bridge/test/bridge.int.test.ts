@@ -13,7 +13,12 @@ for (const firewall of ['nftables', 'iptables'] as const) {
     mode: 'bridge',
     network: { driver: 'bridge', subnets: [{ subnet: '10.239.0.0/24' }] },
     createsSandbox: true,
-    connectOptions: { ports: [{ hostPort: 18080, containerPort: 80 }, { hostPort: 15353, containerPort: 53, protocol: 'udp' }] },
+    connectOptions: {
+      ports: [
+        { hostPort: 18080, containerPort: 80 },
+        { hostPort: 15353, containerPort: 53, protocol: 'udp' },
+      ],
+    },
     invalidOptions: [
       { ip: '10.1.2.3' },
       { ip: 'fd00::5' },
@@ -222,7 +227,7 @@ describe.skipIf(!root).each(VARIANTS)('bridge mode on the real kernel (%s, proce
     await netmode.disconnect('eph');
   });
 
-  it('sets the MTU on the bridge and both veth ends; a don\'t-fragment ping fits exactly', async () => {
+  it("sets the MTU on the bridge and both veth ends; a don't-fragment ping fits exactly", async () => {
     await netmode.createNetwork({ name: 'small', driver: 'bridge', subnets: [{ subnet: '10.246.0.0/24' }], options: { mtu: 1400 } });
     const c = await netmode.connect('mtu', 'small');
     const data = c.driverData as { bridge: string; hostVeth: string };
@@ -278,7 +283,7 @@ describe.skipIf(!root)('bridge mode with firewall: none', () => {
   });
 });
 
-describe.skipIf(!root)('bridge mode on an existing bridge (Docker\'s -b)', () => {
+describe.skipIf(!root)("bridge mode on an existing bridge (Docker's -b)", () => {
   let topo: Topology;
   beforeAll(async () => {
     topo = await createTopology();

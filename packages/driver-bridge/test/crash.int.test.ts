@@ -46,7 +46,10 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const endpoints = await netmode.list();
     const outcome = endpoints.length > 0 ? 'whole' : 'nothing';
     if (outcome === 'whole') {
-      expect(endpoints.map((e) => [e.containerId, e.status]), where).toEqual([['victim', 'attached']]);
+      expect(
+        endpoints.map((e) => [e.containerId, e.status]),
+        where,
+      ).toEqual([['victim', 'attached']]);
       expect(await netmode.check('victim'), where).toEqual({ ok: true, problems: [] });
       await netmode.disconnect('victim');
     }
@@ -92,21 +95,29 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     ['connect', async () => undefined, (w) => expectWholeOrNothing(w)],
     ['disconnect', () => connectVictim(), (w) => expectWholeOrNothing(w)],
     ['createNetwork', async () => undefined, (w) => expectNetworkWholeOrNothing(w)],
-    ['removeNetwork', () => make().createNetwork({ name: 'crashnet2', driver: 'bridge', subnets: [{ subnet: '10.235.0.0/24' }] }), (w) => expectNetworkWholeOrNothing(w)],
-  ])('%s killed after every step leaves the whole thing or nothing', async (op, prepare, verify) => {
-    const outcomes: string[] = [];
-    for (let k = 1; k < 60; k += 1) {
-      await prepare();
-      const completed = await runUntilKilled(fixture, firewall, op, k);
-      const outcome = await verify(`${op} killed after step ${k}`);
-      if (completed) {
-        // k passed the last step: every kill point was covered.
-        expect(k, 'a run that was never killed').toBeGreaterThan(1);
-        console.info(`${firewall} ${op}: ${k - 1} kill points: ${outcomes.join(' ')}`);
-        return;
+    [
+      'removeNetwork',
+      () => make().createNetwork({ name: 'crashnet2', driver: 'bridge', subnets: [{ subnet: '10.235.0.0/24' }] }),
+      (w) => expectNetworkWholeOrNothing(w),
+    ],
+  ])(
+    '%s killed after every step leaves the whole thing or nothing',
+    async (op, prepare, verify) => {
+      const outcomes: string[] = [];
+      for (let k = 1; k < 60; k += 1) {
+        await prepare();
+        const completed = await runUntilKilled(fixture, firewall, op, k);
+        const outcome = await verify(`${op} killed after step ${k}`);
+        if (completed) {
+          // k passed the last step: every kill point was covered.
+          expect(k, 'a run that was never killed').toBeGreaterThan(1);
+          console.info(`${firewall} ${op}: ${k - 1} kill points: ${outcomes.join(' ')}`);
+          return;
+        }
+        outcomes.push(`${k}:${outcome}`);
       }
-      outcomes.push(`${k}:${outcome}`);
-    }
-    throw new Error(`${op} did not complete within 59 steps`);
-  }, 300_000);
+      throw new Error(`${op} did not complete within 59 steps`);
+    },
+    300_000,
+  );
 });

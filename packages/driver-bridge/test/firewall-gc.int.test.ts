@@ -52,12 +52,15 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     // The host end went with the namespace (or, if the kernel had not removed it yet, by its mark).
     const veth = String(lost.driverData['hostVeth']);
     const links = async () => (await fixture.ip(fixture.hostNetns, '-o', 'link', 'show')).includes(veth);
-    for (const deadline = Date.now() + 2000; (await links()) && Date.now() < deadline; ) await sleep(20);
+    for (const deadline = Date.now() + 2000; (await links()) && Date.now() < deadline;) await sleep(20);
     expect(await links()).toBe(false);
     expect(report.releasedLeases).toBe(2);
     expect(await rules()).not.toMatch(/endpoint:lost/);
     // Its address and port are free again.
-    const next = await netmode.connect('next', 'solo', { ports: [{ hostPort: 8097, containerPort: 80 }], ip: (lost.addresses[0] as string).split('/')[0] as string });
+    const next = await netmode.connect('next', 'solo', {
+      ports: [{ hostPort: 8097, containerPort: 80 }],
+      ip: (lost.addresses[0] as string).split('/')[0] as string,
+    });
     expect(next.ports[0]?.hostPort).toBe(8097);
     await netmode.disconnect('next');
   });

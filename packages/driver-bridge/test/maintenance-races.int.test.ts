@@ -122,5 +122,4 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     expect(new Set(addresses).size, 'no address twice').toBe(addresses.length);
     for (const endpoint of made) await netmode.disconnect(endpoint.containerId);
   }, 120_000);
-
 });

@@ -88,12 +88,21 @@ describe('bridge network specs', () => {
 
 describe('the bridge driver and its firewall backend', () => {
   const make = (options: Parameters<typeof registerBridgeDriver>[1], netmode: Partial<NetModeOptions> = {}) =>
-    createNetMode({ drivers: [(c) => registerBridgeDriver(c, options)], runner: new RecordingRunner(), store: new MemoryStateStore(), ...netmode });
+    createNetMode({
+      drivers: [(c) => registerBridgeDriver(c, options)],
+      runner: new RecordingRunner(),
+      store: new MemoryStateStore(),
+      ...netmode,
+    });
 
   it('refuses icc false with a backend that cannot enforce it, and a backend nobody registered, when the instance is made', () => {
-    expect(refusal(() => make({ icc: false }, { firewall: 'none' }))).toMatch(/^icc: false needs a firewall that enforces it; the none backend does not/);
+    expect(refusal(() => make({ icc: false }, { firewall: 'none' }))).toMatch(
+      /^icc: false needs a firewall that enforces it; the none backend does not/,
+    );
     expect(refusal(() => make({ icc: false, firewall: 'none' }))).toMatch(/^icc: false needs a firewall/);
-    expect(refusal(() => make({}, { firewall: 'pf' }))).toMatch(/^firewall: "pf" is not a registered firewall backend \(registered: nftables, iptables, none\)/);
+    expect(refusal(() => make({}, { firewall: 'pf' }))).toMatch(
+      /^firewall: "pf" is not a registered firewall backend \(registered: nftables, iptables, none\)/,
+    );
     expect(refusal(() => make({ firewall: 'pf' }))).toMatch(/^firewall: "pf" is not a registered firewall backend/);
   });
 

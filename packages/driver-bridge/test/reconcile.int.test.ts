@@ -90,7 +90,10 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     expect(report.lost).toEqual(['gone']);
     expect(await netmode.list()).toEqual([]);
     // Its address and port are free again.
-    const next = await netmode.connect('next', 'bridge', { ports: [{ hostPort: 8081, containerPort: 80 }], ip: gone.addresses[0]?.split('/')[0] as string });
+    const next = await netmode.connect('next', 'bridge', {
+      ports: [{ hostPort: 8081, containerPort: 80 }],
+      ip: gone.addresses[0]?.split('/')[0] as string,
+    });
     expect(next.addresses).toEqual(gone.addresses);
     await netmode.disconnect('next');
   });
@@ -100,7 +103,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const lingering = (snapshot: HostSnapshot) =>
       (snapshot.links as { name: string }[]).some((link) => link.name.startsWith(`${topo.fixture.prefix}v`));
     let before = await topo.fixture.snapshot();
-    for (const deadline = Date.now() + 2000; lingering(before) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 2000; lingering(before) && Date.now() < deadline;) {
       await sleep(20);
       before = await topo.fixture.snapshot();
     }

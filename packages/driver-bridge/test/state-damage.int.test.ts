@@ -60,7 +60,7 @@ describe.skipIf(!integrationAvailable())('damaged state and kernel', () => {
     ['a field of the wrong type', JSON.stringify({ containerId: 'bad', status: 42 })],
     ['not JSON at all', '{"containerId": '],
   ])('a damaged endpoint record (%s) is reported by name and blocks nothing else', async (_what, text) => {
-    const good = await netmode.connect('good', 'bridge');
+    await netmode.connect('good', 'bridge');
     await netmode.createNetwork({ name: 'spare', driver: 'bridge', subnets: [{ subnet: '10.242.0.0/24' }] });
     const path = file('endpoints', 'bad.json');
     await writeFile(path, text);

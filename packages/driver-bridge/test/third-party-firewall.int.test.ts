@@ -68,7 +68,12 @@ testNetworkDriver({
   netmode: { firewalls: [registerAuditFirewall], firewall: 'audit' },
   mode: 'bridge',
   network: { driver: 'bridge', subnets: [{ subnet: '10.243.8.0/24' }] },
-  connectOptions: { ports: [{ hostPort: 18090, containerPort: 80 }, { hostPort: 18091, containerPort: 53, protocol: 'udp' }] },
+  connectOptions: {
+    ports: [
+      { hostPort: 18090, containerPort: 80 },
+      { hostPort: 18091, containerPort: 53, protocol: 'udp' },
+    ],
+  },
   invalidOptions: [{ ip: '10.9.9.9' }, { ports: [{ hostPort: 70000, containerPort: 80 }] }],
   createsSandbox: true,
 });

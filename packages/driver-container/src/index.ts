@@ -17,6 +17,7 @@ import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/co
 import { ContainerDriver } from './container-driver.js';
 
 /** Options of the `container:NAME` driver. It has none today; the type keeps the registration signature uniform. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: options added later keep the signature
 export interface ContainerDriverOptions {}
 
 /**

@@ -1,12 +1,5 @@
 import { stat } from 'node:fs/promises';
-import {
-  ErrorCode,
-  createNetMode,
-  isNetModeError,
-  netnsPath,
-  type NetworkManager,
-  type NetnsRef,
-} from '@netmode/core';
+import { ErrorCode, createNetMode, isNetModeError, netnsPath, type NetworkManager, type NetnsRef } from '@netmode/core';
 import { createNetnsFixture, integrationAvailable, type HostSnapshot, type NetnsFixture } from '@netmode/core/testing';
 import { registerBridgeDriver } from '@netmode/driver-bridge';
 import { registerHostDriver } from '@netmode/driver-host';
@@ -33,12 +26,7 @@ describe.skipIf(!integrationAvailable())('container:NAME mode on the real kernel
   beforeAll(async () => {
     fixture = await createNetnsFixture();
     netmode = createNetMode({
-      drivers: [
-        (c) => registerBridgeDriver(c, { bip: '10.248.0.1/24' }),
-        registerHostDriver,
-        registerNoneDriver,
-        registerContainerDriver,
-      ],
+      drivers: [(c) => registerBridgeDriver(c, { bip: '10.248.0.1/24' }), registerHostDriver, registerNoneDriver, registerContainerDriver],
       hostNetns: fixture.hostNetns,
       stateDir: fixture.stateDir,
       namePrefix: fixture.prefix,

@@ -1,11 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { ErrorCode, createNetMode, isNetModeError, netnsPath, type NetworkManager } from '@netmode/core';
-import {
-  createNetnsFixture,
-  integrationAvailable,
-  testNetworkDriver,
-  type NetnsFixture,
-} from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerHostDriver } from '../src/index.js';
 
@@ -13,12 +8,7 @@ testNetworkDriver({
   register: registerHostDriver,
   mode: 'host',
   createsSandbox: false,
-  invalidOptions: [
-    { ip: '10.0.0.2' },
-    { mac: '02:42:ac:11:00:02' },
-    { ifname: 'eth1' },
-    { netns: { kind: 'named', name: 'elsewhere' } },
-  ],
+  invalidOptions: [{ ip: '10.0.0.2' }, { mac: '02:42:ac:11:00:02' }, { ifname: 'eth1' }, { netns: { kind: 'named', name: 'elsewhere' } }],
 });
 
 describe.skipIf(!integrationAvailable())('host mode on the real kernel', () => {
@@ -38,7 +28,7 @@ describe.skipIf(!integrationAvailable())('host mode on the real kernel', () => {
     await fixture?.cleanup();
   });
 
-  it("gives the host namespace itself (same inode) and creates no link", async () => {
+  it('gives the host namespace itself (same inode) and creates no link', async () => {
     const before = await fixture.snapshot();
     const endpoint = await netmode.connect('web', 'host');
     const [sandbox, host, own] = await Promise.all([
@@ -72,9 +62,7 @@ describe.skipIf(!integrationAvailable())('host mode on the real kernel', () => {
       stateDir: fixture.stateDir,
       namePrefix: fixture.prefix,
     });
-    const error = await strict
-      .connect('strict', 'host', { ports: [{ hostPort: 8080, containerPort: 80 }] })
-      .catch((e: unknown) => e);
+    const error = await strict.connect('strict', 'host', { ports: [{ hostPort: 8080, containerPort: 80 }] }).catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.INVALID_CONFIG)).toBe(true);
     expect(await strict.list()).toEqual([]);
   });

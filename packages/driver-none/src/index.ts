@@ -11,6 +11,7 @@ import { Lifecycle, NETWORK_DRIVER, type DependencyContainer } from '@netmode/co
 import { NoneDriver } from './none-driver.js';
 
 /** Options of the `none` driver. It has none today; the type keeps the registration signature uniform. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: options added later keep the signature
 export interface NoneDriverOptions {}
 
 /**

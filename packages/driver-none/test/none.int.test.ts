@@ -1,10 +1,5 @@
 import { createNetMode, type NetworkManager } from '@netmode/core';
-import {
-  createNetnsFixture,
-  integrationAvailable,
-  testNetworkDriver,
-  type NetnsFixture,
-} from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerNoneDriver } from '../src/index.js';
 
@@ -12,12 +7,7 @@ testNetworkDriver({
   register: registerNoneDriver,
   mode: 'none',
   createsSandbox: true,
-  invalidOptions: [
-    { ip: '10.0.0.2' },
-    { ports: [{ containerPort: 80 }] },
-    { mac: '02:42:ac:11:00:02' },
-    { ifname: 'eth1' },
-  ],
+  invalidOptions: [{ ip: '10.0.0.2' }, { ports: [{ containerPort: 80 }] }, { mac: '02:42:ac:11:00:02' }, { ifname: 'eth1' }],
 });
 
 interface JsonLink {

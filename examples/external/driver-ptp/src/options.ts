@@ -1,11 +1,4 @@
-import {
-  invalidConfig,
-  parseNetwork,
-  validateSubnetConfig,
-  type NetworkRecord,
-  type NetworkSpec,
-  type SubnetConfig,
-} from '@netmode/core';
+import { invalidConfig, parseNetwork, validateSubnetConfig, type NetworkRecord, type NetworkSpec, type SubnetConfig } from '@netmode/core';
 
 /** Options of the ptp driver, given to `registerPtpDriver`. */
 export interface PtpDriverOptions {

@@ -90,7 +90,11 @@ export class PtpDriver implements NetworkDriver {
 
   validate(request: AttachRequest): void {
     const { options, network } = request;
-    refuseOptions(options, ['ports'], 'cannot be published on a ptp network: the driver makes no NAT rule; reach the container at its own address');
+    refuseOptions(
+      options,
+      ['ports'],
+      'cannot be published on a ptp network: the driver makes no NAT rule; reach the container at its own address',
+    );
     if (options.ip !== undefined) {
       const ip = parseAddress(options.ip, 'ip');
       if (ip.family !== 4) throw invalidConfig('ip', 'the ptp driver supports IPv4 addresses only in this version');
@@ -196,7 +200,8 @@ export class PtpDriver implements NetworkDriver {
     if (!host) problems.push(`host interface ${hostVeth} is missing`);
     else {
       if (!host.up) problems.push(`host interface ${hostVeth} is down`);
-      if (data.gateway && !host.ipv4.includes(`${data.gateway}/32`)) problems.push(`host interface ${hostVeth} lost the gateway address ${data.gateway}/32`);
+      if (data.gateway && !host.ipv4.includes(`${data.gateway}/32`))
+        problems.push(`host interface ${hostVeth} lost the gateway address ${data.gateway}/32`);
       const address = data.address?.replace(/\/32$/, '');
       const routed = (await readRoutes(ctx, ctx.hostNetns, { dev: hostVeth })).some((r) => r.dst === address || r.dst === `${address}/32`);
       if (address && !routed) problems.push(`the host route to ${address} via ${hostVeth} is missing`);

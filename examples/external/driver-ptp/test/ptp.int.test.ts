@@ -27,7 +27,8 @@ describe.skipIf(!integrationAvailable())('ptp on the real kernel', () => {
   let netmode: NetworkManager;
   let before: HostSnapshot;
 
-  const json = async <T>(netns: NetnsRef, ...args: string[]): Promise<T[]> => JSON.parse((await fixture.ip(netns, '-json', ...args)) || '[]') as T[];
+  const json = async <T>(netns: NetnsRef, ...args: string[]): Promise<T[]> =>
+    JSON.parse((await fixture.ip(netns, '-json', ...args)) || '[]') as T[];
   /** `ping -c 1` from a namespace: its output, or undefined when no reply came. */
   const ping = async (from: NetnsRef, to: string): Promise<string | undefined> => {
     try {
@@ -77,8 +78,12 @@ describe.skipIf(!integrationAvailable())('ptp on the real kernel', () => {
     const [host] = await json<JsonAddress>(fixture.hostNetns, '-details', 'address', 'show', 'dev', veth);
     expect(host?.linkinfo?.info_kind).toBe('veth');
     expect(host?.master).toBeUndefined();
-    expect(host?.addr_info.filter((i) => i.family === 'inet').map((i) => [`${i.local}/${i.prefixlen}`, i.scope])).toEqual([[`${GATEWAY}/32`, 'link']]);
-    expect((await json<JsonRoute>(fixture.hostNetns, '-4', 'route', 'show')).map((r) => [r.dst, r.dev, r.scope])).toEqual([[address, veth, 'link']]);
+    expect(host?.addr_info.filter((i) => i.family === 'inet').map((i) => [`${i.local}/${i.prefixlen}`, i.scope])).toEqual([
+      [`${GATEWAY}/32`, 'link'],
+    ]);
+    expect((await json<JsonRoute>(fixture.hostNetns, '-4', 'route', 'show')).map((r) => [r.dst, r.dev, r.scope])).toEqual([
+      [address, veth, 'link'],
+    ]);
     expect(await netmode.check('pt-a')).toEqual({ ok: true, problems: [] });
   });
 
@@ -135,7 +140,7 @@ describe.skipIf(!integrationAvailable())('ptp on the real kernel', () => {
     expect(await ping(b.netns, bare(a.addresses[0]))).toMatch(/ttl=63 /);
   });
 
-  it("puts its end into a namespace the runtime made, and takes only that away", async () => {
+  it('puts its end into a namespace the runtime made, and takes only that away', async () => {
     const runtimeNs = await fixture.createNetns('rt');
     try {
       const path = { kind: 'path', path: netnsPath(runtimeNs) } as const;
@@ -159,7 +164,10 @@ describe.skipIf(!integrationAvailable())('ptp on the real kernel', () => {
     await fixture.ip(fixture.hostNetns, 'address', 'del', `${GATEWAY}/32`, 'dev', veth);
     expect((await netmode.check('pt-a')).problems).toContain(`host interface ${veth} lost the gateway address ${GATEWAY}/32`);
     await fixture.ip(a.netns, 'link', 'delete', 'eth0');
-    expect((await netmode.check('pt-a')).problems).toEqual(['interface eth0 is missing in the sandbox', `host interface ${veth} is missing`]);
+    expect((await netmode.check('pt-a')).problems).toEqual([
+      'interface eth0 is missing in the sandbox',
+      `host interface ${veth} is missing`,
+    ]);
   });
 
   it('gc removes the pair of an endpoint whose record was lost, and leaves live endpoints alone', async () => {

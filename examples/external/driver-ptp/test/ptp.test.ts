@@ -56,9 +56,17 @@ describe('ptp networks', () => {
     ['an mtu out of range', { options: { mtu: 40 } }, /^options.mtu: 40 must be a whole number from 68 to 65535/],
     ['an mtu that is not a number', { options: { mtu: '1500' } }, /^options.mtu: /],
     ['internal', { internal: true }, /^internal: is not supported by the ptp driver/],
-    ['two subnets', { subnets: [{ subnet: '10.0.0.0/24' }, { subnet: '10.0.1.0/24' }] }, /^subnets: a ptp network takes at most one subnet/],
+    [
+      'two subnets',
+      { subnets: [{ subnet: '10.0.0.0/24' }, { subnet: '10.0.1.0/24' }] },
+      /^subnets: a ptp network takes at most one subnet/,
+    ],
     ['an IPv6 subnet', { subnets: [{ subnet: 'fd00:77::/64' }] }, /^subnets\[0\].subnet: .*IPv4 subnets only/],
-    ['a gateway outside the subnet', { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }] }, /^subnets\[0\].gateway: 10.0.1.1 is outside/],
+    [
+      'a gateway outside the subnet',
+      { subnets: [{ subnet: '10.0.0.0/24', gateway: '10.0.1.1' }] },
+      /^subnets\[0\].gateway: 10.0.1.1 is outside/,
+    ],
     ['host bits set', { subnets: [{ subnet: '10.0.0.1/24' }] }, /^subnets\[0\].subnet: /],
   ])('refuses %s before any command runs', async (_what, change, message) => {
     const { runner, netmode } = setup();
@@ -77,7 +85,11 @@ describe('ptp networks', () => {
   it('takes a subnet from the pools when none is given, and makes nothing in the kernel', async () => {
     const { runner, netmode } = setup({ mtu: 9000 });
     const network = await netmode.createNetwork({ name: 'auto', driver: 'ptp' });
-    expect(network).toMatchObject({ status: 'ready', subnets: [{ subnet: '172.17.0.0/16', gateway: '172.17.0.1' }], options: { mtu: 9000 } });
+    expect(network).toMatchObject({
+      status: 'ready',
+      subnets: [{ subnet: '172.17.0.0/16', gateway: '172.17.0.1' }],
+      options: { mtu: 9000 },
+    });
     // IPAM reads the host's routes to avoid them; the driver runs nothing of its own.
     expect(runner.transcript()).toBe(['[host] ip -json -4 route show table all', '[host] ip -json -6 route show table all'].join('\n'));
   });
@@ -89,7 +101,12 @@ describe('ptp endpoints', () => {
   beforeEach(async () => {
     ({ runner, netmode } = setup());
     await netmode.createNetwork(ROUTED);
-    await netmode.createNetwork({ name: 'jumbo', driver: 'ptp', subnets: [{ subnet: '10.78.0.0/24', gateway: '10.78.0.254' }], options: { mtu: 9000 } });
+    await netmode.createNetwork({
+      name: 'jumbo',
+      driver: 'ptp',
+      subnets: [{ subnet: '10.78.0.0/24', gateway: '10.78.0.254' }],
+      options: { mtu: 9000 },
+    });
     runner.clear();
   });
 
@@ -152,7 +169,9 @@ describe('ptp endpoints', () => {
         `  link set dev ${veth} alias `,
       ].join('\n'),
     );
-    expect(runner.transcript()).toContain(`  address add 10.78.0.254/32 dev ${veth} scope link\n  route add 10.78.0.9 dev ${veth} scope link`);
+    expect(runner.transcript()).toContain(
+      `  address add 10.78.0.254/32 dev ${veth} scope link\n  route add 10.78.0.9 dev ${veth} scope link`,
+    );
     expect(runner.transcript()).toContain('  route add 10.78.0.254 dev ptp0 scope link\n  route add default via 10.78.0.254 dev ptp0');
     expect(endpoint.interfaces[0]).toEqual({ name: 'ptp0', side: 'sandbox', mtu: 9000, mac: '02:00:00:00:00:09' });
   });
@@ -177,11 +196,17 @@ describe('ptp endpoints', () => {
         if (!failing) return {};
         failing = false;
         return new NetModeError(ErrorCode.COMMAND_FAILED, 'ip failed', {
-          context: { argv: [spec.command, ...spec.args], exitCode: 1, stderr: 'RTNETLINK answers: Network is unreachable\nCommand failed -:4\n' },
+          context: {
+            argv: [spec.command, ...spec.args],
+            exitCode: 1,
+            stderr: 'RTNETLINK answers: Network is unreachable\nCommand failed -:4\n',
+          },
         });
       },
     );
-    runner.respond(commandMatches('ip', '-json', '-details', 'address', 'show'), (spec) => ({ stdout: vethJson(spec.args.at(-1) ?? '', true) }));
+    runner.respond(commandMatches('ip', '-json', '-details', 'address', 'show'), (spec) => ({
+      stdout: vethJson(spec.args.at(-1) ?? '', true),
+    }));
     const error = await failure(netmode.connect('web', 'routed'));
     expect(error.context).toMatchObject({ rolledBack: true, failedCommand: 'route add 10.77.0.1 dev eth0 scope link' });
     const veth = /link add (\S+)/.exec(runner.transcript())?.[1] ?? '';
@@ -199,7 +224,9 @@ describe('ptp endpoints', () => {
     runner.respond(commandMatches('ip', '-json', '-details', 'address', 'show', 'dev', veth), { stdout: vethJson(veth, true) });
     runner.clear();
     await netmode.disconnect('web');
-    expect(runner.transcript()).toBe([`[host] ip -json -details address show dev ${veth}`, '[host] ip -batch -', `  link delete dev ${veth}`].join('\n'));
+    expect(runner.transcript()).toBe(
+      [`[host] ip -json -details address show dev ${veth}`, '[host] ip -batch -', `  link delete dev ${veth}`].join('\n'),
+    );
     // A link of that name that is no veth is someone else's: left alone.
     const other = setup();
     await other.netmode.createNetwork(ROUTED);

@@ -1,42 +1,7 @@
 import { usage } from '../cli-error.js';
 import { COMMANDS } from '../declarations/index.js';
 import { eachCommand } from '../registry/command-spec.js';
-
-/**
- * The daemon-level options, given before the subcommand as in
- * `docker -H … run`, each also read from a `NETMODE_*` environment variable
- * (the flag wins).
- */
-export interface GlobalOptions {
-  /** An existing bridge for the default network (Docker's `-b`). */
-  readonly bridge?: string;
-  /** The default bridge's address and prefix (Docker's `--bip`). */
-  readonly bip?: string;
-  /** Inter-container communication on the default bridge (Docker's `--icc`). */
-  readonly icc?: boolean;
-  /** Whether netmode turns on ip_forward in the host namespace. */
-  readonly ipForward?: boolean;
-  /** Whether outbound traffic is masqueraded. */
-  readonly ipMasq?: boolean;
-  /** MTU of bridges and veth pairs. */
-  readonly mtu?: number;
-  /** The firewall backend; `--iptables=false` means `none`. */
-  readonly firewall?: string;
-  /** Where netmode keeps its state. */
-  readonly stateDir: string;
-  /** A named namespace (`/run/netns/NAME`) that plays the host. */
-  readonly hostNetns?: string;
-  /** Prefix of the namespaces and interfaces netmode makes. */
-  readonly namePrefix?: string;
-  /**
-   * The modules whose `register…Driver` function registers the drivers,
-   * instead of the four built-in ones: package names, or paths from the
-   * current directory.
-   */
-  readonly driverPackages?: readonly string[];
-  /** Print the full error (context, stack) on failure. */
-  readonly debug: boolean;
-}
+import type { GlobalOptions } from './globals.js';
 
 /** What {@link parseGlobalOptions} returns. */
 export interface ParsedGlobals {
@@ -63,17 +28,72 @@ type MutableGlobals = { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] }
 
 /** The global options, in the order `--help` lists them. */
 export const GLOBAL_OPTIONS: readonly Spec[] = [
-  { long: 'bridge', short: 'b', kind: 'string', env: 'NETMODE_BRIDGE', key: 'bridge', arg: 'NAME', help: 'use an existing bridge for the default network' },
-  { long: 'bip', kind: 'string', env: 'NETMODE_BIP', key: 'bip', arg: 'CIDR', help: 'address of the default bridge (default 172.17.0.1/16)' },
+  {
+    long: 'bridge',
+    short: 'b',
+    kind: 'string',
+    env: 'NETMODE_BRIDGE',
+    key: 'bridge',
+    arg: 'NAME',
+    help: 'use an existing bridge for the default network',
+  },
+  {
+    long: 'bip',
+    kind: 'string',
+    env: 'NETMODE_BIP',
+    key: 'bip',
+    arg: 'CIDR',
+    help: 'address of the default bridge (default 172.17.0.1/16)',
+  },
   { long: 'icc', kind: 'boolean', env: 'NETMODE_ICC', key: 'icc', help: 'containers on one bridge may talk to each other (default true)' },
-  { long: 'ip-forward', kind: 'boolean', env: 'NETMODE_IP_FORWARD', key: 'ipForward', help: 'turn on net.ipv4.ip_forward in the host namespace (default true)' },
+  {
+    long: 'ip-forward',
+    kind: 'boolean',
+    env: 'NETMODE_IP_FORWARD',
+    key: 'ipForward',
+    help: 'turn on net.ipv4.ip_forward in the host namespace (default true)',
+  },
   { long: 'ip-masq', kind: 'boolean', env: 'NETMODE_IP_MASQ', key: 'ipMasq', help: 'masquerade traffic leaving the host (default true)' },
-  { long: 'iptables', kind: 'boolean', env: 'NETMODE_IPTABLES', key: 'iptables', help: 'false: no firewall rules at all (same as --firewall none)' },
+  {
+    long: 'iptables',
+    kind: 'boolean',
+    env: 'NETMODE_IPTABLES',
+    key: 'iptables',
+    help: 'false: no firewall rules at all (same as --firewall none)',
+  },
   { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
-  { long: 'firewall', kind: 'firewall', env: 'NETMODE_FIREWALL', key: 'firewall', arg: 'KIND', help: 'the firewall backend: nftables (default), iptables, none, or one a --driver-package registers' },
-  { long: 'state-dir', kind: 'string', env: 'NETMODE_STATE_DIR', key: 'stateDir', arg: 'DIR', help: 'state directory (default /var/lib/netmode)' },
-  { long: 'host-netns', kind: 'string', env: 'NETMODE_HOST_NETNS', key: 'hostNetns', arg: 'NAME', help: 'run the host side in the named namespace /run/netns/NAME' },
-  { long: 'name-prefix', kind: 'string', env: 'NETMODE_NAME_PREFIX', key: 'namePrefix', arg: 'PREFIX', help: 'prefix of the namespaces and interfaces netmode makes (default nm-)' },
+  {
+    long: 'firewall',
+    kind: 'firewall',
+    env: 'NETMODE_FIREWALL',
+    key: 'firewall',
+    arg: 'KIND',
+    help: 'the firewall backend: nftables (default), iptables, none, or one a --driver-package registers',
+  },
+  {
+    long: 'state-dir',
+    kind: 'string',
+    env: 'NETMODE_STATE_DIR',
+    key: 'stateDir',
+    arg: 'DIR',
+    help: 'state directory (default /var/lib/netmode)',
+  },
+  {
+    long: 'host-netns',
+    kind: 'string',
+    env: 'NETMODE_HOST_NETNS',
+    key: 'hostNetns',
+    arg: 'NAME',
+    help: 'run the host side in the named namespace /run/netns/NAME',
+  },
+  {
+    long: 'name-prefix',
+    kind: 'string',
+    env: 'NETMODE_NAME_PREFIX',
+    key: 'namePrefix',
+    arg: 'PREFIX',
+    help: 'prefix of the namespaces and interfaces netmode makes (default nm-)',
+  },
   {
     long: 'driver-package',
     kind: 'list',
@@ -136,7 +156,10 @@ export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
     }
     const converted = convert(spec, raw, flag);
     // A repeated list option adds to the list; any other repeated option is replaced.
-    fromFlags.set(spec, spec.kind === 'list' ? [...((fromFlags.get(spec) as string[] | undefined) ?? []), ...(converted as string[])] : converted);
+    fromFlags.set(
+      spec,
+      spec.kind === 'list' ? [...((fromFlags.get(spec) as string[] | undefined) ?? []), ...(converted as string[])] : converted,
+    );
   }
 
   const fromEnv = new Map<Spec, unknown>();
@@ -167,7 +190,9 @@ export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (firewall.value !== undefined && firewall.value !== 'none') {
       // A flag beats an environment variable; two of the same level contradict.
       if (firewall.source === iptables.source) {
-        throw usage(`--iptables=false and --firewall ${String(firewall.value)} contradict each other (--iptables=false means --firewall none)`);
+        throw usage(
+          `--iptables=false and --firewall ${String(firewall.value)} contradict each other (--iptables=false means --firewall none)`,
+        );
       }
       if (iptables.source === 'flag') globals.firewall = 'none';
     } else {
@@ -193,11 +218,13 @@ function convert(spec: Spec, raw: string, where: string): unknown {
       return Number(raw);
     case 'firewall':
       // Which backends exist is the SDK's registry's to say (a driver package may add one).
-      if (!/^[a-z][a-z0-9-]{0,31}$/.test(raw)) throw usage(`${where} must be the name of a firewall backend (nftables, iptables, none, …), not ${JSON.stringify(raw)}`);
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(raw))
+        throw usage(`${where} must be the name of a firewall backend (nftables, iptables, none, …), not ${JSON.stringify(raw)}`);
       return raw;
     case 'list': {
       const entries = raw.split(',').map((entry) => entry.trim());
-      if (entries.some((entry) => entry === '')) throw usage(`${where} must be a comma-separated list without empty entries, not ${JSON.stringify(raw)}`);
+      if (entries.some((entry) => entry === ''))
+        throw usage(`${where} must be a comma-separated list without empty entries, not ${JSON.stringify(raw)}`);
       return entries;
     }
   }

@@ -54,7 +54,9 @@ export function parsePortSpec(spec: string): PortMapping {
     } else if (parts.length === 3) {
       [hostIp, hostPart, containerPart] = parts as [string, string, string];
       if (!isIPv4(hostIp)) {
-        throw fail(`${JSON.stringify(hostIp)} is not an IPv4 address${hostIp === '' ? '' : ' (write IPv6 addresses in brackets: [::1]:8080:80)'}`);
+        throw fail(
+          `${JSON.stringify(hostIp)} is not an IPv4 address${hostIp === '' ? '' : ' (write IPv6 addresses in brackets: [::1]:8080:80)'}`,
+        );
       }
     } else {
       throw fail('has too many colons (write IPv6 addresses in brackets: [::1]:8080:80)');
@@ -65,7 +67,9 @@ export function parsePortSpec(spec: string): PortMapping {
   const host = hostPart === undefined || hostPart === '' ? undefined : parseRange(hostPart, 'host port', fail);
   if (host && host.count !== container.count) {
     if (container.count === 1) {
-      throw fail(`a host port range (${hostPart}) needs a container port range of the same length; picking one port from a range is not supported`);
+      throw fail(
+        `a host port range (${hostPart}) needs a container port range of the same length; picking one port from a range is not supported`,
+      );
     }
     throw fail(`the host range (${host.count} ports) and the container range (${container.count} ports) differ in length`);
   }

@@ -23,7 +23,10 @@ export function parseSubcommand(command: string, args: readonly string[], option
     const message = error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '') : String(error);
     const option = /Unknown option '--?([^'=]+)/.exec(message)?.[1];
     const global = GLOBAL_OPTIONS.find((o) => o.long === option || o.short === option);
-    const hint = global && !(option && option in options) ? ` (--${global.long} is a global option: put it before the command, netmode --${global.long} … ${command})` : '';
+    const hint =
+      global && !(option && option in options)
+        ? ` (--${global.long} is a global option: put it before the command, netmode --${global.long} … ${command})`
+        : '';
     throw usage(`netmode ${command}: ${message}${hint}`);
   }
 }

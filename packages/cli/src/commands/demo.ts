@@ -1,4 +1,4 @@
-import type { DemoInput } from '../declarations/demo.js';
+import type { DemoInput } from '../inputs/demo.js';
 import { buildTheWorld, startContainersInEveryMode } from '../demo/containers.js';
 import { DemoRun } from '../demo/demo-run.js';
 import { cleanUpOnSignal } from '../demo/on-signal.js';
@@ -11,7 +11,9 @@ import type { Session } from '../session.js';
 /** The first lines: where the demo runs, and how each step would be typed. */
 function introduce(run: DemoRun, { prefix, stateDir, firewall }: Throwaway): void {
   run.say(`netmode demo: host namespace ${prefix}host, outside world ${prefix}ext, state in ${stateDir}, firewall ${firewall}`);
-  run.say(`Each step is what you would type as: netmode --host-netns ${prefix}host --state-dir ${stateDir} --name-prefix ${prefix} --firewall ${firewall} …`);
+  run.say(
+    `Each step is what you would type as: netmode --host-netns ${prefix}host --state-dir ${stateDir} --name-prefix ${prefix} --firewall ${firewall} …`,
+  );
   run.say(`probe.js is ${PROBE}\n`);
 }
 

@@ -13,7 +13,7 @@ import {
   type NetnsRef,
 } from '@netmode/core';
 import { ExitCode } from '../cli-error.js';
-import type { DoctorInput } from '../declarations/doctor.js';
+import type { DoctorInput } from '../inputs/doctor.js';
 import type { Session } from '../session.js';
 
 /** One finding of `netmode doctor`. */
@@ -116,7 +116,12 @@ async function kernel(): Promise<Check[]> {
       },
       'warn',
     );
-    await attempt('iptables nat table', 'listed the nat table in the scratch namespace', () => output('iptables', ['-t', 'nat', '-S'], ns), 'warn');
+    await attempt(
+      'iptables nat table',
+      'listed the nat table in the scratch namespace',
+      () => output('iptables', ['-t', 'nat', '-S'], ns),
+      'warn',
+    );
     // What icc: false stands on, with either backend: non-IPv4 frames between
     // isolated ports are dropped in an nft bridge-family table, and IPv4 is
     // dropped by the ip rules, which see bridged traffic only through
@@ -136,7 +141,9 @@ async function kernel(): Promise<Check[]> {
       async () => {
         // br_netfilter registers net.bridge.* in a namespace only once it is active.
         await output('sysctl', ['-n', 'net.bridge.bridge-nf-call-iptables'], ns).catch((error: unknown) => {
-          throw new Error(`not active (no net.bridge.bridge-nf-call-iptables: ${errorMessage(error)}); icc: false networks need it: modprobe br_netfilter`);
+          throw new Error(
+            `not active (no net.bridge.bridge-nf-call-iptables: ${errorMessage(error)}); icc: false networks need it: modprobe br_netfilter`,
+          );
         });
         await output('ip', ['link', 'set', 'dev', 'nmdoc-br', 'type', 'bridge', 'nf_call_iptables', '1'], ns);
         const links = JSON.parse(await output('ip', ['-json', '-details', 'link', 'show', 'dev', 'nmdoc-br'], ns)) as {
@@ -149,7 +156,11 @@ async function kernel(): Promise<Check[]> {
     );
   } finally {
     await sandboxes.delete(ns).catch((error: unknown) => {
-      checks.push({ check: 'network namespaces', status: 'fail', detail: `could not delete the scratch namespace ${name}: ${errorMessage(error)}` });
+      checks.push({
+        check: 'network namespaces',
+        status: 'fail',
+        detail: `could not delete the scratch namespace ${name}: ${errorMessage(error)}`,
+      });
     });
   }
   return checks;
@@ -197,7 +208,16 @@ async function hostNamespace(session: Session): Promise<Check[]> {
   }
   try {
     const tables = await output('nft', ['list', 'tables'], ref);
-    checks.push({ check: 'nft tables', status: 'ok', detail: tables.split('\n').filter(Boolean).map((l) => l.replace(/^table /, '')).join(', ') || 'none' });
+    checks.push({
+      check: 'nft tables',
+      status: 'ok',
+      detail:
+        tables
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.replace(/^table /, ''))
+          .join(', ') || 'none',
+    });
     const chains = await output('nft', ['list', 'chains'], ref);
     checks.push(...firewallManagers(tables, chains, where));
   } catch (error) {
@@ -236,17 +256,34 @@ function installed(paths: string[]): string | undefined {
 
 /** Other managers of the same firewall and forwarding settings, found by binaries, units, processes and rules. */
 function firewallManagers(tables: string, chains: string, where: string): Check[] {
-  const units = (name: string) => [`/lib/systemd/system/${name}.service`, `/usr/lib/systemd/system/${name}.service`, `/etc/systemd/system/${name}.service`];
+  const units = (name: string) => [
+    `/lib/systemd/system/${name}.service`,
+    `/usr/lib/systemd/system/${name}.service`,
+    `/etc/systemd/system/${name}.service`,
+  ];
   const managers: { name: string; files: string[]; process?: string; rules: RegExp; extra?: () => string | undefined }[] = [
-    { name: 'firewalld', files: ['/usr/sbin/firewalld', ...units('firewalld')], process: 'firewalld', rules: /table inet firewalld|firewalld/ },
+    {
+      name: 'firewalld',
+      files: ['/usr/sbin/firewalld', ...units('firewalld')],
+      process: 'firewalld',
+      rules: /table inet firewalld|firewalld/,
+    },
     {
       name: 'ufw',
       files: ['/usr/sbin/ufw', ...units('ufw')],
       rules: /chain ufw-/,
-      extra: () => (existsSync('/etc/ufw/ufw.conf') && /^ENABLED=yes/m.test(readFileSync('/etc/ufw/ufw.conf', 'utf8')) ? 'enabled in /etc/ufw/ufw.conf' : undefined),
+      extra: () =>
+        existsSync('/etc/ufw/ufw.conf') && /^ENABLED=yes/m.test(readFileSync('/etc/ufw/ufw.conf', 'utf8'))
+          ? 'enabled in /etc/ufw/ufw.conf'
+          : undefined,
     },
     { name: 'docker', files: ['/usr/bin/dockerd', '/usr/sbin/dockerd', ...units('docker')], process: 'dockerd', rules: /chain DOCKER/ },
-    { name: 'podman/netavark', files: ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark', '/usr/bin/podman'], process: 'netavark', rules: /NETAVARK|table inet netavark/ },
+    {
+      name: 'podman/netavark',
+      files: ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark', '/usr/bin/podman'],
+      process: 'netavark',
+      rules: /NETAVARK|table inet netavark/,
+    },
     { name: 'CNI plugins', files: ['/usr/lib/cni/bridge', '/opt/cni/bin/bridge'], rules: /chain CNI-/ },
   ];
   const text = `${tables}\n${chains}`;
@@ -258,9 +295,17 @@ function firewallManagers(tables: string, chains: string, where: string): Check[
       m.extra?.() ?? '',
     ].filter(Boolean);
     if (active.length > 0) {
-      return { check: `other manager: ${m.name}`, status: 'warn', detail: `${active.join('; ')}: it may change the same firewall and forwarding settings` } as Check;
+      return {
+        check: `other manager: ${m.name}`,
+        status: 'warn',
+        detail: `${active.join('; ')}: it may change the same firewall and forwarding settings`,
+      } as Check;
     }
-    return { check: `other manager: ${m.name}`, status: 'ok', detail: file ? `installed (${file}), not active here` : 'not installed' } as Check;
+    return {
+      check: `other manager: ${m.name}`,
+      status: 'ok',
+      detail: file ? `installed (${file}), not active here` : 'not installed',
+    } as Check;
   });
 }
 
@@ -291,7 +336,10 @@ export async function doctorCommand(session: Session, { options }: DoctorInput):
   if (options.json) {
     session.out.json({ ok: failed === 0, checks });
   } else {
-    session.out.table(['CHECK', 'STATUS', 'DETAIL'], checks.map((c) => [c.check, c.status, c.detail]));
+    session.out.table(
+      ['CHECK', 'STATUS', 'DETAIL'],
+      checks.map((c) => [c.check, c.status, c.detail]),
+    );
     session.out.line(`\n${checks.length - failed - warned} ok, ${warned} warnings, ${failed} failures`);
   }
   return failed === 0 ? ExitCode.OK : ExitCode.CHECK_FAILED;

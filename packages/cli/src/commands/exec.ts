@@ -1,5 +1,5 @@
 import { execInContainer } from '../containers/lifecycle.js';
-import type { ExecInput } from '../declarations/exec.js';
+import type { ExecInput } from '../inputs/exec.js';
 import type { Session } from '../session.js';
 
 /** `netmode exec NAME [--] CMD [ARGS...]` */

@@ -2,7 +2,7 @@ import { errorMessage } from '@netmode/core';
 import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
 import { containerStatus, processOf } from '../containers/container-store.js';
 import { removeContainer } from '../containers/lifecycle.js';
-import type { GcInput } from '../declarations/gc.js';
+import type { GcInput } from '../inputs/gc.js';
 import type { Session } from '../session.js';
 
 /**

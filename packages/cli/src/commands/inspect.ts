@@ -1,7 +1,7 @@
 import { formatNetns, netnsPath } from '@netmode/core';
 import { formatPort } from '../args/port-spec.js';
 import { ExitCode } from '../cli-error.js';
-import type { InspectInput } from '../declarations/inspect.js';
+import type { InspectInput } from '../inputs/inspect.js';
 import type { Session } from '../session.js';
 import { endpointOf, shortCommand, view } from './container-view.js';
 

@@ -1,6 +1,6 @@
 import { formatPort } from '../args/port-spec.js';
 import { ExitCode } from '../cli-error.js';
-import type { PsInput } from '../declarations/ps.js';
+import type { PsInput } from '../inputs/ps.js';
 import type { Session } from '../session.js';
 import { endpointOf, shortCommand, view, type ContainerView } from './container-view.js';
 

@@ -1,5 +1,5 @@
 import { ExitCode } from '../cli-error.js';
-import type { ReconcileInput } from '../declarations/reconcile.js';
+import type { ReconcileInput } from '../inputs/reconcile.js';
 import type { Session } from '../session.js';
 
 /** `netmode reconcile [--json]`: repair after a crash, a reboot or a flushed firewall. */

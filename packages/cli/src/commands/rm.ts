@@ -1,5 +1,5 @@
 import { removeContainer } from '../containers/lifecycle.js';
-import type { RmInput } from '../declarations/rm.js';
+import type { RmInput } from '../inputs/rm.js';
 import type { Session } from '../session.js';
 import { eachName } from './each-name.js';
 

@@ -1,6 +1,6 @@
 import { ExitCode } from '../cli-error.js';
 import { runDetached, runForeground } from '../containers/lifecycle.js';
-import type { RunInput } from '../declarations/run.js';
+import type { RunInput } from '../inputs/run.js';
 import type { Session } from '../session.js';
 
 /** `netmode run [OPTIONS] [--] CMD [ARGS...]` */

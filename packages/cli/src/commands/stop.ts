@@ -1,5 +1,5 @@
 import { stopContainer } from '../containers/lifecycle.js';
-import type { StopInput } from '../declarations/stop.js';
+import type { StopInput } from '../inputs/stop.js';
 import type { Session } from '../session.js';
 import { eachName } from './each-name.js';
 

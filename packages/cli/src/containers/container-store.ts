@@ -1,4 +1,12 @@
-import { checkListing, checkRecord, isProcessAlive as isAlive, type CorruptRecord, type ProcessIdentity, type RecordKind, type StateStore } from '@netmode/core';
+import {
+  checkListing,
+  checkRecord,
+  isProcessAlive as isAlive,
+  type CorruptRecord,
+  type ProcessIdentity,
+  type RecordKind,
+  type StateStore,
+} from '@netmode/core';
 import Type from 'typebox';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import { findMarkedProcess } from './start-marker.js';

@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ErrorCode,
-  assertObjectName,
-  isNetModeError,
-  netnsPath,
-  type Endpoint,
-  type PortMapping,
-} from '@netmode/core';
+import { ErrorCode, assertObjectName, isNetModeError, netnsPath, type Endpoint, type PortMapping } from '@netmode/core';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
 import { containerStatus, processOf, type ContainerRecord } from './container-store.js';
@@ -170,7 +163,9 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
     } catch (error) {
       // `rm -f` from another shell may have removed it already.
       if (!(error instanceof CliError && error.code === CliErrorCode.CONTAINER_NOT_FOUND)) {
-        session.out.warn(`could not disconnect ${name} (${isNetModeError(error) ? `${error.code}: ${error.message}` : String(error)}); run netmode rm -f ${name}`);
+        session.out.warn(
+          `could not disconnect ${name} (${isNetModeError(error) ? `${error.code}: ${error.message}` : String(error)}); run netmode rm -f ${name}`,
+        );
       }
     }
     return { ...finished, name };

@@ -12,7 +12,12 @@ import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
  * ERR_COMMAND_NOT_EXECUTABLE (exit 126), as Docker does.
  */
 export function assertRunnable(command: string, path = process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin'): void {
-  const candidates = command.includes('/') ? [command] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = command.includes('/')
+    ? [command]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   let sawFile = false;
   for (const candidate of candidates) {
     try {

@@ -1,12 +1,7 @@
 import { CliError, CliErrorCode, usage } from '../cli-error.js';
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
+import { options } from '../inputs/demo.js';
+import { defineCommand } from '../registry/command-spec.js';
 import { NO_OPERANDS } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-/** What `demo`'s handler gets. */
-export type DemoInput = CommandInput<typeof options, typeof NO_OPERANDS>;
 
 /** `netmode demo [--json]` */
 export const demo = defineCommand({
@@ -23,7 +18,8 @@ global options do not apply.`,
   operands: NO_OPERANDS,
   check(_input, globals) {
     if (process.getuid?.() !== 0) throw new CliError(CliErrorCode.NOT_ROOT, 'the demo creates network namespaces and must run as root');
-    if (globals.firewall === 'none') throw usage('netmode demo: needs a firewall to masquerade and publish ports; use --firewall nftables or iptables');
+    if (globals.firewall === 'none')
+      throw usage('netmode demo: needs a firewall to masquerade and publish ports; use --firewall nftables or iptables');
   },
   handler: async () => (await import('../commands/demo.js')).demoCommand,
 });

@@ -1,11 +1,6 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
+import { options } from '../inputs/doctor.js';
+import { defineCommand } from '../registry/command-spec.js';
 import { NO_OPERANDS } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-/** What `doctor`'s handler gets. */
-export type DoctorInput = CommandInput<typeof options, typeof NO_OPERANDS>;
 
 /** `netmode doctor [--json]` */
 export const doctor = defineCommand({

@@ -1,12 +1,5 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
-import type { OperandSpec } from '../registry/operand-spec.js';
-
-const options = {} as const;
-
-const operands = { kind: 'command', target: { name: 'NAME', what: 'container name' } } as const satisfies OperandSpec;
-
-/** What `exec`'s handler gets. */
-export type ExecInput = CommandInput<typeof options, typeof operands>;
+import { options, operands } from '../inputs/exec.js';
+import { defineCommand } from '../registry/command-spec.js';
 
 /** `netmode exec NAME [--] CMD [ARGS...]` */
 export const exec = defineCommand({

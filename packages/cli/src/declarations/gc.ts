@@ -1,11 +1,6 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
+import { options } from '../inputs/gc.js';
+import { defineCommand } from '../registry/command-spec.js';
 import { NO_OPERANDS } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-/** What `gc`'s handler gets. */
-export type GcInput = CommandInput<typeof options, typeof NO_OPERANDS>;
 
 /** `netmode gc [--json]` */
 export const gc = defineCommand({

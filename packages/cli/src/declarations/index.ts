@@ -14,5 +14,8 @@ import { stop } from './stop.js';
 /**
  * Every command of `netmode`, in the order `netmode --help` lists them.
  * Nothing here imports the SDK: each handler is loaded when its command runs.
+ * What a command takes (its options, operands and its handler's input type)
+ * is in `inputs/`, below both the declaration, which loads the handler, and
+ * the handler, which takes that input: neither imports the other.
  */
 export const COMMANDS: readonly Declaration[] = [run, exec, ps, inspect, stop, rm, gc, reconcile, network, doctor, demo];

@@ -1,13 +1,5 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
-import type { OperandSpec } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-const operands = { kind: 'one', name: 'NAME', what: 'container name' } as const satisfies OperandSpec;
-
-/** What `inspect`'s handler gets. */
-export type InspectInput = CommandInput<typeof options, typeof operands>;
+import { options, operands } from '../inputs/inspect.js';
+import { defineCommand } from '../registry/command-spec.js';
 
 /** `netmode inspect [--json] NAME` */
 export const inspect = defineCommand({

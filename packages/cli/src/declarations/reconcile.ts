@@ -1,11 +1,6 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
+import { options } from '../inputs/reconcile.js';
+import { defineCommand } from '../registry/command-spec.js';
 import { NO_OPERANDS } from '../registry/operand-spec.js';
-import { JSON_OPTION } from '../registry/option-spec.js';
-
-const options = { json: JSON_OPTION } as const;
-
-/** What `reconcile`'s handler gets. */
-export type ReconcileInput = CommandInput<typeof options, typeof NO_OPERANDS>;
 
 /** `netmode reconcile [--json]` */
 export const reconcile = defineCommand({

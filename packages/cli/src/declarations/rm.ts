@@ -1,15 +1,5 @@
-import { defineCommand, type CommandInput } from '../registry/command-spec.js';
-import type { OperandSpec } from '../registry/operand-spec.js';
-import type { OptionSpecs } from '../registry/option-spec.js';
-
-const options = {
-  force: { type: 'boolean', short: 'f', help: 'remove a running container too, killing its process first (SIGKILL)' },
-} as const satisfies OptionSpecs;
-
-const operands = { kind: 'some', name: 'NAME', what: 'container name' } as const satisfies OperandSpec;
-
-/** What `rm`'s handler gets. */
-export type RmInput = CommandInput<typeof options, typeof operands>;
+import { options, operands } from '../inputs/rm.js';
+import { defineCommand } from '../registry/command-spec.js';
 
 /** `netmode rm [-f] NAME...` */
 export const rm = defineCommand({

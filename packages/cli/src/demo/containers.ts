@@ -26,7 +26,13 @@ function landedIn(mode: string, started: Started): string {
 }
 
 /** `netmode run -d --name NAME … -- node probe.js PROBE…`, as a timed step. */
-function runProbe(run: DemoRun, place: Throwaway, name: string, spec: Omit<RunSpec, 'name' | 'command'>, probe: string[]): Promise<Started> {
+function runProbe(
+  run: DemoRun,
+  place: Throwaway,
+  name: string,
+  spec: Omit<RunSpec, 'name' | 'command'>,
+  probe: string[],
+): Promise<Started> {
   const flags = [
     '-d',
     `--name ${name}`,
@@ -45,7 +51,8 @@ async function waitUntilServing(place: Throwaway, name: string): Promise<void> {
   const log = join(place.stateDir, 'cli', 'logs', `${name}.log`);
   const deadline = Date.now() + 10_000;
   while (!(existsSync(log) && readFileSync(log, 'utf8').includes('"ready"'))) {
-    if (Date.now() > deadline) throw new Error(`the probe server in ${name} did not start: ${existsSync(log) ? readFileSync(log, 'utf8') : 'no output'}`);
+    if (Date.now() > deadline)
+      throw new Error(`the probe server in ${name} did not start: ${existsSync(log) ? readFileSync(log, 'utf8') : 'no output'}`);
     await sleep(20);
   }
 }
@@ -53,8 +60,9 @@ async function waitUntilServing(place: Throwaway, name: string): Promise<void> {
 /** Builds the two namespaces of the world and starts the outside server, as timed steps. */
 export async function buildTheWorld(run: DemoRun, place: Throwaway): Promise<void> {
   const { prefix, world } = place;
-  await run.timed(`build the world: ${prefix}host ext0 ${WORLD.host}/30 <-> ${prefix}ext eth0 ${WORLD.ext}/30, ${WORLD.internet} on its lo`, () =>
-    world.build(),
+  await run.timed(
+    `build the world: ${prefix}host ext0 ${WORLD.host}/30 <-> ${prefix}ext eth0 ${WORLD.ext}/30, ${WORLD.internet} on its lo`,
+    () => world.build(),
   );
   await run.timed(`serve TCP and UDP on 9000 in ${prefix}ext (outside, not a container)`, () => world.serveOutside(9000));
 }
@@ -65,7 +73,19 @@ export async function buildTheWorld(run: DemoRun, place: Throwaway): Promise<voi
  * two servers listen.
  */
 export async function startContainersInEveryMode(run: DemoRun, place: Throwaway): Promise<DemoContainers> {
-  const web = await runProbe(run, place, 'web', { mode: 'bridge', ports: [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8053, containerPort: 80, protocol: 'udp' }] }, ['serve', '80']);
+  const web = await runProbe(
+    run,
+    place,
+    'web',
+    {
+      mode: 'bridge',
+      ports: [
+        { hostPort: 8080, containerPort: 80 },
+        { hostPort: 8053, containerPort: 80, protocol: 'udp' },
+      ],
+    },
+    ['serve', '80'],
+  );
   const client = await runProbe(run, place, 'client', { mode: 'bridge' }, ['sleep']);
   // After the first bridge container: the default network reserves its
   // subnet only when it first comes up, and a network created before would

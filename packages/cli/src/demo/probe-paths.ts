@@ -26,23 +26,75 @@ function pathsToProbe(run: DemoRun, place: Throwaway, { web, client, app1, app2 
   };
   const [webIp, clientIp, app1Ip, app2Ip] = [ipOf(web), ipOf(client), ipOf(app1), ipOf(app2)];
   return [
-    [{ path: 'container to container (bridge)', from: 'client', to: `web ${webIp}:80` }, { kind: 'reach', seenAs: clientIp }, () => ask('client', 'tcp-ask', webIp, '80')],
-    [{ path: `container to container (${DEMO_NETWORK})`, from: 'app2', to: `app1 ${app1Ip}:80` }, { kind: 'reach', seenAs: app2Ip }, () => ask('app2', 'tcp-ask', app1Ip, '80')],
-    [{ path: 'networks are isolated', from: 'client (bridge)', to: `app1 ${app1Ip}:80 (${DEMO_NETWORK})` }, { kind: 'blocked' }, () => ask('client', 'tcp-ask', app1Ip, '80')],
-    [{ path: 'container to outside, TCP (masquerade)', from: 'client', to: `${WORLD.internet}:9000` }, { kind: 'reach', seenAs: WORLD.host }, () => ask('client', 'tcp-ask', WORLD.internet, '9000')],
-    [{ path: 'container to outside, UDP (masquerade)', from: 'client', to: `${WORLD.ext}:9000/udp` }, { kind: 'reach', seenAs: WORLD.host }, () => ask('client', 'udp-ask', WORLD.ext, '9000')],
-    [{ path: `${DEMO_NETWORK} to outside (masquerade)`, from: 'app2', to: `${WORLD.internet}:9000` }, { kind: 'reach', seenAs: WORLD.host }, () => ask('app2', 'tcp-ask', WORLD.internet, '9000')],
-    [{ path: 'outside to published port, TCP', from: 'outside', to: `${WORLD.host}:8080 -> web:80` }, { kind: 'reach', seenAs: WORLD.ext }, async () => readProbe(await world.askFromOutside('tcp-ask', WORLD.host, '8080'))],
-    [{ path: 'outside to published port, UDP', from: 'outside', to: `${WORLD.host}:8053/udp -> web:80` }, { kind: 'reach', seenAs: WORLD.ext }, async () => readProbe(await world.askFromOutside('udp-ask', WORLD.host, '8053'))],
-    [{ path: 'host to 127.0.0.1:port', from: 'hostbox (host mode)', to: '127.0.0.1:8080 -> web:80' }, { kind: 'reach' }, () => ask('hostbox', 'tcp-ask', '127.0.0.1', '8080')],
-    [{ path: 'container to published port (hairpin)', from: 'client', to: `${WORLD.host}:8080 -> web:80` }, { kind: 'reach' }, () => ask('client', 'tcp-ask', WORLD.host, '8080')],
-    [{ path: 'container:web over 127.0.0.1', from: 'sidecar', to: '127.0.0.1:80 (web)' }, { kind: 'reach', seenAs: '127.0.0.1' }, () => ask('sidecar', 'tcp-ask', '127.0.0.1', '80')],
+    [
+      { path: 'container to container (bridge)', from: 'client', to: `web ${webIp}:80` },
+      { kind: 'reach', seenAs: clientIp },
+      () => ask('client', 'tcp-ask', webIp, '80'),
+    ],
+    [
+      { path: `container to container (${DEMO_NETWORK})`, from: 'app2', to: `app1 ${app1Ip}:80` },
+      { kind: 'reach', seenAs: app2Ip },
+      () => ask('app2', 'tcp-ask', app1Ip, '80'),
+    ],
+    [
+      { path: 'networks are isolated', from: 'client (bridge)', to: `app1 ${app1Ip}:80 (${DEMO_NETWORK})` },
+      { kind: 'blocked' },
+      () => ask('client', 'tcp-ask', app1Ip, '80'),
+    ],
+    [
+      { path: 'container to outside, TCP (masquerade)', from: 'client', to: `${WORLD.internet}:9000` },
+      { kind: 'reach', seenAs: WORLD.host },
+      () => ask('client', 'tcp-ask', WORLD.internet, '9000'),
+    ],
+    [
+      { path: 'container to outside, UDP (masquerade)', from: 'client', to: `${WORLD.ext}:9000/udp` },
+      { kind: 'reach', seenAs: WORLD.host },
+      () => ask('client', 'udp-ask', WORLD.ext, '9000'),
+    ],
+    [
+      { path: `${DEMO_NETWORK} to outside (masquerade)`, from: 'app2', to: `${WORLD.internet}:9000` },
+      { kind: 'reach', seenAs: WORLD.host },
+      () => ask('app2', 'tcp-ask', WORLD.internet, '9000'),
+    ],
+    [
+      { path: 'outside to published port, TCP', from: 'outside', to: `${WORLD.host}:8080 -> web:80` },
+      { kind: 'reach', seenAs: WORLD.ext },
+      async () => readProbe(await world.askFromOutside('tcp-ask', WORLD.host, '8080')),
+    ],
+    [
+      { path: 'outside to published port, UDP', from: 'outside', to: `${WORLD.host}:8053/udp -> web:80` },
+      { kind: 'reach', seenAs: WORLD.ext },
+      async () => readProbe(await world.askFromOutside('udp-ask', WORLD.host, '8053')),
+    ],
+    [
+      { path: 'host to 127.0.0.1:port', from: 'hostbox (host mode)', to: '127.0.0.1:8080 -> web:80' },
+      { kind: 'reach' },
+      () => ask('hostbox', 'tcp-ask', '127.0.0.1', '8080'),
+    ],
+    [
+      { path: 'container to published port (hairpin)', from: 'client', to: `${WORLD.host}:8080 -> web:80` },
+      { kind: 'reach' },
+      () => ask('client', 'tcp-ask', WORLD.host, '8080'),
+    ],
+    [
+      { path: 'container:web over 127.0.0.1', from: 'sidecar', to: '127.0.0.1:80 (web)' },
+      { kind: 'reach', seenAs: '127.0.0.1' },
+      () => ask('sidecar', 'tcp-ask', '127.0.0.1', '80'),
+    ],
     [
       { path: "container:web has web's network", from: 'sidecar', to: 'its interfaces' },
-      { kind: 'ifaces', describe: `eth0 ${web.endpoint.addresses[0]}, as web`, test: (i) => (i['eth0'] ?? []).includes(web.endpoint.addresses[0] as string) },
+      {
+        kind: 'ifaces',
+        describe: `eth0 ${web.endpoint.addresses[0]}, as web`,
+        test: (i) => (i['eth0'] ?? []).includes(web.endpoint.addresses[0] as string),
+      },
       () => ask('sidecar', 'ifaces'),
     ],
-    [{ path: 'none has no route', from: 'isolated', to: `${WORLD.internet}:9000` }, { kind: 'error', error: 'ENETUNREACH' }, () => ask('isolated', 'tcp-ask', WORLD.internet, '9000')],
+    [
+      { path: 'none has no route', from: 'isolated', to: `${WORLD.internet}:9000` },
+      { kind: 'error', error: 'ENETUNREACH' },
+      () => ask('isolated', 'tcp-ask', WORLD.internet, '9000'),
+    ],
     [
       { path: 'none has only lo', from: 'isolated', to: 'its interfaces' },
       { kind: 'ifaces', describe: 'lo 127.0.0.1/8 only', test: (i) => Object.keys(i).join() === 'lo' },

@@ -82,7 +82,10 @@ function ifaces(): void {
 
 function routes(): void {
   const hex = (h: string) => [3, 2, 1, 0].map((i) => parseInt(h.slice(i * 2, i * 2 + 2), 16)).join('.');
-  const bits = (mask: string) => hex(mask).split('.').reduce((n, o) => n + Number(o).toString(2).replace(/0/g, '').length, 0);
+  const bits = (mask: string) =>
+    hex(mask)
+      .split('.')
+      .reduce((n, o) => n + Number(o).toString(2).replace(/0/g, '').length, 0);
   const lines = readFileSync('/proc/self/net/route', 'utf8').trim().split('\n').slice(1);
   print({
     routes: lines.map((line) => {

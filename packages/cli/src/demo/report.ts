@@ -24,11 +24,25 @@ export function reportVerdict(run: DemoRun, place: Throwaway, results: readonly 
   const failed = results.filter((r) => !r.ok);
   const ok = failed.length === 0 && problems.length === 0;
   if (run.json) {
-    run.out.json({ ok, prefix: place.prefix, firewall: place.firewall, steps: run.steps, paths: results, teardown: run.teardown, leftovers: problems });
+    run.out.json({
+      ok,
+      prefix: place.prefix,
+      firewall: place.firewall,
+      steps: run.steps,
+      paths: results,
+      teardown: run.teardown,
+      leftovers: problems,
+    });
   } else {
     run.say('');
-    run.say(problems.length === 0 ? 'Removed everything: no namespace, process or state of the demo is left.' : `Left behind: ${problems.join('; ')}`);
-    run.say(`${results.length - failed.length} of ${results.length} paths as expected${failed.length > 0 ? `; differing: ${failed.map((r) => r.path).join('; ')}` : ''}.`);
+    run.say(
+      problems.length === 0
+        ? 'Removed everything: no namespace, process or state of the demo is left.'
+        : `Left behind: ${problems.join('; ')}`,
+    );
+    run.say(
+      `${results.length - failed.length} of ${results.length} paths as expected${failed.length > 0 ? `; differing: ${failed.map((r) => r.path).join('; ')}` : ''}.`,
+    );
   }
   return ok ? ExitCode.OK : ExitCode.CHECK_FAILED;
 }

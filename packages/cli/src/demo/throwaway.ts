@@ -29,7 +29,10 @@ export async function prepareThrowaway(session: Session, firewall: string): Prom
   const prefix = await World.pickPrefix();
   const world = World.of(prefix);
   const stateDir = await mkdtemp(join(tmpdir(), 'netmode-demo-'));
-  const demo = await Session.open({ stateDir, hostNetns: `${prefix}host`, namePrefix: prefix, firewall, debug: session.globals.debug }, session.out);
+  const demo = await Session.open(
+    { stateDir, hostNetns: `${prefix}host`, namePrefix: prefix, firewall, debug: session.globals.debug },
+    session.out,
+  );
   return { prefix, world, stateDir, firewall, session: demo };
 }
 

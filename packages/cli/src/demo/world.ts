@@ -75,9 +75,13 @@ export class World {
   /** Starts the probe server in the outside world on `port` (TCP and UDP); resolves once it listens. */
   serveOutside(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(resolveToolPath('nsenter'), [`--net=${netnsPath(this.ext)}`, '--', process.execPath, PROBE, 'serve', String(port)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        resolveToolPath('nsenter'),
+        [`--net=${netnsPath(this.ext)}`, '--', process.execPath, PROBE, 'serve', String(port)],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       this.#children.add(child);
       child.stdout.on('data', (d: Buffer) => d.toString().includes('"ready"') && resolve());
       child.once('error', reject);

@@ -1,5 +1,5 @@
 import type { BridgeDriverOptions } from '@netmode/driver-bridge';
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 
 /**
  * The bridge driver's options from the global flags; unset flags keep the

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from '@netmode/core';
 import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
 
 /**
@@ -52,7 +52,9 @@ function locate(specifier: string, cwd: string): string {
   try {
     return import.meta.resolve(specifier);
   } catch (error) {
-    throw new CliError(CliErrorCode.DRIVER_PACKAGE_NOT_FOUND, `driver package ${specifier}: ${(error as Error).message}`, ExitCode.FAILED, { cause: error });
+    throw new CliError(CliErrorCode.DRIVER_PACKAGE_NOT_FOUND, `driver package ${specifier}: ${(error as Error).message}`, ExitCode.FAILED, {
+      cause: error,
+    });
   }
 }
 
@@ -76,7 +78,10 @@ export async function loadDriverPackage(specifier: string, cwd: string): Promise
   const pick = (pattern: RegExp, what: string): Registration | undefined => {
     const found = Object.entries(exports).filter(([name, value]) => pattern.test(name) && typeof value === 'function');
     if (found.length > 1) {
-      throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, `driver package ${specifier} exports ${found.length} ${what} functions (${found.map(([name]) => name).join(', ')}), not one`);
+      throw new CliError(
+        CliErrorCode.DRIVER_PACKAGE_INVALID,
+        `driver package ${specifier} exports ${found.length} ${what} functions (${found.map(([name]) => name).join(', ')}), not one`,
+      );
     }
     const [first] = found as [string, RegisterDriver][];
     return first === undefined ? undefined : { exportName: first[0], register: first[1] };
@@ -85,7 +90,10 @@ export async function loadDriverPackage(specifier: string, cwd: string): Promise
   const firewall = pick(REGISTER_FIREWALL, 'register…Firewall');
   if (driver === undefined && firewall === undefined) {
     const exported = Object.keys(exports).sort().join(', ') || 'nothing';
-    throw new CliError(CliErrorCode.DRIVER_PACKAGE_INVALID, `driver package ${specifier} exports no function named register…Driver or register…Firewall (it exports: ${exported})`);
+    throw new CliError(
+      CliErrorCode.DRIVER_PACKAGE_INVALID,
+      `driver package ${specifier} exports no function named register…Driver or register…Firewall (it exports: ${exported})`,
+    );
   }
   return { specifier, driver, firewall };
 }

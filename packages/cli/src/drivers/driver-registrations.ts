@@ -1,5 +1,5 @@
 import type { DriverRegistration } from '@netmode/core';
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 import { BUILT_IN_DRIVER_PACKAGES, OPTIONS_FROM_GLOBALS } from './built-in.js';
 import { loadDriverPackage, type DriverPackage } from './driver-package.js';
 

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 import type { Session } from '../session.js';
 import type { OperandSpec, OperandValues } from './operand-spec.js';
 import type { OptionSpecs, OptionValues } from './option-spec.js';

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../args/global-options.js';
+import type { GlobalOptions } from '../args/globals.js';
 import { parseSubcommand, splitAtCommand, type OptionTable, type ParsedSubcommand } from '../args/subcommand.js';
 import { usage } from '../cli-error.js';
 import type { CommandInput, CommandSpec } from './command-spec.js';
@@ -7,8 +7,7 @@ import { HELP_OPTION, type OptionSpec, type OptionSpecs } from './option-spec.js
 
 /** What {@link parseCommand} found: a request for help, or the handler's input. */
 export type ParsedCommand<O extends OptionSpecs, A extends OperandSpec> =
-  | { readonly help: true }
-  | { readonly help: false; readonly input: CommandInput<O, A> };
+  { readonly help: true } | { readonly help: false; readonly input: CommandInput<O, A> };
 
 /**
  * Every option of a command as `node:util` `parseArgs` takes it, by every
@@ -20,7 +19,8 @@ export function optionTable(spec: CommandSpec): OptionTable {
   for (const [long, option] of [...Object.entries(spec.options), ['help', HELP_OPTION] as const]) {
     const multiple = option.type === 'string' && option.multiple === true;
     table[long] = { type: option.type, ...(option.short ? { short: option.short } : {}), ...(multiple ? { multiple } : {}) };
-    if (option.type === 'string') for (const alias of option.aliases ?? []) table[alias] = { type: 'string', ...(multiple ? { multiple } : {}) };
+    if (option.type === 'string')
+      for (const alias of option.aliases ?? []) table[alias] = { type: 'string', ...(multiple ? { multiple } : {}) };
   }
   return table;
 }
@@ -50,7 +50,12 @@ export function parseCommand<O extends OptionSpecs, A extends OperandSpec>(
   return { help: false, input };
 }
 
-function readOperands(spec: OperandSpec, path: string, positionals: readonly string[], command: readonly string[]): Record<string, unknown> {
+function readOperands(
+  spec: OperandSpec,
+  path: string,
+  positionals: readonly string[],
+  command: readonly string[],
+): Record<string, unknown> {
   const fail = (message: string) => usage(`netmode ${path}: ${message}`);
   switch (spec.kind) {
     case 'none':
@@ -90,7 +95,9 @@ function readOption(path: string, long: string, option: OptionSpec, values: Pars
   const distinct = [...new Set(given)];
   if (distinct.length > 1) {
     const named = spellings.filter((name) => values[name] !== undefined).map((name) => `--${name}`);
-    throw usage(`netmode ${path}: ${named.join(' and ')} are one option, given different values (${distinct.map((v) => JSON.stringify(v)).join(', ')})`);
+    throw usage(
+      `netmode ${path}: ${named.join(' and ')} are one option, given different values (${distinct.map((v) => JSON.stringify(v)).join(', ')})`,
+    );
   }
   return distinct[0] === undefined ? undefined : convert(distinct[0]);
 }

@@ -12,6 +12,9 @@ export function captureOutput(): { out: Output; stdout: () => string; stderr: ()
         done();
       },
     });
-  const out = new Output(sink((t) => (stdout += t)), sink((t) => (stderr += t)));
+  const out = new Output(
+    sink((t) => (stdout += t)),
+    sink((t) => (stderr += t)),
+  );
   return { out, stdout: () => stdout, stderr: () => stderr };
 }

@@ -87,10 +87,19 @@ export async function createWorld(flags: readonly string[] = []): Promise<World>
       env,
       cli: (args, options) => netmode([...globals, ...args], options),
       sandboxes: async () =>
-        (await readdir('/run/netns')).filter((n) => n.startsWith(fixture.prefix) && n !== `${fixture.prefix}host` && n !== `${fixture.prefix}ext`),
+        (await readdir('/run/netns')).filter(
+          (n) => n.startsWith(fixture.prefix) && n !== `${fixture.prefix}host` && n !== `${fixture.prefix}ext`,
+        ),
       serveOutside: (port) =>
         new Promise((resolve, reject) => {
-          const child = spawn(resolveToolPath('nsenter'), [`--net=${netnsPath(ext)}`, '--', process.execPath, PROBE, 'serve', String(port)]);
+          const child = spawn(resolveToolPath('nsenter'), [
+            `--net=${netnsPath(ext)}`,
+            '--',
+            process.execPath,
+            PROBE,
+            'serve',
+            String(port),
+          ]);
           servers.push(child);
           child.stdout.on('data', (d: Buffer) => d.toString().includes('"ready"') && resolve());
           child.once('error', reject);
@@ -148,7 +157,10 @@ async function killRecorded(stateDir: string): Promise<void> {
 export async function startTime(pid: number): Promise<string | undefined> {
   try {
     const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 1).trim().split(/\s+/);
+    const fields = text
+      .slice(text.lastIndexOf(')') + 1)
+      .trim()
+      .split(/\s+/);
     return fields[0] === 'Z' ? undefined : fields[19];
   } catch {
     return undefined;

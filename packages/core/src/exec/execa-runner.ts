@@ -109,11 +109,9 @@ export function classifyFailure(spec: CommandSpec, argv: readonly string[], fail
     });
   }
   if (/Operation not permitted|Permission denied/.test(failure.stderr)) {
-    return new NetModeError(
-      ErrorCode.PERMISSION,
-      `${what}: ${detail} (netmode needs root or CAP_NET_ADMIN and CAP_SYS_ADMIN)`,
-      { context },
-    );
+    return new NetModeError(ErrorCode.PERMISSION, `${what}: ${detail} (netmode needs root or CAP_NET_ADMIN and CAP_SYS_ADMIN)`, {
+      context,
+    });
   }
   return new NetModeError(ErrorCode.COMMAND_FAILED, `${what} failed: ${detail}`, {
     context,

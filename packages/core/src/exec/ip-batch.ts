@@ -114,20 +114,24 @@ export class IpBatch {
    */
   linkAdd(name: string, kind: string, options: LinkAddOptions = {}): this {
     assertInterfaceName(name);
-    if (typeof kind !== 'string' || !/^[a-z][a-z0-9_]*$/.test(kind)) throw invalidConfig('kind', `${JSON.stringify(kind)} is not a link kind`);
+    if (typeof kind !== 'string' || !/^[a-z][a-z0-9_]*$/.test(kind))
+      throw invalidConfig('kind', `${JSON.stringify(kind)} is not a link kind`);
     if (options.mac !== undefined) assertMac(options.mac);
     if (options.parent !== undefined) assertInterfaceName(options.parent, 'parent');
     if (options.master !== undefined) assertInterfaceName(options.master, 'master');
     if (options.netnsPath !== undefined) validateNetnsRef({ kind: 'path', path: options.netnsPath }, 'netns');
     return this.#add(
-      'link', 'add', name,
+      'link',
+      'add',
+      name,
       ...(options.mac === undefined ? [] : ['address', options.mac]),
       ...(options.mtu === undefined ? [] : ['mtu', String(checkMtu(options.mtu))]),
       ...(options.parent === undefined ? [] : ['link', options.parent]),
       ...(options.master === undefined ? [] : ['master', options.master]),
       ...(options.netnsPath === undefined ? [] : ['netns', options.netnsPath]),
       ...(options.up ? ['up'] : []),
-      'type', kind,
+      'type',
+      kind,
       ...(options.kindArgs ?? []),
     );
   }
@@ -206,9 +210,12 @@ export class IpBatch {
     assertInterfaceName(dev);
     const parsed = parseCidr(cidr, 'address');
     return this.#add(
-      'address', 'add', `${parsed.address.text}/${parsed.prefixLength}`,
+      'address',
+      'add',
+      `${parsed.address.text}/${parsed.prefixLength}`,
       ...(options.peer === undefined ? [] : ['peer', parseAddress(options.peer, 'peer').text]),
-      'dev', dev,
+      'dev',
+      dev,
       ...(options.scope === undefined ? [] : ['scope', checkScope(options.scope)]),
       ...(options.nodad ? ['nodad'] : []),
     );
@@ -222,9 +229,12 @@ export class IpBatch {
       throw invalidConfig('metric', `${route.metric} must be a whole number from 0 to 4294967295`);
     }
     return this.#add(
-      'route', 'add', to,
+      'route',
+      'add',
+      to,
       ...(route.via === undefined ? [] : ['via', parseAddress(route.via, 'via').text]),
-      'dev', route.dev,
+      'dev',
+      route.dev,
       ...(route.scope === undefined ? [] : ['scope', checkScope(route.scope)]),
       ...(route.src === undefined ? [] : ['src', parseAddress(route.src, 'src').text]),
       ...(route.metric === undefined ? [] : ['metric', String(route.metric)]),
@@ -278,7 +288,8 @@ function assertMac(mac: string): void {
 }
 
 function checkScope(scope: string): string {
-  if (scope !== 'global' && scope !== 'link' && scope !== 'host') throw invalidConfig('scope', `${JSON.stringify(scope)} must be global, link or host`);
+  if (scope !== 'global' && scope !== 'link' && scope !== 'host')
+    throw invalidConfig('scope', `${JSON.stringify(scope)} must be global, link or host`);
   return scope;
 }
 

@@ -100,8 +100,14 @@ export function serveHelper(): void {
         end();
       }
     };
-    child.stdout?.setEncoding('utf8').on('data', collect((chunk) => (stdout += chunk).length));
-    child.stderr?.setEncoding('utf8').on('data', collect((chunk) => (stderr += chunk).length));
+    child.stdout?.setEncoding('utf8').on(
+      'data',
+      collect((chunk) => (stdout += chunk).length),
+    );
+    child.stderr?.setEncoding('utf8').on(
+      'data',
+      collect((chunk) => (stderr += chunk).length),
+    );
     // A command that exits without reading its input must not take the helper down.
     child.stdin?.on('error', () => {});
     child.stdin?.end(request.input ?? undefined);

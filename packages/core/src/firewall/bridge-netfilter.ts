@@ -41,7 +41,12 @@ export async function ensureBridgeNetfilter(scope: FirewallScope, bridge: string
   // br_netfilter registers net.bridge.* in every namespace once it is active;
   // without it the bridge option is accepted and does nothing.
   try {
-    await scope.runner.run({ command: 'sysctl', args: ['-n', 'net.bridge.bridge-nf-call-iptables'], netns: scope.netns, signal: scope.signal });
+    await scope.runner.run({
+      command: 'sysctl',
+      args: ['-n', 'net.bridge.bridge-nf-call-iptables'],
+      netns: scope.netns,
+      signal: scope.signal,
+    });
   } catch (error) {
     if (!isNetModeError(error, ErrorCode.COMMAND_FAILED)) throw error;
     throw new NetModeError(

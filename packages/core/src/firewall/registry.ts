@@ -22,7 +22,11 @@ export interface FirewallBackend {
 /** The backends netmode ships, registered in every instance; the list of their names is this one. */
 export const BUILTIN_FIREWALL_BACKENDS: readonly FirewallBackend[] = [
   { name: 'nftables', description: 'one table inet netmode, sets and maps (the default)', create: () => new NftablesFirewall() },
-  { name: 'iptables', description: "netmode's own chains, for hosts whose firewall is managed with iptables", create: () => new IptablesFirewall() },
+  {
+    name: 'iptables',
+    description: "netmode's own chains, for hosts whose firewall is managed with iptables",
+    create: () => new IptablesFirewall(),
+  },
   { name: 'none', description: "no rule anywhere (Docker's --iptables=false)", create: () => new NoFirewall() },
 ];
 
@@ -45,7 +49,10 @@ export class FirewallRegistry {
   constructor(backends: readonly FirewallBackend[]) {
     for (const backend of backends) {
       if (typeof backend?.name !== 'string' || !NAME.test(backend.name)) {
-        throw invalidConfig('firewalls', `${JSON.stringify(backend?.name)} is not a backend name: use 1 to 32 lower-case letters, digits or '-'`);
+        throw invalidConfig(
+          'firewalls',
+          `${JSON.stringify(backend?.name)} is not a backend name: use 1 to 32 lower-case letters, digits or '-'`,
+        );
       }
       if (this.#backends.has(backend.name)) throw invalidConfig('firewalls', `two firewall backends are registered as ${backend.name}`);
       this.#backends.set(backend.name, backend);
@@ -67,7 +74,10 @@ export class FirewallRegistry {
     if (made) return made;
     const backend = typeof name === 'string' ? this.#backends.get(name) : undefined;
     if (!backend) {
-      throw invalidConfig(field, `${JSON.stringify(name)} is not a registered firewall backend (registered: ${[...this.#backends.keys()].join(', ')})`);
+      throw invalidConfig(
+        field,
+        `${JSON.stringify(name)} is not a registered firewall backend (registered: ${[...this.#backends.keys()].join(', ')})`,
+      );
     }
     const firewall = backend.create();
     this.#made.set(name, firewall);

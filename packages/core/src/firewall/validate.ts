@@ -128,7 +128,11 @@ export function validateFirewallEndpoint(endpoint: FirewallEndpoint): ValidEndpo
     }
     const last = Math.max(port.hostPort, port.containerPort) + port.count - 1;
     if (last > MAX_PORT) {
-      throw invalidConfig(`${field}.count`, `${port.count} ports from ${port.hostPort}:${port.containerPort} run past ${MAX_PORT}`, context);
+      throw invalidConfig(
+        `${field}.count`,
+        `${port.count} ports from ${port.hostPort}:${port.containerPort} run past ${MAX_PORT}`,
+        context,
+      );
     }
     for (let i = 0; i < port.count; i += 1) {
       const hostPort = port.hostPort + i;

@@ -69,7 +69,11 @@ export class IpamTransaction implements IpamOperations {
       if (!this.#pools.some((pool) => pool.base.family === family)) {
         throw invalidConfig('subnet', `there is no IPv${family} address pool; an IPv${family} network needs an explicit subnet`);
       }
-      const free = findFreeSubnet(this.#pools, family, taken.map((t) => t.cidr));
+      const free = findFreeSubnet(
+        this.#pools,
+        family,
+        taken.map((t) => t.cidr),
+      );
       if (free === undefined) {
         throw new NetModeError(
           ErrorCode.ADDRESS_EXHAUSTED,
@@ -131,8 +135,7 @@ export class IpamTransaction implements IpamOperations {
     // Leases are keyed by canonical text (every write canonicalises), so a
     // candidate is formatted and looked up rather than every lease parsed:
     // that keeps an allocation cheap in a subnet with thousands of leases.
-    const isUnavailable = (value: bigint) =>
-      reserved.has(value) || record.leases[bigIntToAddress(value, cidr.family)] !== undefined;
+    const isUnavailable = (value: bigint) => reserved.has(value) || record.leases[bigIntToAddress(value, cidr.family)] !== undefined;
     const count = reserved.size + Object.keys(record.leases).length;
     const picked = pickAddress(loaded.range, isUnavailable, count, loaded.last);
     if (picked === undefined) {
@@ -221,6 +224,7 @@ function assertStaticAddress(loaded: LoadedSubnet, address: IpAddress): void {
 function assertOwner(owner: string): void {
   // The owner is only stored and shown in messages, but a control character
   // would garble both.
+  // eslint-disable-next-line no-control-regex -- matching control characters is what this pattern is for
   if (typeof owner !== 'string' || owner.length === 0 || owner.length > 256 || /[\u0000-\u001f\u007f]/.test(owner)) {
     throw invalidConfig('owner', `${JSON.stringify(owner)} is not a valid owner; use 1 to 256 printable characters`);
   }

@@ -67,11 +67,7 @@ export function resolvePools(pools: readonly AddressPool[]): ResolvedPool[] {
  * so the work is bounded by the number of pools and of `taken` networks, even
  * for an IPv6 pool with 2^56 candidates.
  */
-export function findFreeSubnet(
-  pools: readonly ResolvedPool[],
-  family: IpFamily,
-  taken: readonly Cidr[],
-): Cidr | undefined {
+export function findFreeSubnet(pools: readonly ResolvedPool[], family: IpFamily, taken: readonly Cidr[]): Cidr | undefined {
   for (const pool of pools) {
     if (pool.base.family !== family) continue;
     const step = 1n << BigInt(ADDRESS_BITS[family] - pool.size);

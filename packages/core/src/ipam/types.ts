@@ -75,7 +75,12 @@ export interface IpamOperations {
    *
    * @throws ERR_INVALID_CONFIG, ERR_SUBNET_OVERLAP, ERR_ADDRESS_EXHAUSTED
    */
-  allocateSubnet(owner: string, request: SubnetRequest, hostRoutes: readonly string[], reserved?: readonly ReservedSubnet[]): Promise<SubnetConfig>;
+  allocateSubnet(
+    owner: string,
+    request: SubnetRequest,
+    hostRoutes: readonly string[],
+    reserved?: readonly ReservedSubnet[],
+  ): Promise<SubnetConfig>;
   /** Releases `subnet` with all its address leases; idempotent. */
   releaseSubnet(subnet: string): Promise<void>;
   /**

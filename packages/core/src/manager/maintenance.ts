@@ -298,8 +298,7 @@ async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise
         const subnet = formatCidr(cidr);
         const network = byId.get(endpoint.networkId);
         const gateway =
-          network?.subnets.find((s) => s.subnet === subnet)?.gateway ??
-          endpoint.gateways.find((g) => cidrContains(cidr, parseAddress(g)));
+          network?.subnets.find((s) => s.subnet === subnet)?.gateway ?? endpoint.gateways.find((g) => cidrContains(cidr, parseAddress(g)));
         if (!(await ensureSubnet(networkOwner(endpoint.networkId), subnet, gateway))) continue;
         const holder = (await ipam.listLeases(subnet)).find((l) => l.address === cidr.address.text)?.owner;
         if (holder === owner) continue;

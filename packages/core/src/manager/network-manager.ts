@@ -139,11 +139,9 @@ export class NetworkManager {
     }
     const driver = this.#driver(spec.driver);
     if (!driver.createNetwork) {
-      throw new NetModeError(
-        ErrorCode.UNSUPPORTED,
-        `driver ${spec.driver} does not offer user-defined networks`,
-        { context: { network: spec.name, driver: spec.driver } },
-      );
+      throw new NetModeError(ErrorCode.UNSUPPORTED, `driver ${spec.driver} does not offer user-defined networks`, {
+        context: { network: spec.name, driver: spec.driver },
+      });
     }
     try {
       driver.validateNetwork?.(spec);
@@ -455,7 +453,8 @@ export class NetworkManager {
         // Others share this sandbox: keep it and its network for them, for as long as one of them is left.
         const joiners = await joinersOf(tx, containerId);
         if (joiners.length > 0) {
-          if (record.status === 'orphaned') return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: true };
+          if (record.status === 'orphaned')
+            return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: true };
           tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
           return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: false };
         }
@@ -465,7 +464,8 @@ export class NetworkManager {
     );
     if (outcome.kind === 'gone' || outcome.kind === 'skipped') return outcome.kind;
     if (outcome.kind === 'orphaned') {
-      if (!outcome.already) this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
+      if (!outcome.already)
+        this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
       return 'orphaned';
     }
     const { endpoint } = outcome;
@@ -765,7 +765,11 @@ export class NetworkManager {
         await release();
       } catch (error) {
         if (!isNetModeError(error, ErrorCode.STATE_CORRUPT)) throw error;
-        this.events.emit('warning', { code: 'STATE_CORRUPT', message: `${error.message}; the leases of ${containerId} in it stay`, containerId });
+        this.events.emit('warning', {
+          code: 'STATE_CORRUPT',
+          message: `${error.message}; the leases of ${containerId} in it stay`,
+          containerId,
+        });
       }
     }
   }

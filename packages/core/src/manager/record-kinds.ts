@@ -65,9 +65,7 @@ const StoredNetwork = Type.Object({
   driver: Type.String({ minLength: 1 }),
   status: Type.Enum(['creating', 'ready', 'removing']),
   predefined: Type.Boolean(),
-  subnets: Type.Array(
-    Type.Object({ subnet: Type.String(), gateway: Type.Optional(Type.String()), ipRange: Type.Optional(Type.String()) }),
-  ),
+  subnets: Type.Array(Type.Object({ subnet: Type.String(), gateway: Type.Optional(Type.String()), ipRange: Type.Optional(Type.String()) })),
   internal: Type.Boolean(),
   options: Data,
   labels: Labels,

@@ -71,7 +71,10 @@ export function parseAddress(text: string, field = 'address'): IpAddress {
     }
     const parsed = ipaddr.IPv6.parse(text);
     if (parsed.isIPv4MappedAddress()) {
-      throw invalidConfig(field, `${shown} is an IPv4-mapped IPv6 address; write it as the IPv4 address ${parsed.toIPv4Address().toString()}`);
+      throw invalidConfig(
+        field,
+        `${shown} is an IPv4-mapped IPv6 address; write it as the IPv4 address ${parsed.toIPv4Address().toString()}`,
+      );
     }
     return { family: 6, text: parsed.toRFC5952String(), value: bytesToBigInt(parsed.toByteArray()) };
   }
@@ -118,10 +121,7 @@ export function parseCidr(text: string, field = 'cidr'): Cidr {
 export function parseNetwork(text: string, field = 'subnet'): Cidr {
   const cidr = parseCidr(text, field);
   if (cidr.network !== cidr.address.value) {
-    throw invalidConfig(
-      field,
-      `${JSON.stringify(text)} has host bits set; the network is ${formatCidr(cidr)}`,
-    );
+    throw invalidConfig(field, `${JSON.stringify(text)} has host bits set; the network is ${formatCidr(cidr)}`);
   }
   return cidr;
 }

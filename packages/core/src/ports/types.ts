@@ -35,7 +35,6 @@ export interface PortsAllocatedWith<T> {
   readonly result: T;
 }
 
-
 /**
  * The port operations on a state transaction the caller opened, committed
  * with the caller's own records: what {@link PortAllocator.within} returns.
@@ -79,7 +78,11 @@ export interface PortAllocator {
    * `ipam.within(tx)`) commit together or not at all; `also` runs after the
    * ports are leased.
    */
-  allocateWith<T>(owner: string, requests: readonly PortRequest[], also: (tx: StateTransaction) => Promise<T>): Promise<PortsAllocatedWith<T>>;
+  allocateWith<T>(
+    owner: string,
+    requests: readonly PortRequest[],
+    also: (tx: StateTransaction) => Promise<T>,
+  ): Promise<PortsAllocatedWith<T>>;
   /** Releases every lease of `owner`; resolves to how many. Idempotent. */
   releaseOwner(owner: string): Promise<number>;
   /** Every lease, TCP first. */

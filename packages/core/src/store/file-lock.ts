@@ -175,10 +175,7 @@ export class FileLock {
   }
 
   #timeout(holderPid: number | undefined): NetModeError {
-    const holder =
-      holderPid === undefined
-        ? 'an unknown process'
-        : `pid ${holderPid}${holderPid === process.pid ? ' (this process)' : ''}`;
+    const holder = holderPid === undefined ? 'an unknown process' : `pid ${holderPid}${holderPid === process.pid ? ' (this process)' : ''}`;
     return new NetModeError(
       ErrorCode.LOCK_TIMEOUT,
       `state lock ${this.path} not acquired within ${this.#timeoutMs} ms: held by ${holder}`,
@@ -291,9 +288,7 @@ async function inspect(path: string): Promise<Holder> {
     // Empty or half-written: its holder may be between open() and write().
     return Date.now() - mtimeMs < HALF_WRITTEN_GRACE_MS ? { kind: 'alive' } : { kind: 'stale' };
   }
-  return (await isAlive(record))
-    ? { kind: 'alive', pid: record.pid }
-    : { kind: 'stale', pid: record.pid, token: record.token };
+  return (await isAlive(record)) ? { kind: 'alive', pid: record.pid } : { kind: 'stale', pid: record.pid, token: record.token };
 }
 
 function parseRecord(text: string | undefined): LockRecord | undefined {

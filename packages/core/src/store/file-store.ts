@@ -136,7 +136,10 @@ export class FileStateStore implements StateStore {
         );
       case 'ENOSPC':
       case 'EDQUOT':
-        return fail(ErrorCode.NO_SPACE, `no space left for the state directory ${this.#dir}: ${errorMessage(error)}; nothing was committed`);
+        return fail(
+          ErrorCode.NO_SPACE,
+          `no space left for the state directory ${this.#dir}: ${errorMessage(error)}; nothing was committed`,
+        );
       // A path that is the wrong kind of thing, or a file that cannot be made.
       case 'ENOTDIR':
       case 'EEXIST':
@@ -145,7 +148,8 @@ export class FileStateStore implements StateStore {
         const unusable = (why: string): NetModeError =>
           fail(ErrorCode.STATE_DIR_UNUSABLE, `the state directory ${this.#dir} ${why}: ${errorMessage(error)}`);
         const dir = await stat(this.#dir).catch((statError: unknown) => statError as NodeJS.ErrnoException);
-        if (dir instanceof Error) return unusable(hasCode(dir, 'ENOENT') ? 'was removed while in use' : 'lies under a file, not a directory');
+        if (dir instanceof Error)
+          return unusable(hasCode(dir, 'ENOENT') ? 'was removed while in use' : 'lies under a file, not a directory');
         if (!dir.isDirectory()) return unusable('is not a directory');
         // The directory exists, yet a file could not be created in it.
         if (code === 'ENOENT') return unusable('does not take new files (is it on /proc or /sys?)');
@@ -219,9 +223,7 @@ export class FileStateStore implements StateStore {
       }
       if (changes.length > 1) {
         const ops = changes.map(({ key, text }) =>
-          text === undefined
-            ? JSON.stringify({ op: 'delete', key })
-            : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
+          text === undefined ? JSON.stringify({ op: 'delete', key }) : `{"op":"put","key":${JSON.stringify(key)},"value":${text}}`,
         );
         await this.#writeAtomic(this.#journal, `{"version":1,"ops":[\n${ops.join(',\n')}\n]}\n`);
         if (this.#durable) await syncDir(this.#dir);

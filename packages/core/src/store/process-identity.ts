@@ -21,7 +21,10 @@ export interface ProcessIdentity {
 export function parseProcStat(text: string): { state: string; startTime: string } | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
-  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const state = fields[0];
   const startTime = fields[22 - 3];
   if (state === undefined || startTime === undefined || !/^\d+$/.test(startTime)) return undefined;

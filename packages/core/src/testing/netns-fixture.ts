@@ -142,7 +142,9 @@ export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Pro
   let prefix = '';
   let hostNetns: NetnsRef | undefined;
   for (let attempt = 0; hostNetns === undefined; attempt += 1) {
-    prefix = `${start}${randomBytes(3).toString('hex').slice(0, 5 - start.length)}`;
+    prefix = `${start}${randomBytes(3)
+      .toString('hex')
+      .slice(0, 5 - start.length)}`;
     // Another fixture's namespaces may carry a longer name starting with ours: skip such a prefix.
     if ((await sandboxes.listNamed(prefix)).length > 0) continue;
     try {

@@ -54,7 +54,12 @@ export class RecordingRunner implements CommandRunner {
     return this.commands
       .map((spec) => {
         const header = `[${formatNetns(spec.netns ?? { kind: 'host' })}] ${[spec.command, ...spec.args].join(' ')}`;
-        const input = spec.input ? spec.input.replace(/\n$/, '').split('\n').map((line) => `  ${line}`) : [];
+        const input = spec.input
+          ? spec.input
+              .replace(/\n$/, '')
+              .split('\n')
+              .map((line) => `  ${line}`)
+          : [];
         return [header, ...input].join('\n');
       })
       .join('\n');

@@ -66,9 +66,7 @@ describe('runIpBatch', () => {
 
   it('names the failing line', async () => {
     const runner = new RecordingRunner().failOn(() => true, 'RTNETLINK answers: File exists\nCommand failed -:2');
-    const error = await runIpBatch(runner, { kind: 'host' }, new IpBatch().linkUp('lo').linkUp('eth0')).catch(
-      (e: unknown) => e,
-    );
+    const error = await runIpBatch(runner, { kind: 'host' }, new IpBatch().linkUp('lo').linkUp('eth0')).catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.COMMAND_FAILED)).toBe(true);
     expect((error as NetModeError).context).toMatchObject({ failedLine: 2, failedCommand: 'link set dev eth0 up' });
   });

@@ -69,9 +69,9 @@ describe.each(RUNNERS)('%s', (_name, make) => {
   });
 
   it('turns a failing exit into ERR_COMMAND_FAILED with argv, exit code and stderr', async () => {
-    const error = await make().run({ command: 'ip', args: ['link', 'show', 'dev', 'no-such-link0'] }).catch(
-      (e: unknown) => e,
-    );
+    const error = await make()
+      .run({ command: 'ip', args: ['link', 'show', 'dev', 'no-such-link0'] })
+      .catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.COMMAND_FAILED)).toBe(true);
     const context = (error as NetModeError).context;
     expect(context['argv']).toEqual([resolveToolPath('ip'), 'link', 'show', 'dev', 'no-such-link0']);
@@ -80,7 +80,9 @@ describe.each(RUNNERS)('%s', (_name, make) => {
   });
 
   it('kills a process that outlives its timeout with ERR_COMMAND_TIMEOUT', async () => {
-    const error = await make().run({ command: 'sleep', args: ['5'], timeoutMs: 100 }).catch((e: unknown) => e);
+    const error = await make()
+      .run({ command: 'sleep', args: ['5'], timeoutMs: 100 })
+      .catch((e: unknown) => e);
     expect(isNetModeError(error, ErrorCode.COMMAND_TIMEOUT)).toBe(true);
   });
 
@@ -119,9 +121,7 @@ describe.each(RUNNERS)('%s', (_name, make) => {
       '-batch',
       '-',
     ]);
-    expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'path', path: '/proc/1/ns/net' } })[1]).toBe(
-      '--net=/proc/1/ns/net',
-    );
+    expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'path', path: '/proc/1/ns/net' } })[1]).toBe('--net=/proc/1/ns/net');
     expect(buildArgv({ command: 'ip', args: ['link'], netns: { kind: 'host' } })).toEqual([resolveToolPath('ip'), 'link']);
   });
 });
@@ -188,7 +188,11 @@ describe('HelperRunner, beyond what it shares with ExecaRunner', () => {
       process.stdout.write(out.stdout);`;
     // No close(): the process must still end by itself once its last command has.
     const child = await execa(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, reject: false });
-    expect({ stdout: child.stdout, timedOut: child.timedOut, exitCode: child.exitCode }).toEqual({ stdout: 'done', timedOut: false, exitCode: 0 });
+    expect({ stdout: child.stdout, timedOut: child.timedOut, exitCode: child.exitCode }).toEqual({
+      stdout: 'done',
+      timedOut: false,
+      exitCode: 0,
+    });
   });
 });
 

@@ -9,7 +9,9 @@ const isShow = commandMatches('ip', '-json', '-details');
 const isSysctl = commandMatches('sysctl');
 // `ip -json -details link show dev nm-br1`, shortened to what is read.
 const show = (value: number | undefined) =>
-  JSON.stringify([{ ifname: 'nm-br1', linkinfo: { info_kind: 'bridge', info_data: value === undefined ? {} : { nf_call_iptables: value } } }]);
+  JSON.stringify([
+    { ifname: 'nm-br1', linkinfo: { info_kind: 'bridge', info_data: value === undefined ? {} : { nf_call_iptables: value } } },
+  ]);
 
 async function errorOf(promise: Promise<unknown>): Promise<NetModeError> {
   const error = await promise.then(
@@ -44,7 +46,10 @@ describe('ensureBridgeNetfilter', () => {
   });
 
   it('says so when br_netfilter is not active: the sysctl does not exist', async () => {
-    const runner = new RecordingRunner().failOn(isSysctl, 'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory');
+    const runner = new RecordingRunner().failOn(
+      isSysctl,
+      'sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables: No such file or directory',
+    );
     const error = await errorOf(ensureBridgeNetfilter({ runner, netns: NETNS }, 'nm-br1'));
     expect(error.code).toBe(ErrorCode.UNSUPPORTED);
     expect(error.message).toMatch(/modprobe br_netfilter/);

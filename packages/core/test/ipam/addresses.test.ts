@@ -222,7 +222,7 @@ describe('persistence and transactions', () => {
     await rejection(again.allocateSubnet('other', { subnet: '10.0.0.0/16' }), ErrorCode.SUBNET_OVERLAP);
   });
 
-  it('within(tx) commits with the caller\'s records, and not at all when the caller throws', async () => {
+  it("within(tx) commits with the caller's records, and not at all when the caller throws", async () => {
     const { store, ipam } = await withSubnet('10.0.0.0/24');
     await expect(
       store.transaction(async (tx) => {

@@ -9,9 +9,7 @@ describe('DEFAULT_ADDRESS_POOLS', () => {
     expect(DEFAULT_ADDRESS_POOLS[0]).toEqual({ base: '172.17.0.0/16', size: 16 });
     expect(DEFAULT_ADDRESS_POOLS[14]).toEqual({ base: '172.31.0.0/16', size: 16 });
     expect(DEFAULT_ADDRESS_POOLS[15]).toEqual({ base: '192.168.0.0/16', size: 20 });
-    expect(DEFAULT_ADDRESS_POOLS.map((p) => p.base).slice(0, 15)).toEqual(
-      Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`),
-    );
+    expect(DEFAULT_ADDRESS_POOLS.map((p) => p.base).slice(0, 15)).toEqual(Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`));
     expect(Object.isFrozen(DEFAULT_ADDRESS_POOLS)).toBe(true);
   });
 });

@@ -154,7 +154,10 @@ describe('random allocations and releases', () => {
         // must equal it, and hold no reserved address.
         const record = await store.get<{ leases: Record<string, string>; lastAllocated?: string }>(s.key);
         expect(record?.leases, where).toEqual(Object.fromEntries(s.leases));
-        expect(Object.keys(record?.leases ?? {}).filter((a) => s.reserved.has(a)), where).toEqual([]);
+        expect(
+          Object.keys(record?.leases ?? {}).filter((a) => s.reserved.has(a)),
+          where,
+        ).toEqual([]);
         expect(record?.lastAllocated, where).toBe(s.last === undefined ? undefined : bigIntToAddress(s.last, s.cidr.family));
       }
       if (step % 500 === 0) {

@@ -14,10 +14,13 @@ import {
   NETWORK_DRIVER,
   createNetMode,
   isNetModeError,
+  type DependencyContainer,
   type NetworkManager,
   type StateStore,
 } from '../../src/index.js';
-import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+// Only to look into tsyringe's global container, which netmode must leave empty
+// and so does not export.
+import { container as globalContainer } from 'tsyringe';
 import { RecordingRunner } from '../../src/testing/recording-runner.js';
 import { newLog, registerFakeDriver, type FakeDriverLog } from '../support/fake-driver.js';
 import { processStartTime } from '../../src/store/process-identity.js';
@@ -55,9 +58,7 @@ describe('createNetMode', () => {
   it('refuses to start without drivers or with a bad name prefix', () => {
     expect(() => createNetMode({ drivers: [] })).toThrow(/register at least one driver/);
     expect(() => createNetMode({ drivers: [() => undefined], namePrefix: 'Bad Prefix' })).toThrow(/namePrefix/);
-    expect(() => createNetMode({ drivers: [() => undefined], hostNetns: { kind: 'named', name: 'a b' } })).toThrow(
-      /hostNetns/,
-    );
+    expect(() => createNetMode({ drivers: [() => undefined], hostNetns: { kind: 'named', name: 'a b' } })).toThrow(/hostNetns/);
   });
 
   it("checks processes, and builds the helper runner for 'helper'", () => {
@@ -226,7 +227,9 @@ describe('NetworkManager.disconnect', () => {
     await netmode.connect('web', 'fake0');
     const record = await store.get<Record<string, unknown>>('endpoints/web');
     // A pid that cannot exist, then our parent (alive, with its real start time).
-    await store.transaction(async (tx) => tx.put('endpoints/web', { ...record, status: 'attaching', operator: { pid: 2 ** 22 + 1, start: '1' } }));
+    await store.transaction(async (tx) =>
+      tx.put('endpoints/web', { ...record, status: 'attaching', operator: { pid: 2 ** 22 + 1, start: '1' } }),
+    );
     await netmode.disconnect('web');
     expect(log.detached).toEqual(['web']);
 
@@ -273,9 +276,7 @@ describe('networks', () => {
     ];
     for (const [attempt, code] of cases) expect(isNetModeError(await rejection(attempt()), code as never)).toBe(true);
     await netmode.createNetwork({ name: 'n1', driver: 'fake', subnets: [{ subnet: '10.1.0.0/16' }] });
-    const overlap = await rejection(
-      netmode.createNetwork({ name: 'n2', driver: 'fake', subnets: [{ subnet: '10.1.2.0/24' }] }),
-    );
+    const overlap = await rejection(netmode.createNetwork({ name: 'n2', driver: 'fake', subnets: [{ subnet: '10.1.2.0/24' }] }));
     expect(isNetModeError(overlap, ErrorCode.SUBNET_OVERLAP)).toBe(true);
     expect((await netmode.listNetworks()).map((n) => n.name)).toEqual(['fake0', 'n1']);
     // Only reads of the host's routes (for the overlap check) ran; nothing changed the kernel.

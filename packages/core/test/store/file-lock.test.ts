@@ -208,10 +208,13 @@ describe('FileLock', () => {
   // Each makes something at DIR/lock that no FileLock made.
   const NOT_A_FILE: [string, (lock: string, dir: string) => Promise<void>][] = [
     ['a dangling symbolic link', (lock, dir) => symlink(join(dir, 'nowhere'), lock)],
-    ['a symbolic link to a file', async (lock, dir) => {
-      await writeFile(join(dir, 'target'), JSON.stringify({ pid: DEAD_PID, start: '1', token: 'dead' }));
-      await symlink(join(dir, 'target'), lock);
-    }],
+    [
+      'a symbolic link to a file',
+      async (lock, dir) => {
+        await writeFile(join(dir, 'target'), JSON.stringify({ pid: DEAD_PID, start: '1', token: 'dead' }));
+        await symlink(join(dir, 'target'), lock);
+      },
+    ],
     ['a symbolic link to a directory', (lock, dir) => symlink(dir, lock)],
     ['a directory', (lock) => mkdir(lock)],
     ['a FIFO', async (lock) => void execFileSync('mkfifo', [lock])],

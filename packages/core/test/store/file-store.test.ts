@@ -45,7 +45,10 @@ function increment(store: StateStore): Promise<void> {
 
 /** Runs `processes` children that each increment the counter `perChild` times, all starting together. */
 async function countInChildren(dir: string, processes: number, perChild: number): Promise<void> {
-  const outputs = await runTogether(COUNT, Array.from({ length: processes }, () => [dir, String(perChild)]));
+  const outputs = await runTogether(
+    COUNT,
+    Array.from({ length: processes }, () => [dir, String(perChild)]),
+  );
   for (const out of outputs) expect(out).toContain('done');
 }
 

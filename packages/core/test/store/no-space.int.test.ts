@@ -66,7 +66,10 @@ describe.skipIf(!integrationAvailable())('a full disk under the state directory'
   /** Every file under `dir` but the directories, by path relative to it. */
   async function filesUnder(dir: string): Promise<string[]> {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+    return entries
+      .filter((e) => !e.isDirectory())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+      .sort();
   }
 
   async function rejection(promise: Promise<unknown>): Promise<NetModeError> {

@@ -36,15 +36,21 @@ function manager(stateDir: string) {
 
 /** Each: what stateDir is, and how to make it in a fresh temporary directory. */
 const NOT_A_DIRECTORY: [string, (base: string) => Promise<string>][] = [
-  ['a regular file', async (base) => {
-    await writeFile(join(base, 'file'), 'mine');
-    return join(base, 'file');
-  }],
+  [
+    'a regular file',
+    async (base) => {
+      await writeFile(join(base, 'file'), 'mine');
+      return join(base, 'file');
+    },
+  ],
   ['/dev/null', async () => '/dev/null'],
-  ['a path under a regular file', async (base) => {
-    await writeFile(join(base, 'file'), 'mine');
-    return join(base, 'file', 'state');
-  }],
+  [
+    'a path under a regular file',
+    async (base) => {
+      await writeFile(join(base, 'file'), 'mine');
+      return join(base, 'file', 'state');
+    },
+  ],
 ];
 
 describe('a state directory that cannot hold netmode state', () => {

@@ -1,15 +1,18 @@
-// netmode first: it loads reflect-metadata, which tsyringe needs before it loads.
 import {
   IpBatch,
+  Lifecycle,
   NETWORK_DRIVER,
   TeardownSteps,
   UndoStack,
   endpointOwner,
+  inject,
+  injectable,
   invalidConfig,
   networkOwner,
   runIpBatch,
   type AttachRequest,
   type AttachResult,
+  type DependencyContainer,
   type DriverContext,
   type Endpoint,
   type NetworkDriver,
@@ -17,7 +20,6 @@ import {
   type NetworkSetup,
   type NetworkSpec,
 } from '../../src/index.js';
-import { inject, injectable, Lifecycle, type DependencyContainer } from 'tsyringe';
 
 /** What the fake driver was asked to do, for assertions. */
 export interface FakeDriverLog {

@@ -17,9 +17,7 @@ const fail = (why) => {
 setTimeout(() => fail('timeout'), mode.endsWith('ask') || mode.endsWith('send') ? 2000 : 600_000).unref?.();
 
 if (mode === 'tcp-serve') {
-  createServer((socket) => socket.end(`${socket.remoteAddress}\n`)).listen(Number(a), '0.0.0.0', () =>
-    process.stdout.write('ready\n'),
-  );
+  createServer((socket) => socket.end(`${socket.remoteAddress}\n`)).listen(Number(a), '0.0.0.0', () => process.stdout.write('ready\n'));
 } else if (mode === 'udp-serve') {
   const socket = createSocket('udp4');
   socket.on('message', (_msg, peer) => socket.send(`${peer.address}\n`, peer.port, peer.address));

@@ -75,8 +75,7 @@ export interface UdpLog {
 export async function createTopology(): Promise<Topology> {
   const fixture = await createNetnsFixture();
   const servers = new Set<ChildProcess>();
-  const run = async (netns: NetnsRef, command: string, ...args: string[]) =>
-    (await fixture.runner.run({ command, args, netns })).stdout;
+  const run = async (netns: NetnsRef, command: string, ...args: string[]) => (await fixture.runner.run({ command, args, netns })).stdout;
   const cleanup = async () => {
     for (const child of servers) if (child.exitCode === null) child.kill('SIGKILL');
     servers.clear();

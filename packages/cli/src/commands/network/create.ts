@@ -1,6 +1,6 @@
 import type { NetworkSpec, SubnetConfig } from '@netmode/core';
 import { ExitCode } from '../../cli-error.js';
-import type { NetworkCreateInput } from '../../declarations/network.js';
+import type { NetworkCreateInput } from '../../inputs/network.js';
 import type { Session } from '../../session.js';
 
 /** `netmode network create [OPTIONS] NAME` */

@@ -1,5 +1,5 @@
 import { ExitCode } from '../../cli-error.js';
-import type { NetworkInspectInput } from '../../declarations/network.js';
+import type { NetworkInspectInput } from '../../inputs/network.js';
 import type { Session } from '../../session.js';
 import { subnetText } from './subnet-text.js';
 

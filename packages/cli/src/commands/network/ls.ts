@@ -1,5 +1,5 @@
 import { ExitCode } from '../../cli-error.js';
-import type { NetworkLsInput } from '../../declarations/network.js';
+import type { NetworkLsInput } from '../../inputs/network.js';
 import type { Session } from '../../session.js';
 import { subnetText } from './subnet-text.js';
 
@@ -17,8 +17,12 @@ export async function networkLsCommand(session: Session, { options }: NetworkLsI
       n.name,
       n.driver,
       subnetText(n),
-      n.subnets.map((s) => s.gateway ?? '').filter(Boolean).join(',') || '-',
-      [n.predefined ? 'predefined' : '', n.internal ? 'internal' : '', n.status === 'ready' ? '' : n.status].filter(Boolean).join(',') || '-',
+      n.subnets
+        .map((s) => s.gateway ?? '')
+        .filter(Boolean)
+        .join(',') || '-',
+      [n.predefined ? 'predefined' : '', n.internal ? 'internal' : '', n.status === 'ready' ? '' : n.status].filter(Boolean).join(',') ||
+        '-',
     ]),
   );
   return ExitCode.OK;

@@ -1,4 +1,4 @@
-import type { NetworkRmInput } from '../../declarations/network.js';
+import type { NetworkRmInput } from '../../inputs/network.js';
 import type { Session } from '../../session.js';
 import { eachName } from '../each-name.js';
 

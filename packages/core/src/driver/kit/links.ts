@@ -98,7 +98,12 @@ export interface DeleteLinkOptions {
  * that kind). Idempotent: a link or namespace that is gone is success.
  * Resolves to whether it deleted something.
  */
-export async function deleteLinkIfPresent(ctx: DriverContext, netns: NetnsRef, name: string, options: DeleteLinkOptions = {}): Promise<boolean> {
+export async function deleteLinkIfPresent(
+  ctx: DriverContext,
+  netns: NetnsRef,
+  name: string,
+  options: DeleteLinkOptions = {},
+): Promise<boolean> {
   if (netns.kind !== 'host' && !(await ctx.sandboxes.exists(netns))) return false;
   const link = await readLink({ ...ctx, signal: options.signal }, netns, name);
   if (!link || (options.kind !== undefined && link.kind !== options.kind)) return false;

@@ -15,7 +15,12 @@ import { networkOwner, type DriverContext } from '../network-driver.js';
  *   then not overlaps. See `SubnetRequest.adoptRoute`.
  * @throws ERR_SUBNET_OVERLAP when another network or a host route holds it.
  */
-export async function ensureSubnetReserved(ctx: DriverContext, network: NetworkRecord, subnet: SubnetConfig, adoptRoute = false): Promise<void> {
+export async function ensureSubnetReserved(
+  ctx: DriverContext,
+  network: NetworkRecord,
+  subnet: SubnetConfig,
+  adoptRoute = false,
+): Promise<void> {
   const owner = networkOwner(network.id);
   const held = (s: { subnet: string; owner: string }) => s.subnet === subnet.subnet && s.owner === owner;
   if ((await ctx.ipam.listSubnets()).some(held)) return;

@@ -47,9 +47,7 @@ export function reconcile(saved: SavedRuleset, wanted: OwnedRules, script: Resto
  * rules are the administrator's.
  */
 export function removeBase(saved: SavedRuleset, tables: readonly IptablesTable[], script: RestoreScript): boolean {
-  const inUse = tables.some((table) =>
-    managedChains(table).some((ref) => saved.rules(ref).some((args) => ownerOf(args) !== BASE_OWNER)),
-  );
+  const inUse = tables.some((table) => managedChains(table).some((ref) => saved.rules(ref).some((args) => ownerOf(args) !== BASE_OWNER)));
   if (inUse) return false;
   for (const table of tables) {
     for (const ref of [...HOOK_CHAINS[table], ...managedChains(table)]) {

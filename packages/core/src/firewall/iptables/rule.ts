@@ -36,12 +36,7 @@ export function endpointOwner(endpointId: string): string {
 }
 
 /** A rule carrying `owner` as its comment, placed after the matches and before the target, as iptables-save prints it. */
-export function ownedRule(
-  ref: ChainRef,
-  owner: string,
-  matches: readonly string[],
-  target: readonly string[],
-): IptablesRule {
+export function ownedRule(ref: ChainRef, owner: string, matches: readonly string[], target: readonly string[]): IptablesRule {
   return { table: ref.table, chain: ref.chain, args: [...matches, '-m', 'comment', '--comment', owner, ...target] };
 }
 
@@ -61,9 +56,7 @@ const BARE_COMMENT = /^[A-Za-z0-9_-]+$/;
 
 /** The arguments as one line of an `iptables-restore` script, quoting the comment as `iptables-save` does. */
 export function formatArgs(args: readonly string[]): string {
-  return args
-    .map((token, i) => (args[i - 1] === '--comment' && !BARE_COMMENT.test(token) ? quote(token) : token))
-    .join(' ');
+  return args.map((token, i) => (args[i - 1] === '--comment' && !BARE_COMMENT.test(token) ? quote(token) : token)).join(' ');
 }
 
 function quote(text: string): string {

@@ -1,3 +1,4 @@
+import type { TableListing } from './listing.js';
 import { TABLE_OWNER, createScript, type ChainDefinition, type OwnedTable, type SetDefinition } from './owned-table.js';
 
 /**
@@ -130,4 +131,9 @@ export const BASE: OwnedTable = { table: TABLE, sets: SETS, chains: CHAINS, user
 /** The transaction that creates the base (race-safe, see `createScript`). */
 export function baseScript(): string {
   return createScript(BASE);
+}
+
+/** Whether a full listing shows no netmode bridge and no rule of the administrator's in `user`. */
+export function baseUnused(listing: TableListing): boolean {
+  return (listing.sets.get(SET.bridges) ?? []).length === 0 && !listing.rules.some((r) => r.chain === USER_CHAIN);
 }

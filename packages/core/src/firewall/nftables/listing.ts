@@ -1,5 +1,4 @@
 import { ErrorCode, NetModeError } from '../../errors.js';
-import { SET, USER_CHAIN } from './base.js';
 
 /**
  * Reading `nft -j list table inet netmode`: only what the backend decides
@@ -99,11 +98,6 @@ function keyPart(part: Json, type: Json | undefined, interval: boolean): string 
   if (isObject(prefix)) return `${String(prefix['addr'])}/${String(prefix['len'])}`;
   // Ranges and other forms: netmode never writes them, so they match no key of its own.
   return JSON.stringify(part);
-}
-
-/** Whether a full listing shows no netmode bridge and no rule of the administrator's in `user`. */
-export function baseUnused(listing: TableListing): boolean {
-  return (listing.sets.get(SET.bridges) ?? []).length === 0 && !listing.rules.some((r) => r.chain === USER_CHAIN);
 }
 
 function unreadable(stdout: string, cause?: unknown): NetModeError {

@@ -11,9 +11,8 @@ import {
 import { ownerMark, parseOwnerMark } from '../../model/owner.js';
 import { PortFilter } from '../port-filter.js';
 import { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork } from '../validate.js';
-import { BASE, TABLE } from './base.js';
+import { BASE, TABLE, baseUnused } from './base.js';
 import { endpointElements, networkElements, networkTeardownElements } from './elements.js';
-import { baseUnused } from './listing.js';
 import { applyScript, readTable, tableMissing } from './nft-command.js';
 import { describeGaps, ensureOwnedTable, noGaps, tableGaps } from './owned-table.js';
 import { NftScript, type NftElement } from './script.js';
@@ -230,10 +229,7 @@ function addAll(elements: readonly NftElement[]): string {
  * interval.
  */
 function heldByAnother(error: unknown): boolean {
-  return (
-    isNetModeError(error, ErrorCode.COMMAND_FAILED) &&
-    /File exists|interval overlaps/.test(String(error.context['stderr']))
-  );
+  return isNetModeError(error, ErrorCode.COMMAND_FAILED) && /File exists|interval overlaps/.test(String(error.context['stderr']));
 }
 
 function withContext(error: unknown, context: ErrorContext): NetModeError {

@@ -25,7 +25,6 @@ export function ifnameLiteral(name: string): string {
   return `"${name}"`;
 }
 
-
 /** Builds the text of one `nft -f -` transaction, one command a line. */
 export class NftScript {
   readonly #lines: string[] = [];

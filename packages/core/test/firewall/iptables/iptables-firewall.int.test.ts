@@ -171,16 +171,36 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
     const before = normalizeSave(await save());
     await fixture.runner.run({
       command: 'iptables',
-      args: ['-t', 'filter', '-D', 'NETMODE-FORWARD', '-i', 'nm-a', '!', '-o', 'nm-a', '-m', 'comment', '--comment', A, '-j', 'NETMODE-ISOLATION'],
+      args: [
+        '-t',
+        'filter',
+        '-D',
+        'NETMODE-FORWARD',
+        '-i',
+        'nm-a',
+        '!',
+        '-o',
+        'nm-a',
+        '-m',
+        'comment',
+        '--comment',
+        A,
+        '-j',
+        'NETMODE-ISOLATION',
+      ],
       netns: fixture.hostNetns,
     });
     await firewall.setupNetwork(scope, NET_A);
     const after = chains(await save()).get('filter NETMODE-FORWARD') ?? [];
     expect(after.filter((l) => l.includes(A))).toEqual((EXPECTED['filter NETMODE-FORWARD'] ?? []).filter((l) => l.includes(A)));
-    expect(normalizeSave(await save()).split('\n').sort()).toEqual(before.split('\n').sort());
+    expect(
+      normalizeSave(await save())
+        .split('\n')
+        .sort(),
+    ).toEqual(before.split('\n').sort());
   });
 
-  it('tears everything down twice; only the base and the administrator\'s rule remain', async () => {
+  it("tears everything down twice; only the base and the administrator's rule remain", async () => {
     await fixture.runner.run({
       command: 'iptables',
       args: ['-t', 'filter', '-A', 'NETMODE-USER', '-s', '192.0.2.0/24', '-j', 'DROP'],
@@ -212,7 +232,7 @@ describe.skipIf(!integrationAvailable())('IptablesFirewall on the real iptables,
     expect(chains(await save()).get('filter NETMODE-USER')).toEqual(['-s 192.0.2.0/24 -j DROP']);
   });
 
-  it('removes the administrator\'s emptied chain too, leaving nothing of netmode; twice is fine', async () => {
+  it("removes the administrator's emptied chain too, leaving nothing of netmode; twice is fine", async () => {
     await fixture.runner.run({
       command: 'iptables',
       args: ['-t', 'filter', '-D', 'NETMODE-USER', '-s', '192.0.2.0/24', '-j', 'DROP'],

@@ -89,7 +89,11 @@ describe('IptablesFirewall restore scripts', () => {
     const take = (text: string) => lines.splice(lines.indexOf(text), 1);
     // The network's last forward rule moved before its first one.
     const [drop] = take('-A NETMODE-FORWARD -o nm-a -m comment --comment "netmode:network:net-a" -j DROP');
-    lines.splice(lines.indexOf('-A NETMODE-FORWARD -i nm-a -o nm-a -m comment --comment "netmode:network:net-a" -j ACCEPT'), 0, drop as string);
+    lines.splice(
+      lines.indexOf('-A NETMODE-FORWARD -i nm-a -o nm-a -m comment --comment "netmode:network:net-a" -j ACCEPT'),
+      0,
+      drop as string,
+    );
     const { runner, scope } = host(lines.join('\n'));
     await firewall.setupNetwork(scope, NET_A);
     await expectGolden('network-repair', `${runner.transcript()}\n`);
@@ -101,7 +105,7 @@ describe('IptablesFirewall restore scripts', () => {
     expect(runner.commands.filter(restore)).toEqual([]);
   });
 
-  it('keeps a NETMODE-USER that holds the administrator\'s rules when removing the base', async () => {
+  it("keeps a NETMODE-USER that holds the administrator's rules when removing the base", async () => {
     const withRule = BASE.replace('COMMIT\n*nat', '-A NETMODE-USER -s 192.0.2.0/24 -j DROP\nCOMMIT\n*nat');
     const { runner, scope } = host(withRule);
     expect(await firewall.removeBase(scope)).toBe(true);
@@ -209,15 +213,18 @@ describe('IptablesFirewall validation', () => {
     ['a range past 65535', (s) => firewall.setupEndpoint(s, endpoint({ ports: [port({ hostPort: 65535, count: 2 })] }))],
     ['a container range past 65535', (s) => firewall.setupEndpoint(s, endpoint({ ports: [port({ containerPort: 65530, count: 7 })] }))],
     ['protocol sctp', (s) => firewall.setupEndpoint(s, endpoint({ ports: [port({ protocol: 'sctp' as 'tcp' })] }))],
-  ] as [string, (s: FirewallScope) => Promise<unknown>][])('refuses %s with ERR_INVALID_CONFIG before starting anything', async (_, call) => {
-    const { runner, scope } = host(FULL);
-    const error = await call(scope).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(isNetModeError(error, ErrorCode.INVALID_CONFIG)).toBe(true);
-    expect(runner.commands).toEqual([]);
-  });
+  ] as [string, (s: FirewallScope) => Promise<unknown>][])(
+    'refuses %s with ERR_INVALID_CONFIG before starting anything',
+    async (_, call) => {
+      const { runner, scope } = host(FULL);
+      const error = await call(scope).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isNetModeError(error, ErrorCode.INVALID_CONFIG)).toBe(true);
+      expect(runner.commands).toEqual([]);
+    },
+  );
 
   it('says that only IPv4 is supported', async () => {
     const { runner, scope } = host('');

@@ -6,7 +6,16 @@ import { SavedRuleset } from '../../../src/firewall/iptables/saved-ruleset.js';
 describe('iptables rule text', () => {
   it('reads quoted comments, with the escapes iptables-save writes', () => {
     expect(tokenize('-A X -s 10.0.0.0/8  -m comment --comment "a \\"b\\" c\\\\" -j DROP')).toEqual([
-      '-A', 'X', '-s', '10.0.0.0/8', '-m', 'comment', '--comment', 'a "b" c\\', '-j', 'DROP',
+      '-A',
+      'X',
+      '-s',
+      '10.0.0.0/8',
+      '-m',
+      'comment',
+      '--comment',
+      'a "b" c\\',
+      '-j',
+      'DROP',
     ]);
     expect(ownerOf(tokenize('-m comment --comment "netmode:network:n1" -j DROP'))).toBe('netmode:network:n1');
     expect(ownerOf(tokenize('-j DROP'))).toBeUndefined();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isNetModeError, ErrorCode } from '../../../src/errors.js';
-import { BASE } from '../../../src/firewall/nftables/base.js';
-import { baseUnused, parseTableListing, type TableListing } from '../../../src/firewall/nftables/listing.js';
+import { BASE, baseUnused } from '../../../src/firewall/nftables/base.js';
+import { parseTableListing, type TableListing } from '../../../src/firewall/nftables/listing.js';
 import { describeGaps, tableGaps } from '../../../src/firewall/nftables/owned-table.js';
 import { readFixture } from './golden.js';
 

@@ -84,11 +84,7 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
 
     const table = await listTable(fixture.runner, fixture.hostNetns);
     const elements = (name: string) => [...(table.sets.get(name) ?? [])].sort((a, b) => a.key.localeCompare(b.key));
-    expect(elements('bridges')).toEqual([
-      el('nm-quiet', 'network:quiet'),
-      el('nm-vault', 'network:vault'),
-      el('nm-web', 'network:web'),
-    ]);
+    expect(elements('bridges')).toEqual([el('nm-quiet', 'network:quiet'), el('nm-vault', 'network:vault'), el('nm-web', 'network:web')]);
     expect(elements('bridge_pairs').map((e) => e.key)).toEqual(['nm-quiet . nm-quiet', 'nm-vault . nm-vault', 'nm-web . nm-web']);
     expect(elements('icc_off')).toEqual([el('nm-quiet . nm-quiet', 'network:quiet')]);
     expect(elements('masq_bridges')).toEqual([el('nm-quiet', 'network:quiet'), el('nm-web', 'network:web')]);
@@ -99,8 +95,13 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
       el('10.231.3.0/24', 'network:vault'),
       el('10.231.8.0/22', 'network:vault'),
     ]);
-    expect(elements('pub_any4')).toEqual([el('tcp . 8080', 'endpoint:api', '10.231.1.2 . 80'), el('udp . 53', 'endpoint:dns', '10.231.2.2 . 53')]);
-    expect(elements('pub_ip4')).toEqual([5000, 5001, 5002].map((p) => el(`10.231.255.1 . udp . ${p}`, 'endpoint:api', `10.231.1.2 . ${p + 1000}`)));
+    expect(elements('pub_any4')).toEqual([
+      el('tcp . 8080', 'endpoint:api', '10.231.1.2 . 80'),
+      el('udp . 53', 'endpoint:dns', '10.231.2.2 . 53'),
+    ]);
+    expect(elements('pub_ip4')).toEqual(
+      [5000, 5001, 5002].map((p) => el(`10.231.255.1 . udp . ${p}`, 'endpoint:api', `10.231.1.2 . ${p + 1000}`)),
+    );
     expect(table.rules.filter((r) => r.comment === 'netmode')).toHaveLength(BASE_RULE_COUNT);
     expect(table.rules.filter((r) => r.chain === 'user')).toEqual([]);
   });
@@ -170,10 +171,17 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
       mac: `02:42:0A:E7:02:0${last}`,
     });
     const listPorts = async () => {
-      const { stdout } = await fixture.runner.run({ command: 'nft', args: ['-j', 'list', 'table', 'bridge', 'netmode'], netns: fixture.hostNetns });
-      const sets = (JSON.parse(stdout) as { nftables: { set?: { name: string; elem?: { elem: { val: unknown; comment: string } }[] } }[] }).nftables;
+      const { stdout } = await fixture.runner.run({
+        command: 'nft',
+        args: ['-j', 'list', 'table', 'bridge', 'netmode'],
+        netns: fixture.hostNetns,
+      });
+      const sets = (JSON.parse(stdout) as { nftables: { set?: { name: string; elem?: { elem: { val: unknown; comment: string } }[] } }[] })
+        .nftables;
       return Object.fromEntries(
-        sets.flatMap((e) => (e.set ? [[e.set.name, (e.set.elem ?? []).map((x) => `${JSON.stringify(x.elem.val)} ${x.elem.comment}`)]] : [])),
+        sets.flatMap((e) =>
+          e.set ? [[e.set.name, (e.set.elem ?? []).map((x) => `${JSON.stringify(x.elem.val)} ${x.elem.comment}`)]] : [],
+        ),
       );
     };
     await firewall.setupEndpoint(scope, port('p1', 'nmv-p1', 2));
@@ -193,7 +201,8 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
   it("puts back a rule, a set and a chain deleted by hand, each in its place, and keeps the administrator's rule", async () => {
     await firewall.setupNetwork(scope, web);
     const nft = (...args: string[]) => fixture.runner.run({ command: 'nft', args, netns: fixture.hostNetns });
-    const chains = async () => Promise.all(BASE.chains.map(async (chain) => (await nft('list', 'chain', 'inet', 'netmode', chain.name)).stdout));
+    const chains = async () =>
+      Promise.all(BASE.chains.map(async (chain) => (await nft('list', 'chain', 'inet', 'netmode', chain.name)).stdout));
     const before = await chains();
     const masq = (await nft('list', 'set', 'inet', 'netmode', 'masq_bridges')).stdout;
     const table = await listTable(fixture.runner, fixture.hostNetns);
@@ -210,7 +219,9 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
     expect(await firewall.hasBase(scope)).toBe(true);
     expect(await chains()).toEqual(before);
     expect((await nft('list', 'set', 'inet', 'netmode', 'masq_bridges')).stdout).toBe(masq);
-    expect((await listTable(fixture.runner, fixture.hostNetns)).rules.filter((r) => r.chain === 'user').map((r) => r.comment)).toEqual(['admin']);
+    expect((await listTable(fixture.runner, fixture.hostNetns)).rules.filter((r) => r.chain === 'user').map((r) => r.comment)).toEqual([
+      'admin',
+    ]);
     await firewall.teardownNetwork(scope, web);
   });
 
@@ -250,7 +261,12 @@ describe.skipIf(!integrationAvailable())('NftablesFirewall on the real nft, in a
 
     const table = await listTable(fixture.runner, netns);
     expect(table.rules.filter((r) => r.comment === 'netmode')).toHaveLength(BASE_RULE_COUNT);
-    expect(table.sets.get('bridges')?.map((e) => e.key).sort()).toEqual(['nm-quiet', 'nm-web']);
+    expect(
+      table.sets
+        .get('bridges')
+        ?.map((e) => e.key)
+        .sort(),
+    ).toEqual(['nm-quiet', 'nm-web']);
   });
 
   it('lets many setupNetwork calls race on a fresh namespace without duplicating the base', async () => {

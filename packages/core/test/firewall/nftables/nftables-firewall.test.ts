@@ -149,7 +149,10 @@ describe('NftablesFirewall scripts', () => {
 
   it('takes host address 0.0.0.0 as every address, as Docker does', async () => {
     const runner = withBase();
-    await firewall.setupEndpoint(scopeOf(runner), { ...endpoint, ports: [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, count: 1 }] });
+    await firewall.setupEndpoint(scopeOf(runner), {
+      ...endpoint,
+      ports: [{ protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, count: 1 }],
+    });
     const scripts = runner.commands.filter(isTransaction).map((c) => c.input);
     expect(scripts).toEqual(['add element inet netmode pub_any4 { tcp . 8080 comment "endpoint:c1" : 10.88.0.2 . 80 }\n']);
   });
@@ -273,9 +276,7 @@ describe('NftablesFirewall base races and failures', () => {
     let transactions = 0;
     const runner = new RecordingRunner()
       .respond(isListing, { stdout: held })
-      .respond(isTransaction, (spec) =>
-        transactions++ === 0 ? commandFailed('Error: interval overlaps with an existing one')(spec) : {},
-      );
+      .respond(isTransaction, (spec) => (transactions++ === 0 ? commandFailed('Error: interval overlaps with an existing one')(spec) : {}));
     await firewall.teardownNetwork(scopeOf(runner), network);
     expect(runner.commands.at(-1)?.input).toBe('delete element inet netmode bridges { "nm-br0" }\n');
   });
@@ -312,7 +313,10 @@ describe('NftablesFirewall port isolation (icc: false)', () => {
   });
 
   it('releases the port again when publishing fails', async () => {
-    const runner = withBase().failOn((spec) => isTransaction(spec) && (spec.input ?? '').includes('pub_any4'), 'Error: Could not process rule: File exists');
+    const runner = withBase().failOn(
+      (spec) => isTransaction(spec) && (spec.input ?? '').includes('pub_any4'),
+      'Error: Could not process rule: File exists',
+    );
     const error = await errorOf(firewall.setupEndpoint(scopeOf(runner), { ...isolated, ports: [tcp80] }));
     expect(error.context).toMatchObject({ endpointId: 'c1' });
     expect(transactions(runner).at(-1)).toBe(
@@ -460,7 +464,10 @@ describe('NftablesFirewall hasBase and removeBase', () => {
   });
 
   it('keeps the table of isolated ports while a port is in it', async () => {
-    const held = PORTS_LISTING.replace('"comment": "netmode"}', '"comment": "netmode", "elem": [{"elem": {"val": "nmv1", "comment": "endpoint:c1"}}]}');
+    const held = PORTS_LISTING.replace(
+      '"comment": "netmode"}',
+      '"comment": "netmode", "elem": [{"elem": {"val": "nmv1", "comment": "endpoint:c1"}}]}',
+    );
     expect(held).not.toBe(PORTS_LISTING);
     const runner = new RecordingRunner().respond(isPortsListing, { stdout: held }).respond(isListing, { stdout: BASE_LISTING });
     expect(await firewall.removeBase(scopeOf(runner))).toBe(false);

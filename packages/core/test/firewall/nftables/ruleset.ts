@@ -60,7 +60,8 @@ function element(entry: Json): ListedElement {
 function text(value: Json): string {
   if (typeof value === 'string' || typeof value === 'number') return String(value);
   if (isRecord(value) && Array.isArray(value['concat'])) return value['concat'].map(text).join(' . ');
-  if (isRecord(value) && isRecord(value['prefix'])) return `${text(value['prefix']['addr'] ?? null)}/${text(value['prefix']['len'] ?? null)}`;
+  if (isRecord(value) && isRecord(value['prefix']))
+    return `${text(value['prefix']['addr'] ?? null)}/${text(value['prefix']['len'] ?? null)}`;
   return JSON.stringify(value);
 }
 

@@ -1,0 +1,40 @@
+// The settings the global options make, alone in a module that imports
+// nothing: the registry, the session and the drivers read them, while the
+// parser of the global options (global-options.ts) needs the registry's
+// commands; the type beside the parser made a loop of the two.
+
+/**
+ * The daemon-level options, given before the subcommand as in
+ * `docker -H … run`, each also read from a `NETMODE_*` environment variable
+ * (the flag wins).
+ */
+export interface GlobalOptions {
+  /** An existing bridge for the default network (Docker's `-b`). */
+  readonly bridge?: string;
+  /** The default bridge's address and prefix (Docker's `--bip`). */
+  readonly bip?: string;
+  /** Inter-container communication on the default bridge (Docker's `--icc`). */
+  readonly icc?: boolean;
+  /** Whether netmode turns on ip_forward in the host namespace. */
+  readonly ipForward?: boolean;
+  /** Whether outbound traffic is masqueraded. */
+  readonly ipMasq?: boolean;
+  /** MTU of bridges and veth pairs. */
+  readonly mtu?: number;
+  /** The firewall backend; `--iptables=false` means `none`. */
+  readonly firewall?: string;
+  /** Where netmode keeps its state. */
+  readonly stateDir: string;
+  /** A named namespace (`/run/netns/NAME`) that plays the host. */
+  readonly hostNetns?: string;
+  /** Prefix of the namespaces and interfaces netmode makes. */
+  readonly namePrefix?: string;
+  /**
+   * The modules whose `register…Driver` function registers the drivers,
+   * instead of the four built-in ones: package names, or paths from the
+   * current directory.
+   */
+  readonly driverPackages?: readonly string[];
+  /** Print the full error (context, stack) on failure. */
+  readonly debug: boolean;
+}
