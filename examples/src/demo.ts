@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     }
 
     const [hostEndpoint, hostStat, ownStat] = await Promise.all([
-      netmode.inspect('box-host'),
+      netmode.inspectEndpoint('box-host'),
       stat(netnsPath(hostNetns)),
       stat('/proc/self/ns/net'),
     ]);
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       `\nbox-host's namespace is the host namespace: inode ${hostInode} ${hostInode === hostStat.ino ? '=' : '!='} ${hostStat.ino}` +
         ` (the demo's own namespace is ${ownStat.ino}, untouched)`,
     );
-    const noneEndpoint = await netmode.inspect('box-none');
+    const noneEndpoint = await netmode.inspectEndpoint('box-none');
     const routes = (await runIp(noneEndpoint.netns, '-4', 'route', 'show')).trim();
     console.log(`box-none's routes: ${routes === '' ? 'none' : routes}`);
 

@@ -111,7 +111,7 @@ describe('macvlan networks', () => {
     );
     // Addresses come from the ipRange, keeping containers off the rest of the outside network.
     expect((await netmode.connect('web', 'lan')).interfaces).toEqual([{ name: 'eth0', side: 'sandbox', mac: '02:42:c0:a8:07:80' }]);
-    expect((await netmode.inspect('web')).addresses).toEqual(['192.168.7.128/24']);
+    expect((await netmode.inspectEndpoint('web')).addresses).toEqual(['192.168.7.128/24']);
   });
 
   it("takes the driver's default mode", async () => {

@@ -176,7 +176,7 @@ describe.skipIf(!root)('a real OCI runtime (runc + busybox) in the namespaces ne
   });
 
   it("container:NAME: a second runc container in the joiner's namespace sees the same eth0 and reaches the first over 127.0.0.1", async () => {
-    const web = await netmode.inspect('rc-web');
+    const web = await netmode.inspectEndpoint('rc-web');
     const side = await netmode.connect('rc-side', 'container:rc-web');
     expect(netnsPath(side.netns)).toBe(netnsPath(web.netns));
     const seen = await runc.run('rc-side-look', side, 'ip -o -4 addr show eth0; echo ANSWER $(nc -w 2 127.0.0.1 80 </dev/null)');

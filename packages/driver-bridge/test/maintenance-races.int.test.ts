@@ -70,7 +70,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
 
   /** What a user would check of a live endpoint: its record, sandbox, veth and address lease. */
   async function assertIntact(endpoint: Endpoint): Promise<void> {
-    const record = await netmode.inspect(endpoint.containerId);
+    const record = await netmode.inspectEndpoint(endpoint.containerId);
     expect(record.status, endpoint.containerId).toBe('attached');
     expect(existsSync(netnsPath(record.netns)), `${endpoint.containerId}'s sandbox`).toBe(true);
     const veth = String(record.driverData['hostVeth']);

@@ -73,7 +73,7 @@ describe.skipIf(!integrationAvailable())('ownership', () => {
     const owner = await netmode.connect('s1', 'bridge');
     await netmode.connect('j1', 'container:s1');
     await netmode.disconnect('s1');
-    expect((await netmode.inspect('s1')).status).toBe('orphaned');
+    expect((await netmode.inspectEndpoint('s1')).status).toBe('orphaned');
 
     const report = await netmode.gc(['j1']);
     expect(report).toMatchObject({ disconnected: [], removedObjects: [], failures: [] });

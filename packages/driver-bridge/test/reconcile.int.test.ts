@@ -78,7 +78,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const report = await fresh.reconcile();
     expect(report.broken).toEqual(['cut']);
     expect(seen).toEqual([expect.stringMatching(/^cut: interface eth0 is missing/)]);
-    expect((await fresh.inspect('cut')).status).toBe('broken');
+    expect((await fresh.inspectEndpoint('cut')).status).toBe('broken');
     await fresh.disconnect('cut');
     expect(await fresh.list()).toEqual([]);
   });
@@ -122,7 +122,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     expect(report.removedObjects).toEqual(expect.arrayContaining([`link ${strayVeth}`, `netns ${straySandbox}`]));
     // Anything else removed is the host end of 'drop', which the kernel may
     // still be removing after its namespace went; never anything of 'keep'.
-    const keep = await netmode.inspect('keep');
+    const keep = await netmode.inspectEndpoint('keep');
     const keepVeth = String(keep.driverData['hostVeth']);
     expect(report.removedObjects.every((o) => !o.includes(keepVeth) && !o.includes(JSON.stringify(keep.netns)))).toBe(true);
     expect(report.removedObjects.length).toBeLessThanOrEqual(3);

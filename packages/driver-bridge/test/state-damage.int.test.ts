@@ -67,7 +67,7 @@ describe.skipIf(!integrationAvailable())('damaged state and kernel', () => {
     onTestFinished(() => rm(path, { force: true }));
     warnings.length = 0;
 
-    const inspected = await rejection(netmode.inspect('bad'));
+    const inspected = await rejection(netmode.inspectEndpoint('bad'));
     expect(isNetModeError(inspected, ErrorCode.STATE_CORRUPT)).toBe(true);
     expect((inspected as Error).message).toContain(path);
     expect(isNetModeError(await rejection(netmode.disconnect('bad')), ErrorCode.STATE_CORRUPT)).toBe(true);
@@ -156,17 +156,17 @@ describe.skipIf(!integrationAvailable())('damaged state and kernel', () => {
     await topo.run(topo.fixture.hostNetns, 'ip', 'route', 'add', `${address}/32`, 'dev', 'ext0');
     const report = await netmode.reconcile();
     expect(report.broken).toEqual(['routed']);
-    const broken = await netmode.inspect('routed');
+    const broken = await netmode.inspectEndpoint('routed');
     expect(broken.status).toBe('broken');
     expect(broken.problems).toEqual([expect.stringContaining(`host route ${address} dev ext0`)]);
     // A broken endpoint is the user's to remove: a later reconcile does not tear it down.
     await netmode.reconcile();
-    expect((await netmode.inspect('routed')).status).toBe('broken');
+    expect((await netmode.inspectEndpoint('routed')).status).toBe('broken');
 
     await topo.run(topo.fixture.hostNetns, 'ip', 'route', 'delete', `${address}/32`, 'dev', 'ext0');
     const healed = await netmode.reconcile();
     expect(healed.repaired).toContain('routed');
-    const again = await netmode.inspect('routed');
+    const again = await netmode.inspectEndpoint('routed');
     expect(again.status).toBe('attached');
     expect(again.problems).toBeUndefined();
     expect(await topo.ping(web.netns, ADDR.internet)).toBe(true);

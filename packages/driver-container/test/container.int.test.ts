@@ -102,7 +102,7 @@ describe.skipIf(!integrationAvailable())('container:NAME mode on the real kernel
 
     await netmode.disconnect('db');
     expect(events).toEqual(['lost db sidecar']);
-    expect((await netmode.inspect('db')).status).toBe('orphaned');
+    expect((await netmode.inspectEndpoint('db')).status).toBe('orphaned');
     // The joiner still has its network: the gateway answers.
     expect(await fixture.runner.run({ command: 'ping', args: ['-c', '1', '-W', '1', '10.248.0.1'], netns: db.netns })).toBeTruthy();
     // A stopped target cannot be joined.

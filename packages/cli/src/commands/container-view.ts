@@ -29,7 +29,7 @@ export interface ContainerView {
 /** The container's endpoint, or undefined when the SDK has none (any SDK error). */
 export async function endpointOf(session: Session, name: string): Promise<Endpoint | undefined> {
   try {
-    return await session.netmode.inspect(name);
+    return await session.netmode.inspectEndpoint(name);
   } catch (error) {
     if (isNetModeError(error)) return undefined;
     throw error;

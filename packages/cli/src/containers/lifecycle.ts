@@ -305,7 +305,7 @@ export async function execInContainer(
   if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
   assertRunnable(command[0] as string);
   // The endpoint's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
-  const endpoint = await session.netmode.inspect(name).catch((error: unknown) => {
+  const endpoint = await session.netmode.inspectEndpoint(name).catch((error: unknown) => {
     if (!isNetModeError(error, ErrorCode.ENDPOINT_NOT_FOUND)) throw error;
     throw new CliError(CliErrorCode.CONTAINER_BROKEN, `container ${name} runs (pid ${proc.pid}) but has no network endpoint any more`);
   });

@@ -22,7 +22,7 @@ export interface DriverContext {
   readonly ipam: Ipam;
   /**
    * Host port bookkeeping, persisted in the state store. Leases taken with
-   * the owner `endpointOwner(containerId)` are released by the manager at
+   * the owner `endpointOwner(endpointId)` are released by the manager at
    * disconnect and after a rolled-back attach.
    */
   readonly ports: PortAllocator;
@@ -64,9 +64,31 @@ export interface DriverContext {
 export interface AttachRequest {
   /** The container's id or name, validated by the manager. */
   readonly containerId: string;
+  /**
+   * The endpoint's id: name kernel objects after it
+   * ({@link DriverContext.interfaceName}) and take address and port leases
+   * with the owner `endpointOwner(endpointId)`. A container has one endpoint
+   * per network, each with its own id; the sandbox stays named after the
+   * container ({@link DriverContext.sandboxName}).
+   */
+  readonly endpointId: string;
+  /**
+   * Whether this endpoint installs the sandbox's default route. False when
+   * another endpoint of the container provides it (or the network is
+   * internal): the driver then adds no default route, but still reports its
+   * gateway in {@link AttachResult.gateways}, so the manager can move the
+   * route to it later (`ip route replace`).
+   */
+  readonly defaultRoute: boolean;
   /** The network the container joins (for `container:NAME`, the container driver's predefined network). */
   readonly network: NetworkRecord;
-  /** The caller's options, as passed to `connect()`. */
+  /**
+   * The caller's options, as passed to `connect()`, with what the manager
+   * settled: `ifname` (the smallest free `ethN` unless the caller named one)
+   * for drivers that are not {@link NetworkDriver.wholeSandbox}, and `netns`
+   * set to the container's sandbox when it already has one, so the driver
+   * places its interface there and neither creates nor owns a namespace.
+   */
   readonly options: ConnectOptions;
   /** For `container:NAME`: the endpoint whose sandbox is joined, read from the store. */
   readonly target?: Endpoint;
@@ -152,6 +174,15 @@ export interface NetworkDriver {
   readonly predefinedNetworks?: readonly NetworkSpec[];
 
   /**
+   * Whether an endpoint of this driver is the container's whole sandbox
+   * (Docker's `host`, `none` and `container:NAME`): such a container cannot
+   * be on any other network, and a container on other networks cannot join
+   * one of these (ERR_INVALID_CONFIG). Absent means false: the endpoint is
+   * one of possibly several in the sandbox.
+   */
+  readonly wholeSandbox?: boolean;
+
+  /**
    * Checks a network specification. Pure: reads nothing, changes nothing, and
    * throws a `NetModeError` (usually ERR_INVALID_CONFIG naming the field) for
    * anything it would refuse later. Called before `createNetwork`.
@@ -189,12 +220,15 @@ export interface NetworkDriver {
    * error is rethrown (with `rollbackFailed` in its context when an undo
    * failed too, see `UndoStack`).
    * Address and port leases are taken with the owner
-   * `endpointOwner(containerId)`; the manager releases them at disconnect.
+   * `endpointOwner(request.endpointId)`; the manager releases them at disconnect.
    */
   attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult>;
 
   /**
-   * Tears the endpoint down. Idempotent and best effort: "already gone" is
+   * Tears the endpoint down: its own objects, and the sandbox namespace only
+   * when `endpoint.ownsNetns` says so (never because of its name: other
+   * endpoints of the container live in it). The manager deletes an owned
+   * sandbox after `detach` in any case. Idempotent and best effort: "already gone" is
    * success, every step is attempted even after one fails, and one
    * `TeardownError` lists what could not be removed. It may be called on a
    * record whose attach never finished (after a crash), so it must tolerate

@@ -2,7 +2,7 @@ import { invalidConfig } from '../errors.js';
 import type { ConnectOptions, PortMapping } from '../model/endpoint.js';
 import { validateNetnsRef } from '../model/netns-ref.js';
 import { parseAddress } from '../net/address.js';
-import { assertInterfaceName, assertMacAddress } from '../net/names.js';
+import { assertInterfaceName, assertMacAddress, assertObjectName } from '../net/names.js';
 
 /**
  * Checks the mode-independent shape of connect options: every value that
@@ -20,6 +20,13 @@ export function validateConnectOptions(options: ConnectOptions): void {
   if (options.ip !== undefined) parseAddress(options.ip, 'ip');
   if (options.mac !== undefined) assertMacAddress(options.mac, 'mac');
   if (options.ifname !== undefined) assertInterfaceName(options.ifname, 'ifname');
+  if (options.gwPriority !== undefined && !Number.isSafeInteger(options.gwPriority)) {
+    throw invalidConfig('gwPriority', `${JSON.stringify(options.gwPriority)} must be a whole number`);
+  }
+  if (options.aliases !== undefined) {
+    if (!Array.isArray(options.aliases)) throw invalidConfig('aliases', 'must be an array of names');
+    options.aliases.forEach((alias, index) => assertObjectName(alias, `aliases[${index}]`));
+  }
   if (options.ports !== undefined && !Array.isArray(options.ports)) throw invalidConfig('ports', 'must be an array');
   options.ports?.forEach((port, index) => validatePort(port, `ports[${index}]`));
   validateLabels(options.labels);

@@ -23,6 +23,7 @@ import type { ReservedSubnet } from '../ipam/types.js';
 import type { CheckReport, ConnectOptions, Endpoint } from '../model/endpoint.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 import type { NetworkRecord, NetworkSpec } from '../model/network.js';
+import type { Sandbox } from '../model/sandbox.js';
 import { assertObjectName, hashedName } from '../net/names.js';
 import type { SandboxService } from '../netns/types.js';
 import type { PortAllocator } from '../ports/types.js';
@@ -345,6 +346,9 @@ export class NetworkManager {
           ports: [],
           status: 'attaching',
           labels: { ...options.labels },
+          gwPriority: options.gwPriority ?? 0,
+          defaultRoute: false,
+          aliases: [...(options.aliases ?? [])],
           driverData: {},
           createdAt,
           operator: currentProcess(),
@@ -398,6 +402,7 @@ export class NetworkManager {
       gateways: result.gateways,
       ports: result.ports,
       driverData: result.driverData ?? {},
+      defaultRoute: request.defaultRoute && result.gateways.length > 0,
       status: 'attached',
     };
     try {
@@ -428,8 +433,12 @@ export class NetworkManager {
    * ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays, status
    * `detaching`, so the call can be repeated).
    */
-  async disconnect(containerId: string): Promise<void> {
+  async disconnect(containerId: string, network?: string): Promise<void> {
     assertObjectName(containerId, 'container id');
+    if (network !== undefined) {
+      assertObjectName(network, 'network name');
+      await this.inspectEndpoint(containerId, network);
+    }
     await this.#exclusive(containerId, () => this.#disconnect(containerId));
   }
 
@@ -494,15 +503,31 @@ export class NetworkManager {
   }
 
   /**
-   * The endpoint record of a container.
+   * A container's sandbox: its namespace, its endpoints (one per network, in
+   * the order they were connected), the containers that joined it and where
+   * its default route goes.
    *
-   * @throws ERR_ENDPOINT_NOT_FOUND, ERR_STATE_CORRUPT
+   * @throws ERR_ENDPOINT_NOT_FOUND when the container has no endpoint; ERR_STATE_CORRUPT
    */
-  async inspect(containerId: string): Promise<Endpoint> {
+  async inspect(containerId: string): Promise<Sandbox> {
     assertObjectName(containerId, 'container id');
     const record = await getEndpoint(this.#store, containerId);
     if (!record) throw endpointNotFound(containerId);
-    return publicEndpoint(record);
+    const endpoints = [publicEndpoint(record)];
+    const joiners = await joinersOf(this.#store, containerId);
+    return sandboxView(containerId, endpoints, joiners);
+  }
+
+  /**
+   * One endpoint of a container: the one on `network`, or its only one when
+   * `network` is absent.
+   *
+   * @throws ERR_ENDPOINT_NOT_FOUND; ERR_INVALID_CONFIG when `network` is absent
+   * and the container is on several networks; ERR_STATE_CORRUPT
+   */
+  async inspectEndpoint(containerId: string, network?: string): Promise<Endpoint> {
+    const sandbox = await this.inspect(containerId);
+    return pickEndpoint(sandbox, network);
   }
 
   /**
@@ -516,13 +541,14 @@ export class NetworkManager {
   }
 
   /**
-   * Asks the endpoint's driver whether the kernel still matches the record.
+   * Asks an endpoint's driver whether the kernel still matches the record:
+   * the endpoint on `network`, or the container's only one.
    * A driver without `check` reports only whether the sandbox exists.
    *
-   * @throws ERR_ENDPOINT_NOT_FOUND
+   * @throws ERR_ENDPOINT_NOT_FOUND, ERR_INVALID_CONFIG (several networks and none named)
    */
-  async check(containerId: string): Promise<CheckReport> {
-    const endpoint = await this.inspect(containerId);
+  async check(containerId: string, network?: string): Promise<CheckReport> {
+    const endpoint = await this.inspectEndpoint(containerId, network);
     const driver = this.#driver(endpoint.driver);
     return this.#check(driver, endpoint, this.#context(await this.#instance()));
   }
@@ -681,13 +707,16 @@ export class NetworkManager {
       }
       const network = await this.#networkRecord(CONTAINER_MODE_DRIVER);
       const target = await resolveJoinTarget(this.#store, containerId, mode.target);
-      return { driver, request: { containerId, network, options, target } };
+      return { driver, request: { containerId, endpointId: containerId, defaultRoute: true, network, options, target } };
     }
     if (mode.network === CONTAINER_MODE_DRIVER) {
       throw invalidConfig('mode', '"container" needs the name of a container: container:NAME');
     }
     const network = await this.#networkRecord(mode.network);
-    return { driver: this.#driver(network.driver), request: { containerId, network, options } };
+    return {
+      driver: this.#driver(network.driver),
+      request: { containerId, endpointId: containerId, defaultRoute: !network.internal, network, options },
+    };
   }
 
   /** A ready network by name: its record, or a predefined network's not recorded yet. */
@@ -883,6 +912,42 @@ function virtualNetwork(spec: NetworkSpec): NetworkRecord {
 /** The first 8 hex digits of an instance id: what sandbox names carry. */
 function instanceTag(instanceId: string): string {
   return instanceId.slice(0, 8);
+}
+
+/** The sandbox view of a container's endpoints (in connection order). */
+function sandboxView(containerId: string, endpoints: readonly Endpoint[], joiners: readonly string[]): Sandbox {
+  const [first] = endpoints;
+  if (!first) throw endpointNotFound(containerId);
+  const route = endpoints.find((e) => e.defaultRoute && e.gateways.length > 0);
+  const ifname = route?.interfaces.find((i) => i.side === 'sandbox')?.name;
+  return {
+    containerId,
+    netns: first.netns,
+    ...(first.joinedTo === undefined ? {} : { joinedTo: first.joinedTo }),
+    joiners: [...joiners].sort(),
+    endpoints: [...endpoints],
+    ...(route && ifname
+      ? { defaultRoute: { endpointId: route.id, network: route.network, gateway: route.gateways[0] as string, ifname } }
+      : {}),
+  };
+}
+
+/** The endpoint of `sandbox` on `network`, or its only one. */
+function pickEndpoint(sandbox: Sandbox, network: string | undefined): Endpoint {
+  if (network === undefined) {
+    if (sandbox.endpoints.length === 1) return sandbox.endpoints[0] as Endpoint;
+    throw invalidConfig(
+      'network',
+      `container ${sandbox.containerId} is on ${sandbox.endpoints.length} networks (${sandbox.endpoints.map((e) => e.network).join(', ')}): name one`,
+    );
+  }
+  const endpoint = sandbox.endpoints.find((e) => e.network === network);
+  if (!endpoint) {
+    throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${sandbox.containerId} is not on network ${network}`, {
+      context: { containerId: sandbox.containerId, network },
+    });
+  }
+  return endpoint;
 }
 
 function publicEndpoint(record: StoredEndpoint): Endpoint {

@@ -55,6 +55,13 @@ const StoredEndpoint = Type.Object({
   driverData: Data,
   createdAt: Type.String(),
   problems: Type.Optional(Strings),
+  // Added by state format 2; a record without them reads as gwPriority 0,
+  // no aliases, the default route when it has a gateway (one endpoint per
+  // container then), and its own sandbox.
+  joinedTo: Type.Optional(Type.String({ minLength: 1 })),
+  gwPriority: Type.Optional(Type.Integer()),
+  defaultRoute: Type.Optional(Type.Boolean()),
+  aliases: Type.Optional(Strings),
   operator: Type.Optional(Identity),
   hold: Type.Optional(Identity),
 });

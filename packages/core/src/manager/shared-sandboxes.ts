@@ -3,7 +3,7 @@ import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { withoutOperator } from './records.js';
-import { getEndpoint, getIdList } from './state.js';
+import { getEndpoint, getIdList, type Reader } from './state.js';
 
 /**
  * Sandboxes shared through `container:NAME`. A joiner's record names the
@@ -54,8 +54,8 @@ export async function resolveJoinTarget(store: StateStore, containerId: string, 
 const joinersKey = (ownerId: string) => `joiners/${ownerId}`;
 
 /** The ids of the endpoints that joined `ownerId`'s sandbox, read in the caller's transaction. */
-export async function joinersOf(tx: StateTransaction, ownerId: string): Promise<string[]> {
-  return (await getIdList(tx, joinersKey(ownerId))) ?? [];
+export async function joinersOf(reader: Reader, ownerId: string): Promise<string[]> {
+  return (await getIdList(reader, joinersKey(ownerId))) ?? [];
 }
 
 /** Records in the caller's transaction that `joinerId` joined `ownerId`'s sandbox. */

@@ -1,7 +1,7 @@
 import type { Endpoint } from '../model/endpoint.js';
 import type { NetworkRecord } from '../model/network.js';
 import { checkListing, checkRecord, type CheckedListing } from '../store/record-schema.js';
-import type { StateStore, StateTransaction } from '../store/state-store.js';
+import type { StateStore } from '../store/state-store.js';
 import type { ProcessIdentity } from '../store/process-identity.js';
 import { ENDPOINT_RECORD, JOINERS_RECORD, NETWORK_RECORD } from './record-kinds.js';
 import { endpointKey, networkKey, type Operated } from './records.js';
@@ -29,22 +29,34 @@ export type StoredNetwork = Operated<NetworkRecord>;
 /** What the manager reads from: the store itself (unlocked) or an open transaction. */
 export type Reader = Pick<StateStore, 'get' | 'list' | 'locate'>;
 
+/** An endpoint record as the schema accepts it: the fields state format 2 added may be missing. */
+type ReadEndpoint = ReturnType<typeof checkRecord<typeof ENDPOINT_RECORD.schema>>;
+
+/** A record read from the store, with the defaults of the fields format 2 added. */
+function withDefaults(record: ReadEndpoint): StoredEndpoint {
+  return {
+    ...record,
+    gwPriority: record.gwPriority ?? 0,
+    defaultRoute: record.defaultRoute ?? record.gateways.length > 0,
+    aliases: record.aliases ?? [],
+  };
+}
+
 // Compile-time proof that a record the schemas accept is a record the code expects.
-const _endpointShape = (value: ReturnType<typeof checkRecord<typeof ENDPOINT_RECORD.schema>>): StoredEndpoint => value;
 const _networkShape = (value: ReturnType<typeof checkRecord<typeof NETWORK_RECORD.schema>>): StoredNetwork => value;
-void _endpointShape;
 void _networkShape;
 
 /** The stored endpoint of `containerId`, or undefined. @throws ERR_STATE_CORRUPT */
 export async function getEndpoint(reader: Reader, containerId: string): Promise<StoredEndpoint | undefined> {
   const key = endpointKey(containerId);
   const value = await reader.get<unknown>(key);
-  return value === undefined ? undefined : checkRecord(ENDPOINT_RECORD, key, value, reader);
+  return value === undefined ? undefined : withDefaults(checkRecord(ENDPOINT_RECORD, key, value, reader));
 }
 
 /** Every stored endpoint, the corrupt ones apart. */
 export async function listEndpoints(reader: Reader): Promise<CheckedListing<StoredEndpoint>> {
-  return checkListing(ENDPOINT_RECORD, await reader.list<unknown>('endpoints'), reader);
+  const { records, corrupt } = checkListing(ENDPOINT_RECORD, await reader.list<unknown>('endpoints'), reader);
+  return { records: records.map((r) => ({ key: r.key, value: withDefaults(r.value) })), corrupt };
 }
 
 /** The stored network named `name`, or undefined. @throws ERR_STATE_CORRUPT */
@@ -60,7 +72,7 @@ export async function listNetworks(reader: Reader): Promise<CheckedListing<Store
 }
 
 /** A stored list of joiner ids (under `key`), or undefined. @throws ERR_STATE_CORRUPT */
-export async function getIdList(tx: StateTransaction, key: string): Promise<string[] | undefined> {
-  const value = await tx.get<unknown>(key);
-  return value === undefined ? undefined : checkRecord(JOINERS_RECORD, key, value, tx);
+export async function getIdList(reader: Reader, key: string): Promise<string[] | undefined> {
+  const value = await reader.get<unknown>(key);
+  return value === undefined ? undefined : checkRecord(JOINERS_RECORD, key, value, reader);
 }

@@ -31,8 +31,24 @@ export interface ConnectOptions {
   readonly ip?: string;
   /** A static MAC address for the container interface. */
   readonly mac?: string;
-  /** The container's interface name; `eth0` when absent. */
+  /**
+   * The container's interface name. When absent, the manager picks the
+   * smallest free `ethN` of the container's sandbox (`eth0` for its first
+   * endpoint, `eth1` for the next, a name freed by a disconnect reused).
+   * Two endpoints of one container cannot ask for one name.
+   */
   readonly ifname?: string;
+  /**
+   * The gateway priority (Docker's `--gw-priority`): the sandbox's default
+   * route comes from the endpoint with the highest, ties going to the
+   * earliest connected. 0 when absent; any safe integer, negative too.
+   */
+  readonly gwPriority?: number;
+  /**
+   * Other names the container answers to on this network (Docker's
+   * `--network-alias`), for the name services built on the endpoint records.
+   */
+  readonly aliases?: readonly string[];
   /** Free-form labels kept with the endpoint record. */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -61,7 +77,11 @@ export interface EndpointInterface {
  * `inspect()` reads back from the state store.
  */
 export interface Endpoint {
-  /** The endpoint id; equal to the container id in this version (one endpoint per container). */
+  /**
+   * The endpoint id: `CONTAINER@` and 12 hex digits derived from the
+   * network's id (a record written before state format 2 keeps its
+   * container id). Drivers name kernel objects and take leases for it.
+   */
   readonly id: string;
   /** The runtime's container id or name. */
   readonly containerId: string;
@@ -73,8 +93,23 @@ export interface Endpoint {
   readonly driver: string;
   /** The sandbox: the namespace the container's processes must run in. */
   readonly netns: NetnsRef;
-  /** Whether netmode created the sandbox and deletes it at disconnect. */
+  /**
+   * Whether this endpoint owns the sandbox: netmode deletes the namespace
+   * when this endpoint goes. One endpoint of a sandbox netmode made owns it;
+   * when that one leaves before the others, the ownership passes on.
+   */
   readonly ownsNetns: boolean;
+  /**
+   * For `container:NAME`: the container whose sandbox this one joined (the
+   * owner at the root of a chain). Absent for a container's own sandbox.
+   */
+  readonly joinedTo?: string;
+  /** The gateway priority it was connected with; see {@link ConnectOptions.gwPriority}. */
+  readonly gwPriority: number;
+  /** Whether the sandbox's default route goes through this endpoint now. */
+  readonly defaultRoute: boolean;
+  /** Other names of the container on this network; see {@link ConnectOptions.aliases}. */
+  readonly aliases: readonly string[];
   /** Interfaces placed in the sandbox or on the host. */
   readonly interfaces: readonly EndpointInterface[];
   /** Addresses in CIDR form (`172.17.0.2/16`). */

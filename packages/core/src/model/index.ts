@@ -3,3 +3,4 @@ export * from './network.js';
 export * from './endpoint.js';
 export * from './maintenance.js';
 export * from './owner.js';
+export * from './sandbox.js';

@@ -11,13 +11,13 @@
 export interface Owner {
   /** A network (`network:ID`) or an endpoint (`endpoint:ID`). */
   readonly kind: 'network' | 'endpoint';
-  /** The network's or endpoint's id (for an endpoint, its container id). */
+  /** The network's or endpoint's id. */
   readonly id: string;
 }
 
 /** The mark of an endpoint (a container's attachment): `endpoint:ID`. */
-export function endpointOwner(containerId: string): string {
-  return `endpoint:${containerId}`;
+export function endpointOwner(endpointId: string): string {
+  return `endpoint:${endpointId}`;
 }
 
 /** The mark of a network: `network:ID`. */

@@ -148,7 +148,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         }
         expect(await fixture.runner.run({ command: 'ip', args: ['link', 'show', 'lo'], netns: endpoint.netns })).toBeTruthy();
         expect(await netmode.check('conformance-a')).toEqual({ ok: true, problems: [] });
-        expect(await netmode.inspect('conformance-a')).toEqual(endpoint);
+        expect(await netmode.inspectEndpoint('conformance-a')).toEqual(endpoint);
         if (options.createsSandbox) expect(endpoint.ownsNetns).toBe(true);
 
         await netmode.disconnect('conformance-a');
@@ -163,7 +163,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
       it('a second manager on the same state directory sees the endpoint and disconnects it', async () => {
         const endpoint = await make().connect('conformance-b', mode, options.connectOptions);
         const other = make();
-        expect(await other.inspect('conformance-b')).toEqual(endpoint);
+        expect(await other.inspectEndpoint('conformance-b')).toEqual(endpoint);
         const error = await other.connect('conformance-b', mode, options.connectOptions).catch((e: unknown) => e);
         expect(isNetModeError(error, ErrorCode.ENDPOINT_EXISTS)).toBe(true);
         await other.disconnect('conformance-b');

@@ -125,7 +125,7 @@ describe('NetworkManager.connect', () => {
       labels: { app: 'shop' },
       netns: { kind: 'named', name: expect.stringMatching(/^nm-[0-9a-f]{8}-[0-9a-f]{16}$/) },
     });
-    expect(await netmode.inspect('web')).toEqual(endpoint);
+    expect(await netmode.inspectEndpoint('web')).toEqual(endpoint);
     expect(attached).toEqual(['web']);
     expect(runner.transcript()).toMatch(/^\[host\] ip -batch -\n {2}link set dev nm-[0-9a-f]{12} up$/);
     expect(isNetModeError(await rejection(netmode.connect('web', 'fake0')), ErrorCode.ENDPOINT_EXISTS)).toBe(true);
@@ -146,7 +146,7 @@ describe('NetworkManager.connect', () => {
     const error = await rejection(netmode.connect('web', 'fake0', { labels: { crash: 'plain-error' } }));
     expect(isNetModeError(error, ErrorCode.DRIVER_FAILED)).toBe(true);
     expect(failed).toEqual([false]);
-    expect((await netmode.inspect('web')).status).toBe('broken');
+    expect((await netmode.inspectEndpoint('web')).status).toBe('broken');
     expect(isNetModeError(await rejection(netmode.connect('web', 'fake0')), ErrorCode.ENDPOINT_EXISTS)).toBe(true);
     await netmode.disconnect('web');
     expect(log.detached).toEqual(['web']);
@@ -175,7 +175,7 @@ describe('NetworkManager.connect', () => {
     netmode.events.on('listener:error', (e) => listenerErrors.push(`${e.event}: ${(e.error as Error).message}`));
     await netmode.connect('web', 'fake0');
     expect(listenerErrors).toEqual(['endpoint:attached: listener bug']);
-    expect((await netmode.inspect('web')).status).toBe('attached');
+    expect((await netmode.inspectEndpoint('web')).status).toBe('attached');
   });
 
   it('hands 50 concurrent connects distinct addresses', async () => {
@@ -202,7 +202,7 @@ describe('NetworkManager.disconnect', () => {
     expect(detached).toEqual(['web']);
     expect(log.detached).toEqual(['web']);
     expect(await ipam.listLeases('10.88.0.0/24')).toEqual([]);
-    expect(isNetModeError(await rejection(netmode.inspect('web')), ErrorCode.ENDPOINT_NOT_FOUND)).toBe(true);
+    expect(isNetModeError(await rejection(netmode.inspectEndpoint('web')), ErrorCode.ENDPOINT_NOT_FOUND)).toBe(true);
   });
 
   it('keeps the record when teardown is incomplete, and the same process can retry', async () => {
@@ -215,7 +215,7 @@ describe('NetworkManager.disconnect', () => {
     await netmode.connect('web', 'fake0');
     const error = await rejection(netmode.disconnect('web'));
     expect(isNetModeError(error, ErrorCode.TEARDOWN_INCOMPLETE)).toBe(true);
-    expect((await netmode.inspect('web')).status).toBe('detaching');
+    expect((await netmode.inspectEndpoint('web')).status).toBe('detaching');
     failing = false;
     await netmode.disconnect('web');
     expect(await netmode.list()).toEqual([]);
