@@ -266,26 +266,27 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await netmode.connect('solo', 'front', { ifname: 'eth5' });
     await netmode.connect('hosted', 'host');
     const before = { endpoints: await netmode.list(), hostLinks: await links(topo.fixture.hostNetns) };
-    const cases: [Promise<unknown>, string, RegExp][] = [
-      [netmode.connect('solo', 'front'), ErrorCode.ENDPOINT_EXISTS, /already has an endpoint on network front/],
+    // One at a time: each must meet the state the others left, unchanged.
+    const cases: [() => Promise<unknown>, string, RegExp][] = [
+      [() => netmode.connect('solo', 'front'), ErrorCode.ENDPOINT_EXISTS, /already has an endpoint on network front/],
       [
-        netmode.connect('solo', 'back', { ifname: 'eth5' }),
+        () => netmode.connect('solo', 'back', { ifname: 'eth5' }),
         ErrorCode.INVALID_CONFIG,
         /eth5 is the interface of container solo on network front/,
       ],
-      [netmode.connect('solo', 'none'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
-      [netmode.connect('solo', 'host'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
-      [netmode.connect('hosted', 'front'), ErrorCode.INVALID_CONFIG, /host is a whole sandbox/],
+      [() => netmode.connect('solo', 'none'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
+      [() => netmode.connect('solo', 'host'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
+      [() => netmode.connect('hosted', 'front'), ErrorCode.INVALID_CONFIG, /host is a whole sandbox/],
       [
-        netmode.connect('solo', 'back', { netns: { kind: 'named', name: `${topo.fixture.prefix}elsewhere` } }),
+        () => netmode.connect('solo', 'back', { netns: { kind: 'named', name: `${topo.fixture.prefix}elsewhere` } }),
         ErrorCode.INVALID_CONFIG,
         /already has its sandbox/,
       ],
-      [netmode.disconnect('solo', 'back'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network back/],
-      [netmode.disconnect('nobody', 'front'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network front/],
+      [() => netmode.disconnect('solo', 'back'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network back/],
+      [() => netmode.disconnect('nobody', 'front'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network front/],
     ];
     for (const [attempt, code, message] of cases) {
-      const error = await rejection(attempt);
+      const error = await rejection(attempt());
       expect(isNetModeError(error, code as never), String(error)).toBe(true);
       expect((error as Error).message).toMatch(message);
     }

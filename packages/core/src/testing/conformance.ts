@@ -66,7 +66,7 @@ export interface DriverConformanceOptions {
  *   records as they were — no address or port lease, endpoint record or
  *   joiner left, under any owner — and a second disconnect is a no-op;
  * - every lease an endpoint holds while connected is under its own owner
- *   (`endpointOwner(containerId)`), so disconnect can release it;
+ *   (`endpointOwner(endpoint.id)`), so disconnect can release it;
  * - two endpoints connected at once both work and both go, so nothing the
  *   driver makes has a fixed name or is shared without counting;
  * - a failure of any single command of an attach, before or after it takes
@@ -282,7 +282,8 @@ async function summarizeState(stateDir: string): Promise<StateSummary> {
 
 function expectWellFormed(endpoint: Endpoint, network: string): void {
   expect(endpoint.status).toBe('attached');
-  expect(endpoint.id).toBe(endpoint.containerId);
+  expect(endpoint.id.startsWith(`${endpoint.containerId}@`)).toBe(true);
+  expect(endpoint.id).toMatch(/@[0-9a-f]{12}$/);
   expect(endpoint.network).toBe(network);
   expect(endpoint.networkId).toMatch(/^[0-9a-f]{64}$/);
   expect(Number.isNaN(Date.parse(endpoint.createdAt))).toBe(false);
