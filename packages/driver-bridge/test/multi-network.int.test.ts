@@ -207,6 +207,24 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
   });
 
+  it('a container id of the longest length makes endpoint ids that every rule and mark takes', async () => {
+    const id = `l${'o'.repeat(126)}g`;
+    const front = await netmode.connect(id, 'front', { ports: [{ hostPort: 8183, containerPort: 80 }] });
+    const back = await netmode.connect(id, 'back', { ports: [{ hostPort: 8184, containerPort: 80 }] });
+    // Cut so that `endpoint:ID` fits an nft comment (128 characters).
+    expect(back.id).toMatch(new RegExp(`^${id.slice(0, 88)}\\.[0-9a-f]{12}@[0-9a-f]{12}$`));
+    expect(back.id.length).toBe(114);
+    const stop = await topo.serve(front.netns, 'tcp-serve', 80);
+    try {
+      for (const port of [8183, 8184]) expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, port)).ok).toBe(true);
+      expect(await netmode.check(id, 'back')).toEqual({ ok: true, problems: [] });
+    } finally {
+      await stop();
+      await netmode.disconnect(id);
+    }
+    expect((await netmode.reconcile()).failures).toEqual([]);
+  });
+
   it('the default route follows --gw-priority and moves to the next endpoint when its own goes', async () => {
     const first = await netmode.connect('gw', 'front');
     expect(await defaultRoute(first.netns)).toBe(`default via ${FRONT.gateway} dev eth0`);
