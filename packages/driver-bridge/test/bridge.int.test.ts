@@ -143,8 +143,8 @@ describe.skipIf(!root).each(VARIANTS)('bridge mode on the real kernel (%s, proce
     expect(await learnedMac(b, a)).toBeUndefined();
     expect(await topo.ping(b.netns, ADDR.internet)).toBe(true);
     const isolated = await topo.run(topo.fixture.hostNetns, 'nft', 'list', 'set', 'bridge', 'netmode', 'isolated_ports');
-    expect(isolated).toContain(`"${hostVeth(a)}" comment "endpoint:qa"`);
-    expect(isolated).toContain(`"${hostVeth(b)}" comment "endpoint:qb"`);
+    expect(isolated).toContain(`"${hostVeth(a)}" comment "endpoint:${a.id}"`);
+    expect(isolated).toContain(`"${hostVeth(b)}" comment "endpoint:${b.id}"`);
     await netmode.disconnect('qa');
     await netmode.disconnect('qb');
     const after = await topo.run(topo.fixture.hostNetns, 'nft', 'list', 'set', 'bridge', 'netmode', 'isolated_ports');

@@ -79,7 +79,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const subnets = await readFile(join(fixture.stateDir, 'ipam', 'subnets', '4-10.238.0.0_24.json'), 'utf8');
     const leases = (JSON.parse(subnets) as { leases: Record<string, string> }).leases;
     expect(leases[(record.addresses[0] as string).split('/')[0] as string], `${endpoint.containerId}'s lease`).toBe(
-      `endpoint:${endpoint.containerId}`,
+      `endpoint:${record.id}`,
     );
   }
 

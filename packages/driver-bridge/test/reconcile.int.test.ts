@@ -58,12 +58,12 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const a = await netmode.connect('qa', 'quiet');
     const veth = a.interfaces.find((i) => i.side === 'host')?.name as string;
     const isolated = () => topo.run(topo.fixture.hostNetns, 'nft', 'list', 'set', 'bridge', 'netmode', 'isolated_ports');
-    expect(await isolated()).toContain(`"${veth}" comment "endpoint:qa"`);
+    expect(await isolated()).toContain(`"${veth}" comment "endpoint:${a.id}"`);
     await topo.run(topo.fixture.hostNetns, 'nft', 'delete', 'table', 'bridge', 'netmode');
 
     const report = await make().reconcile();
     expect(report.repaired).toContain('qa');
-    expect(await isolated()).toContain(`"${veth}" comment "endpoint:qa"`);
+    expect(await isolated()).toContain(`"${veth}" comment "endpoint:${a.id}"`);
     await netmode.disconnect('qa');
     expect(await isolated()).not.toContain('endpoint:qa');
     await netmode.removeNetwork('quiet');
