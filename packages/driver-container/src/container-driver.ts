@@ -60,7 +60,8 @@ export class ContainerDriver implements NetworkDriver {
       addresses: target.addresses,
       gateways: target.gateways,
       ports: [],
-      driverData: { target: target.id },
+      // The container whose sandbox it joined (the manager keeps the same in `joinedTo`).
+      driverData: { target: target.containerId },
     };
   }
 
