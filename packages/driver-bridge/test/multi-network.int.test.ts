@@ -207,6 +207,24 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     }
   });
 
+  it('a container id of the longest length makes endpoint ids that every rule and mark takes', async () => {
+    const id = `l${'o'.repeat(126)}g`;
+    const front = await netmode.connect(id, 'front', { ports: [{ hostPort: 8183, containerPort: 80 }] });
+    const back = await netmode.connect(id, 'back', { ports: [{ hostPort: 8184, containerPort: 80 }] });
+    // Cut so that `endpoint:ID` fits an nft comment (128 characters).
+    expect(back.id).toMatch(new RegExp(`^${id.slice(0, 88)}\\.[0-9a-f]{12}@[0-9a-f]{12}$`));
+    expect(back.id.length).toBe(114);
+    const stop = await topo.serve(front.netns, 'tcp-serve', 80);
+    try {
+      for (const port of [8183, 8184]) expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.host, port)).ok).toBe(true);
+      expect(await netmode.check(id, 'back')).toEqual({ ok: true, problems: [] });
+    } finally {
+      await stop();
+      await netmode.disconnect(id);
+    }
+    expect((await netmode.reconcile()).failures).toEqual([]);
+  });
+
   it('the default route follows --gw-priority and moves to the next endpoint when its own goes', async () => {
     const first = await netmode.connect('gw', 'front');
     expect(await defaultRoute(first.netns)).toBe(`default via ${FRONT.gateway} dev eth0`);
@@ -266,26 +284,27 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await netmode.connect('solo', 'front', { ifname: 'eth5' });
     await netmode.connect('hosted', 'host');
     const before = { endpoints: await netmode.list(), hostLinks: await links(topo.fixture.hostNetns) };
-    const cases: [Promise<unknown>, string, RegExp][] = [
-      [netmode.connect('solo', 'front'), ErrorCode.ENDPOINT_EXISTS, /already has an endpoint on network front/],
+    // One at a time: each must meet the state the others left, unchanged.
+    const cases: [() => Promise<unknown>, string, RegExp][] = [
+      [() => netmode.connect('solo', 'front'), ErrorCode.ENDPOINT_EXISTS, /already has an endpoint on network front/],
       [
-        netmode.connect('solo', 'back', { ifname: 'eth5' }),
+        () => netmode.connect('solo', 'back', { ifname: 'eth5' }),
         ErrorCode.INVALID_CONFIG,
         /eth5 is the interface of container solo on network front/,
       ],
-      [netmode.connect('solo', 'none'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
-      [netmode.connect('solo', 'host'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
-      [netmode.connect('hosted', 'front'), ErrorCode.INVALID_CONFIG, /host is a whole sandbox/],
+      [() => netmode.connect('solo', 'none'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
+      [() => netmode.connect('solo', 'host'), ErrorCode.INVALID_CONFIG, /whole sandbox/],
+      [() => netmode.connect('hosted', 'front'), ErrorCode.INVALID_CONFIG, /host is a whole sandbox/],
       [
-        netmode.connect('solo', 'back', { netns: { kind: 'named', name: `${topo.fixture.prefix}elsewhere` } }),
+        () => netmode.connect('solo', 'back', { netns: { kind: 'named', name: `${topo.fixture.prefix}elsewhere` } }),
         ErrorCode.INVALID_CONFIG,
         /already has its sandbox/,
       ],
-      [netmode.disconnect('solo', 'back'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network back/],
-      [netmode.disconnect('nobody', 'front'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network front/],
+      [() => netmode.disconnect('solo', 'back'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network back/],
+      [() => netmode.disconnect('nobody', 'front'), ErrorCode.ENDPOINT_NOT_FOUND, /not on network front/],
     ];
     for (const [attempt, code, message] of cases) {
-      const error = await rejection(attempt);
+      const error = await rejection(attempt());
       expect(isNetModeError(error, code as never), String(error)).toBe(true);
       expect((error as Error).message).toMatch(message);
     }

@@ -13,6 +13,7 @@ import { isProcessAlive } from '../store/process-identity.js';
 import type { CorruptRecord } from '../store/record-schema.js';
 import type { GcReport, ReconcileReport } from '../model/maintenance.js';
 import type { StateStore } from '../store/state-store.js';
+import { endpointIdFor } from './records.js';
 import { sandboxOwnerOf } from './shared-sandboxes.js';
 import { listEndpoints, listNetworks, type StoredEndpoint, type StoredNetwork } from './state.js';
 
@@ -231,14 +232,21 @@ function ownersOf(
   endpoints: { readonly records: readonly { value: StoredEndpoint }[]; readonly corrupt: readonly CorruptRecord[] },
   networks: { readonly records: readonly { value: StoredNetwork }[]; readonly corrupt: readonly CorruptRecord[] },
 ): Set<string> {
+  const networkIds = new Map(networks.records.map((e) => [e.value.name, e.value.id]));
   return new Set([
     ...endpoints.records.map((e) => endpointOwner(e.value.id)),
-    // A damaged endpoint record: its id as its text still shows it, and the
-    // container id (the id of every endpoint of state format 1).
-    ...endpoints.corrupt.flatMap((c) => [
-      endpointOwner(containerOfKey(c.key)),
-      ...[...c.text.matchAll(/"id"\s*:\s*"([^"]+)"/g)].map((m) => endpointOwner(m[1] as string)),
-    ]),
+    // A damaged endpoint record: the id its key gives (container and network),
+    // the id its text still shows, and the container id (the id of every
+    // endpoint of state format 1).
+    ...endpoints.corrupt.flatMap((c) => {
+      const [, containerId = c.key, network] = c.key.split('/');
+      const networkId = network === undefined ? undefined : networkIds.get(network);
+      return [
+        endpointOwner(containerId),
+        ...(networkId === undefined ? [] : [endpointOwner(endpointIdFor(containerId, networkId))]),
+        ...[...c.text.matchAll(/"id"\s*:\s*"([^"]+)"/g)].map((m) => endpointOwner(m[1] as string)),
+      ];
+    }),
     ...networks.records.map((e) => networkOwner(e.value.id)),
     ...networks.corrupt.flatMap((c) => [...c.text.matchAll(/"id"\s*:\s*"([0-9a-f]{64})"/g)].map((m) => networkOwner(m[1] as string))),
   ]);

@@ -23,9 +23,18 @@ export const containerEndpointsPrefix = (containerId: string): string => `endpoi
  * hex digits of a hash of the network id. Deterministic, so a crashed attach
  * is found again from the record; different for a network removed and made
  * again under the same name, so nothing of the old one is taken for the new.
+ *
+ * At most 114 characters, so that `endpoint:ID` fits nft's 128-character
+ * comments: a container id longer than 100 is cut to 88 characters, `.` and
+ * 12 hex digits of its hash (101 in all, a length no uncut id has).
  */
 export function endpointIdFor(containerId: string, networkId: string): string {
-  return `${containerId}@${createHash('sha256').update(networkId).digest('hex').slice(0, 12)}`;
+  const base = containerId.length <= 100 ? containerId : `${containerId.slice(0, 88)}.${sha256(containerId).slice(0, 12)}`;
+  return `${base}@${sha256(networkId).slice(0, 12)}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** A fresh network record for `spec`, status `ready`. */
