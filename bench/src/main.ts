@@ -32,6 +32,7 @@ import { runNftFacts } from './workloads/nft-facts.js';
 import { progress } from './workloads/sample.js';
 import { runRss } from './workloads/rss.js';
 import { runScale } from './workloads/scale.js';
+import { runSecondNetwork, type SecondNetworkRow } from './workloads/second-network.js';
 import { killWorkers } from './workloads/worker.js';
 import { runSingle, type SingleRow } from './workloads/single.js';
 
@@ -107,6 +108,7 @@ async function main(): Promise<number> {
   const single: SingleRow[] = [];
   const batch: BatchRun[] = [];
   let modes: ModeRow[] = [];
+  let secondNetwork: SecondNetworkRow[] = [];
   let scale: Awaited<ReturnType<typeof runScale>> | undefined;
   let rss: Awaited<ReturnType<typeof runRss>> | undefined;
   let nftFacts: Awaited<ReturnType<typeof runNftFacts>> | undefined;
@@ -148,6 +150,12 @@ async function main(): Promise<number> {
         stopIfInterrupted();
         batch.push(await runBatch(system, plan.batch, width, `b${width}x`));
       }
+    }
+    stopIfInterrupted();
+    try {
+      secondNetwork = await runSecondNetwork(systems, plan);
+    } catch (error) {
+      errors.push(`second network: ${errorText(error)}`);
     }
     stopIfInterrupted();
     try {
@@ -193,6 +201,7 @@ async function main(): Promise<number> {
     single,
     batch,
     modes,
+    secondNetwork,
     scale,
     rss,
     nftFacts,

@@ -13,7 +13,12 @@ export function netnsFile(name: string): string {
 
 /** `nsenter --net=/run/netns/NAME -- ARGV`: how every peer and tool runs inside a throwaway namespace. */
 export function inNetns(name: string, argv: readonly string[]): string[] {
-  return [NSENTER, `--net=${netnsFile(name)}`, '--', ...argv];
+  return inNetnsAt(netnsFile(name), argv);
+}
+
+/** `nsenter --net=PATH -- ARGV`, for a namespace known by its file (a sandbox netmode named). */
+export function inNetnsAt(path: string, argv: readonly string[]): string[] {
+  return [NSENTER, `--net=${path}`, '--', ...argv];
 }
 
 async function namedNamespaces(): Promise<string[]> {

@@ -76,6 +76,50 @@ export function runProcess(argv: readonly string[], options: ProcOptions = {}): 
   });
 }
 
+/** A process left running (a container's `sleep`), ended by its PID. */
+export interface RunningProcess {
+  readonly pid: number;
+  /** Whether it has not exited yet. */
+  alive(): boolean;
+  /** Ends it by its PID (SIGKILL) and waits until it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a process and leaves it running; an interrupted run ends it with
+ * the others ({@link killLiveChildren}). Resolves once it was started.
+ */
+export function startProcess(argv: readonly string[]): Promise<RunningProcess> {
+  const [file, ...args] = argv as [string, ...string[]];
+  if (stopping) return Promise.reject(new Error(`${file} not started: the run is stopping`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: PLAIN_ENV, stdio: 'ignore' });
+    live.add(child);
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.once('exit', () => live.delete(child));
+    child.once('error', (error) => {
+      live.delete(child);
+      reject(error);
+    });
+    child.once('spawn', () => {
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      resolve({
+        pid: child.pid as number,
+        alive,
+        stop: async () => {
+          if (!alive()) return;
+          try {
+            process.kill(child.pid as number, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+          await exited;
+        },
+      });
+    });
+  });
+}
+
 /** An exit status other than 0, with what the tool said. */
 export class ProcError extends Error {
   constructor(

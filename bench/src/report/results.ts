@@ -7,6 +7,7 @@ import type { BatchRun } from '../workloads/batch.js';
 import type { ModeRow } from '../workloads/modes.js';
 import type { NftFact } from '../workloads/nft-facts.js';
 import type { OpSample } from '../workloads/sample.js';
+import type { SecondNetworkRow } from '../workloads/second-network.js';
 import type { SingleRow } from '../workloads/single.js';
 import { profileOf, type ProfileSummary } from './profile.js';
 import { summarizeScale } from './scale-summary.js';
@@ -22,6 +23,7 @@ export interface RawResults {
   readonly single: readonly SingleRow[];
   readonly batch: readonly BatchRun[];
   readonly modes: readonly ModeRow[];
+  readonly secondNetwork: readonly SecondNetworkRow[];
   readonly scale: ScaleResult | string | undefined;
   readonly rss: RssResult | string | undefined;
   readonly nftFacts: { readonly facts: readonly NftFact[]; readonly errors: readonly string[] } | undefined;
@@ -64,6 +66,12 @@ export interface BenchReport {
   }[];
   readonly scale: Record<string, unknown> | { error: string } | null;
   readonly modes: { mode: string; label: string; attach: Summary; detach: Summary; errors: string[] }[];
+  /** Connecting a running container to a second network and disconnecting it from that one, per system. */
+  readonly secondNetwork: {
+    readonly rows: { key: string; label: string; what: string; connect: Summary; disconnect: Summary; errors: string[] }[];
+    /** Figures quoted from elsewhere, never measured by this run; no ratio is computed from them. */
+    readonly quoted: typeof QUOTED_SECOND_NETWORK;
+  };
   readonly spawnVsRss:
     | {
         ballastMiB: number;
@@ -85,6 +93,16 @@ export interface BenchReport {
   readonly rootNamespace: RawResults['root'];
   readonly errors: readonly string[];
 }
+
+/**
+ * `docker network connect` and `podman network connect` as quoted in issue
+ * 12 (measured earlier on this machine, not by this benchmark, whose peers
+ * are the CNI plugins and netavark): printed as reference only, never in a ratio.
+ */
+export const QUOTED_SECOND_NETWORK = [
+  { what: 'docker network connect', connectMs: 49, source: 'quoted in issue 12, not measured in this run' },
+  { what: 'podman network connect', connectMs: 71, source: 'quoted in issue 12, not measured in this run' },
+] as const;
 
 const ms = (samples: readonly OpSample[]) => samples.map((s) => s.ms);
 const stats = (attach: readonly OpSample[], detach: readonly OpSample[]): OpStats => ({
@@ -138,6 +156,28 @@ export function buildReport(raw: RawResults): BenchReport {
     pair(`${prefix}detachVsCni`, med(key, 'noport', 'detach'), med('cni', 'noport', 'detach'));
     pair(`${prefix}detachVsNetavark`, med(key, 'noport', 'detach'), med('netavark', 'noport', 'detach'));
     pair(`${prefix}detachVsFloor`, med(key, 'noport', 'detach'), med('floor', 'noport', 'detach'));
+  }
+
+  const secondRows = raw.secondNetwork.map((r) => {
+    profile[`${r.key} second network: connect`] = profileOf(r.connect);
+    profile[`${r.key} second network: disconnect`] = profileOf(r.disconnect);
+    const s = stats(r.connect, r.disconnect);
+    return { key: r.key, label: r.label, what: r.what, connect: s.attach, disconnect: s.detach, errors: r.errors };
+  });
+  const second = (key: string, op: 'connect' | 'disconnect') => secondRows.find((r) => r.key === key)?.[op].median ?? Number.NaN;
+  for (const [prefix, key] of [
+    ['', 'nm-nft'],
+    ['iptables.', 'nm-ipt'],
+    ['helper.', 'nm-helper'],
+  ] as const) {
+    for (const [name, other] of [
+      ['Cni', 'cni'],
+      ['Netavark', 'netavark'],
+      ['Floor', 'floor'],
+    ] as const) {
+      pair(`${prefix}secondConnectVs${name}`, second(key, 'connect'), second(other, 'connect'));
+      pair(`${prefix}secondDisconnectVs${name}`, second(key, 'disconnect'), second(other, 'disconnect'));
+    }
   }
 
   let scale: BenchReport['scale'] = null;
@@ -222,6 +262,7 @@ export function buildReport(raw: RawResults): BenchReport {
         'Peers and the floor include creating (attach) and deleting (detach) the container namespace, as netmode connect/disconnect do.',
         'Every system runs in its own throwaway host namespace; iterations go round-robin over systems.',
         'The batch workloads keep one untimed keeper endpoint attached, so no system creates or removes its bridge inside the timed part.',
+        'The second-network workload times only connecting a running container (first endpoint attached and a sleep in its namespace, untimed) to a second bridge network, and disconnecting it from that one; a keeper container stays on both networks throughout.',
         ...(plan.quick
           ? [
               `--quick: scale is ${plan.scale} endpoints, so endpoint1000Vs10 compares #${plan.scale} with #10; the batch is ${plan.batch} endpoints`,
@@ -236,6 +277,7 @@ export function buildReport(raw: RawResults): BenchReport {
     batch,
     scale,
     modes,
+    secondNetwork: { rows: secondRows, quoted: QUOTED_SECOND_NETWORK },
     spawnVsRss,
     nftTransactions,
     profile,

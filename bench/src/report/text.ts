@@ -157,6 +157,16 @@ export function renderText(report: BenchReport): string {
   );
   for (const m of report.modes.filter((x) => x.errors.length > 0)) out.push(`  ${m.label}: first failure: ${m.errors[0]}`);
 
+  out.push('', `## Connect a second network to a running container: median [min–max] ms, ${meta.plan.iterations} iterations`);
+  out.push(
+    table(
+      ['system', 'connect', 'disconnect (that network only)', 'failures', 'what runs'],
+      report.secondNetwork.rows.map((r) => [r.label, cell(r.connect), cell(r.disconnect), String(r.errors.length), r.what]),
+    ),
+  );
+  for (const r of report.secondNetwork.rows.filter((x) => x.errors.length > 0)) out.push(`  ${r.label}: first failure: ${r.errors[0]}`);
+  for (const q of report.secondNetwork.quoted) out.push(`reference only: ${q.what} ${num(q.connectMs, 0)} ms (${q.source}; no ratio)`);
+
   out.push('', '## Process start cost against the SDK process resident memory: median [min–max] ms');
   const rss = report.spawnVsRss;
   if (!rss) out.push('not run');

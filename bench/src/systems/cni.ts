@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IP, inNetns, netnsFile, type Namespaces } from '../namespaces.js';
 import { PLAIN_ENV, mustRun } from '../proc.js';
-import { GATEWAY, SUBNET } from './addresses.js';
-import { emptyTrace, step, type EndpointSystem, type OpTrace } from './system.js';
+import { GATEWAY, SECOND_GATEWAY, SECOND_SUBNET, SUBNET } from './addresses.js';
+import { emptyTrace, step, type EndpointSystem, type OpTrace, type SecondNetwork } from './system.js';
 
 export const CNI_DIR = '/usr/lib/cni';
 
@@ -31,6 +31,7 @@ export class CniSystem implements EndpointSystem {
     readonly host: string,
     private readonly ns: Namespaces,
     private readonly bridgeConfig: string,
+    private readonly dataDir: string,
   ) {}
 
   static async create(ns: Namespaces, tmp: string): Promise<CniSystem> {
@@ -47,7 +48,7 @@ export class CniSystem implements EndpointSystem {
       hairpinMode: true,
       ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir },
     });
-    return new CniSystem(host, ns, bridgeConfig);
+    return new CniSystem(host, ns, bridgeConfig, dataDir);
   }
 
   async attach(name: string, hostPort?: number): Promise<OpTrace> {
@@ -93,6 +94,46 @@ export class CniSystem implements EndpointSystem {
 
   async close(): Promise<void> {
     this.#endpoints.clear();
+  }
+
+  /**
+   * A second bridge config (`cni1`, its own subnet) ADDed with
+   * `CNI_IFNAME=eth1` into the running container's namespace, as a runtime
+   * adds a second network; DEL of the same. No `routes` in its IPAM: the
+   * default route stays with eth0 (a duplicate default route would fail the ADD).
+   */
+  async secondNetwork(): Promise<SecondNetwork> {
+    const config = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'bench2',
+      type: 'bridge',
+      bridge: 'cni1',
+      isGateway: true,
+      ipMasq: true,
+      hairpinMode: true,
+      ipam: { type: 'host-local', ranges: [[{ subnet: SECOND_SUBNET, gateway: SECOND_GATEWAY }]], dataDir: this.dataDir },
+    });
+    const endpoint = (name: string) => {
+      const found = this.#endpoints.get(name);
+      if (!found) throw new Error(`CNI: container ${name} is not attached`);
+      return found;
+    };
+    return {
+      label: 'CNI bridge ADD / DEL, CNI_IFNAME=eth1',
+      netnsPath: async (name) => netnsFile(endpoint(name).netns),
+      connect: async (name) => {
+        const { netns, containerId } = endpoint(name);
+        const trace = emptyTrace();
+        await step(trace, 'cni bridge ADD eth1', () => this.#plugin('bridge', 'ADD', netns, containerId, 'eth1', config));
+        return trace;
+      },
+      disconnect: async (name) => {
+        const { netns, containerId } = endpoint(name);
+        const trace = emptyTrace();
+        await step(trace, 'cni bridge DEL eth1', () => this.#plugin('bridge', 'DEL', netns, containerId, 'eth1', config));
+        return trace;
+      },
+    };
   }
 
   #plugin(plugin: string, command: 'ADD' | 'DEL', netns: string, containerId: string, ifname: string, config: string) {

@@ -1,10 +1,11 @@
 import { IP, inNetns, netnsFile, type Namespaces } from '../namespaces.js';
 import { mustRun } from '../proc.js';
-import { AddressBook, GATEWAY, PREFIX_LENGTH } from './addresses.js';
-import { emptyTrace, step, type EndpointSystem, type OpTrace } from './system.js';
+import { AddressBook, GATEWAY, PREFIX_LENGTH, SECOND_GATEWAY } from './addresses.js';
+import { emptyTrace, step, type EndpointSystem, type OpTrace, type SecondNetwork } from './system.js';
 
 const NFT = '/usr/sbin/nft';
 const BRIDGE = 'fbr0';
+const SECOND_BRIDGE = 'fbr1';
 
 /** A DNAT map the floor's published ports go into: one element per port, like netmode's nftables design. */
 export const FLOOR_TABLE = `table ip floor {
@@ -96,5 +97,61 @@ export class FloorSystem implements EndpointSystem {
 
   async close(): Promise<void> {
     this.#sandboxes.clear();
+  }
+
+  /**
+   * The same kernel work for a second network: one host-side batch (a veth
+   * on bridge `fbr1`, its peer born in the running namespace as eth1,
+   * hairpin on) and one in-namespace batch (address, eth1 up; no route).
+   * Disconnecting deletes the host end synchronously (the namespace stays,
+   * so there is no faster way to remove the pair).
+   */
+  async secondNetwork(): Promise<SecondNetwork> {
+    await mustRun(inNetns(this.host, [IP, '-batch', '-']), {
+      input: `link add ${SECOND_BRIDGE} type bridge\naddress add ${SECOND_GATEWAY}/${PREFIX_LENGTH} dev ${SECOND_BRIDGE}\nlink set dev ${SECOND_BRIDGE} up\n`,
+    });
+    const addresses = new AddressBook(235);
+    const veths = new Map<string, string>();
+    const sandbox = (name: string) => {
+      const found = this.#sandboxes.get(name);
+      if (found === undefined) throw new Error(`floor: container ${name} is not attached`);
+      return found;
+    };
+    return {
+      label: 'bare ip -batch: veth + eth1 / ip link del',
+      netnsPath: async (name) => netnsFile(sandbox(name)),
+      connect: async (name) => {
+        const netns = sandbox(name);
+        const trace = emptyTrace();
+        const veth = `fw${(this.#next++).toString(36)}`;
+        const address = addresses.take(name);
+        veths.set(name, veth);
+        await step(trace, 'ip -batch @host (veth, peer eth1 born in netns)', () =>
+          mustRun(inNetns(this.host, [IP, '-batch', '-']), {
+            input:
+              `link add ${veth} mtu 1500 master ${SECOND_BRIDGE} up type veth peer name eth1 mtu 1500 netns ${netnsFile(netns)}\n` +
+              `link set dev ${veth} type bridge_slave hairpin on\n`,
+          }),
+        );
+        await step(trace, 'ip -batch @sandbox (addr, eth1 up)', () =>
+          mustRun(inNetns(netns, [IP, '-batch', '-']), {
+            input: `address add ${address}/${PREFIX_LENGTH} dev eth1\nlink set dev eth1 up\n`,
+          }),
+        );
+        return trace;
+      },
+      disconnect: async (name) => {
+        const trace = emptyTrace();
+        const veth = veths.get(name);
+        if (veth === undefined) return trace;
+        try {
+          await step(trace, 'ip link del @host', () => mustRun(inNetns(this.host, [IP, 'link', 'del', veth])));
+        } finally {
+          veths.delete(name);
+          addresses.release(name);
+        }
+        return trace;
+      },
+    };
   }
 }

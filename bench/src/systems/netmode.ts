@@ -4,6 +4,7 @@ import {
   FileStateStore,
   createNetMode,
   namedNetns,
+  netnsPath,
   type CommandRunner,
   type DriverRegistration,
   type NetworkManager,
@@ -11,8 +12,8 @@ import {
 import { registerBridgeDriver } from '@netmode/driver-bridge';
 import type { Namespaces } from '../namespaces.js';
 import type { Profiler } from '../profiler.js';
-import { GATEWAY, PREFIX_LENGTH } from './addresses.js';
-import type { EndpointSystem, OpTrace } from './system.js';
+import { GATEWAY, PREFIX_LENGTH, SECOND_GATEWAY, SECOND_SUBNET } from './addresses.js';
+import type { EndpointSystem, OpTrace, SecondNetwork } from './system.js';
 
 export interface NetmodeFlavour {
   readonly key: string;
@@ -125,5 +126,23 @@ export class NetmodeSystem implements EndpointSystem {
 
   async close(): Promise<void> {
     this.manager.events.removeAllListeners();
+  }
+
+  /**
+   * A user-defined bridge network `second` (created here, untimed, as
+   * `docker network create` would be), connected to and disconnected from
+   * with `connect(id, 'second')` and `disconnect(id, 'second')`: eth1 in the
+   * sandbox the container already has; no default route (eth0 keeps it).
+   */
+  async secondNetwork(): Promise<SecondNetwork> {
+    const network = 'second';
+    await this.manager.createNetwork({ name: network, driver: 'bridge', subnets: [{ subnet: SECOND_SUBNET, gateway: SECOND_GATEWAY }] });
+    const traced = async (work: () => Promise<unknown>) => (await this.profiler.trace(work)).trace;
+    return {
+      label: `connect(id, '${network}') / disconnect(id, '${network}')`,
+      netnsPath: async (name) => netnsPath((await this.manager.inspect(this.containerId(name))).netns),
+      connect: (name) => traced(() => this.manager.connect(this.containerId(name), network)),
+      disconnect: (name) => traced(() => this.manager.disconnect(this.containerId(name), network)),
+    };
   }
 }

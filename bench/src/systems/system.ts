@@ -45,6 +45,32 @@ export interface EndpointSystem {
   detach(name: string): Promise<OpTrace>;
   /** Releases what the system holds in this process (its host namespace goes with the run's cleanup). */
   close(): Promise<void>;
+  /**
+   * Makes, untimed, a second bridge network beside the first (another
+   * bridge, `SECOND_SUBNET`) for the "connect a second network to a
+   * running container" workload. Absent on systems that cannot do that.
+   */
+  secondNetwork?(): Promise<SecondNetwork>;
+}
+
+/**
+ * Docker's `network connect` of a running container, as one system does it:
+ * a container attached with {@link EndpointSystem.attach} (its first
+ * endpoint, `eth0`) gets a second interface, `eth1`, on the second network,
+ * in the namespace its processes run in; disconnecting removes that one
+ * endpoint and leaves the first and the namespace alone. Neither adds a
+ * default route where the system lets the caller choose (the first endpoint
+ * keeps it, as in Docker).
+ */
+export interface SecondNetwork {
+  /** What connecting runs, for the report. */
+  readonly label: string;
+  /** The namespace file of attached container `name`: where its process is started. */
+  netnsPath(name: string): Promise<string>;
+  /** Connects attached container `name` to the second network. */
+  connect(name: string): Promise<OpTrace>;
+  /** Disconnects it from the second network only. */
+  disconnect(name: string): Promise<OpTrace>;
 }
 
 /** Times a step and appends it to `trace`; rethrows a failure after recording it. */
