@@ -40,6 +40,7 @@ describe('help and usage errors load no module of the SDK', () => {
     [['run', '--net', 'none'], 125, 'netmode run: give the command to run, e.g. netmode run --net none -- ip addr'],
     [['run', '-p', '80:80:80:80', '--', 'true'], 125, '-p "80:80:80:80": has too many colons'],
     [['network', 'frobnicate'], 1, 'netmode network: unknown subcommand "frobnicate" (create, ls, inspect, rm)'],
+    [['run', '--net', 'a', '--network', 'a', '--', 'true'], 125, 'netmode run: network "a" is given more than once'],
     [['network', 'create', '--gateway', '10.0.0.1', 'x'], 1, 'netmode network create: --gateway and --ip-range need --subnet'],
     [['network', 'create', '-o', 'novalue', 'x'], 1, 'netmode network create: -o "novalue" must be key=value'],
     [['--iptables=false', 'demo'], process.getuid?.() === 0 ? 1 : 2, process.getuid?.() === 0 ? 'needs a firewall' : 'ERR_NOT_ROOT'],

@@ -44,7 +44,7 @@ export function view(session: Session, record: ContainerRecord, endpoint: Endpoi
     name: record.name,
     status: broken ? 'broken' : status,
     pid: processOf(record)?.pid ?? null,
-    mode: record.mode,
+    mode: record.networks[0] as string,
     network: endpoint?.network ?? null,
     addresses: endpoint?.addresses ?? [],
     ports: endpoint?.ports ?? [],

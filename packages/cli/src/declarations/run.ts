@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli-error.js';
+import { ExitCode, usage } from '../cli-error.js';
 import { options, operands } from '../inputs/run.js';
 import { defineCommand } from '../registry/command-spec.js';
 
@@ -10,9 +10,22 @@ export const run = defineCommand({
 (nsenter --net=PATH -- CMD ARGS) and, in the foreground, passes signals on,
 waits for it, disconnects, and exits with its exit status. With -d, prints
 the container's name and leaves it running; its output goes to
-STATE_DIR/cli/logs/NAME.log.`,
+STATE_DIR/cli/logs/NAME.log.
+
+With --net given several times, the container is connected to each network
+in turn (eth0, eth1, …); if one fails, those connected are disconnected
+again. --ip, --mac-address, --network-alias and --gw-priority apply to the
+first network, as Docker's do; -p publishes on the first that is not
+internal, as Docker does.`,
   options,
   operands,
+  check({ options }) {
+    const seen = new Set<string>();
+    for (const network of options.net) {
+      if (seen.has(network)) throw usage(`netmode run: network ${JSON.stringify(network)} is given more than once`);
+      seen.add(network);
+    }
+  },
   // As Docker: anything that fails before the command starts is 125.
   failureStatus: ExitCode.RUN_FAILED,
   listsExitStatus: true,
