@@ -89,9 +89,9 @@ describe.skipIf(!root)('a third-party driver package, loaded by path (the built 
 
     expect((await w.cli(['run', '-d', '--name', 'd1', '--net', 'dummy', '--', 'sleep', '100'])).code).toBe(0);
     const inspect = JSON.parse((await w.cli(['inspect', 'd1', '--json'])).stdout) as {
-      endpoint: { driver: string; interfaces: { name: string }[] };
+      endpoints: Record<string, { driver: string; interfaces: { name: string }[] }>;
     };
-    expect(inspect.endpoint).toMatchObject({ driver: 'dummy', interfaces: [{ name: 'dummy0' }] });
+    expect(inspect.endpoints['dummy']).toMatchObject({ driver: 'dummy', interfaces: [{ name: 'dummy0' }] });
     expect(await w.sandboxes()).toHaveLength(1);
     const refused = await w.cli(['run', '--net', 'dummy', '-p', '80', '--', 'true']);
     expect(refused.code).toBe(125);
