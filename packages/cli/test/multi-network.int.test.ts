@@ -97,20 +97,37 @@ describe.skipIf(!root).each(['nftables', 'iptables'])('a container on several ne
     await world?.cleanup();
   });
 
-  it('run --net na --net nb: eth0 on na, eth1 on nb, and it reaches a container on each', async () => {
+  it('run --net na --net name=nb,…: eth0 on na, eth1 on nb with its own options, and it reaches a container on each', async () => {
     await serve('a1', 'na');
     await serve('b1', 'nb');
-    ok(await cli(['run', '-d', '--name', 'both', '--net', 'na', '--network', 'nb', '--', node, PROBE, 'sleep']), 'run both');
+    ok(
+      await cli([
+        'run',
+        '-d',
+        '--name',
+        'both',
+        '--net',
+        'na',
+        '--network',
+        'name=nb,ip=10.248.2.50,alias=twofold',
+        '--',
+        node,
+        PROBE,
+        'sleep',
+      ]),
+      'run both',
+    );
 
     const both = (await entry('both')) as PsEntry;
     expect(both).toMatchObject({ status: 'running', mode: 'na', networks: ['na', 'nb'] });
-    expect(both.addresses).toEqual([expect.stringMatching(/^10\.248\.1\.\d+\/24$/), expect.stringMatching(/^10\.248\.2\.\d+\/24$/)]);
-    expect((await cli(['ps'])).stdout).toMatch(/\nboth +running +\d+ +na,nb +10\.248\.1\.\d+\/24,10\.248\.2\.\d+\/24 /);
+    expect(both.addresses).toEqual([expect.stringMatching(/^10\.248\.1\.\d+\/24$/), '10.248.2.50/24']);
+    expect((await cli(['ps'])).stdout).toMatch(/\nboth +running +\d+ +na,nb +10\.248\.1\.\d+\/24,10\.248\.2\.50\/24 /);
     const inside = await ifaces('both');
     expect(inside['eth0']).toEqual([both.addresses[0]]);
     expect(inside['eth1']).toEqual([both.addresses[1]]);
     const shown = await inspect('both');
     expect(Object.keys(shown.endpoints)).toEqual(['na', 'nb']);
+    expect(shown.endpoints['nb']).toMatchObject({ aliases: ['twofold'] });
     expect(shown.sandbox?.defaultRoute).toMatchObject({ network: 'na', ifname: 'eth0', gateway: '10.248.1.1' });
 
     // Each server sees the address the container has on its network.
@@ -156,10 +173,12 @@ describe.skipIf(!root).each(['nftables', 'iptables'])('a container on several ne
     expect((await routes('gw')).filter((r) => r.startsWith('default'))).toHaveLength(1);
     expect((await inspect('gw')).sandbox?.defaultRoute).toMatchObject({ network: 'nb', ifname: 'eth1' });
     expect((await cli(['inspect', 'gw'])).stdout).toMatch(/\ndefault route +via 10\.248\.2\.1 dev eth1 \(network nb\)\n/);
-    // A tie goes to the network connected first; a run gives the first network its priority.
-    ok(await cli(['run', '-d', '--name', 'gw2', '--net', 'na', '--net', 'nb', '--gw-priority=-1', '--', node, PROBE, 'sleep']), 'run gw2');
+    // Docker's syntax gives a later network its priority at run; --gw-priority the first.
+    ok(await cli(['run', '-d', '--name', 'gw2', '--net', 'na', '--net', 'name=nb,gw-priority=1', '--', node, PROBE, 'sleep']), 'run gw2');
     expect(await routes('gw2')).toContain('default via 10.248.2.1 dev eth1');
-    await remove('gw', 'gw2');
+    ok(await cli(['run', '-d', '--name', 'gw3', '--net', 'na', '--net', 'nb', '--gw-priority=-1', '--', node, PROBE, 'sleep']), 'run gw3');
+    expect(await routes('gw3')).toContain('default via 10.248.2.1 dev eth1');
+    await remove('gw', 'gw2', 'gw3');
   });
 
   it('network disconnect removes only that endpoint, and the ports published on it', async () => {

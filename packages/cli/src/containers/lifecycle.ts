@@ -12,6 +12,7 @@ import {
   type PortMapping,
   type Sandbox,
 } from '@netmode/core';
+import type { NetworkAttachment } from '../args/network-attachment.js';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
 import { containerStatus, processOf, type ContainerRecord } from './container-store.js';
@@ -22,18 +23,13 @@ import { START_TOKEN_VARIABLE, newStartToken } from './start-marker.js';
 /** What `netmode run` asks for. */
 export interface RunSpec {
   readonly name?: string;
-  /** The networks to connect it to, in this order; at least one. See {@link ContainerRecord.networks}. */
-  readonly networks: readonly string[];
+  /**
+   * The networks to connect it to, in this order, each with the options of
+   * its endpoint; at least one. See {@link ContainerRecord.networks}.
+   */
+  readonly networks: readonly NetworkAttachment[];
   /** Ports to publish, on one network: see {@link publishingNetwork}. */
   readonly ports?: readonly PortMapping[];
-  /** A static address on the first network, as Docker's `--ip`. */
-  readonly ip?: string;
-  /** A static MAC address on the first network. */
-  readonly mac?: string;
-  /** Other names of the container on the first network (`--network-alias`). */
-  readonly aliases?: readonly string[];
-  /** The first network's gateway priority (`--gw-priority`). */
-  readonly gwPriority?: number;
   readonly command: readonly string[];
 }
 
@@ -105,7 +101,7 @@ export async function runDetached(session: Session, spec: RunSpec): Promise<Star
   const startToken = newStartToken();
   const record: ContainerRecord = {
     name,
-    networks: [...spec.networks],
+    networks: spec.networks.map((n) => n.name),
     command,
     detached: true,
     createdAt: new Date().toISOString(),
@@ -148,7 +144,7 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
     const startToken = newStartToken();
     const record: ContainerRecord = {
       name,
-      networks: [...spec.networks],
+      networks: spec.networks.map((n) => n.name),
       command,
       detached: false,
       createdAt: new Date().toISOString(),
@@ -213,10 +209,10 @@ function sandboxPath(endpoints: readonly Endpoint[]): string {
  * endpoint it gets). When all are internal, the first: its driver refuses
  * them, as it does for a container on one internal network.
  */
-async function publishingNetwork(session: Session, networks: readonly string[]): Promise<string> {
-  const [first] = networks as [string, ...string[]];
+async function publishingNetwork(session: Session, networks: readonly NetworkAttachment[]): Promise<string> {
+  const [first] = networks.map((n) => n.name) as [string, ...string[]];
   if (networks.length === 1) return first;
-  for (const name of networks) {
+  for (const { name } of networks) {
     // container:NAME is no network; an unknown name fails at its connect.
     const network = await session.netmode.inspectNetwork(name).catch((error: unknown) => {
       if (isNetModeError(error)) return undefined;
@@ -227,15 +223,18 @@ async function publishingNetwork(session: Session, networks: readonly string[]):
   return first;
 }
 
-/** The options of the connect to `spec.networks[index]`: the first network's own, and the ports on theirs. */
-function connectOptions(spec: RunSpec, index: number, publishOn: string | undefined): ConnectOptions {
-  const first = index === 0;
+/** The options of the connect to one network: its own, and the ports on the network that publishes them. */
+function connectOptions(
+  network: NetworkAttachment,
+  ports: readonly PortMapping[] | undefined,
+  publishOn: string | undefined,
+): ConnectOptions {
   return {
-    ...(spec.ports && spec.ports.length > 0 && spec.networks[index] === publishOn ? { ports: spec.ports } : {}),
-    ...(first && spec.ip !== undefined ? { ip: spec.ip } : {}),
-    ...(first && spec.mac !== undefined ? { mac: spec.mac } : {}),
-    ...(first && spec.aliases && spec.aliases.length > 0 ? { aliases: spec.aliases } : {}),
-    ...(first && spec.gwPriority !== undefined ? { gwPriority: spec.gwPriority } : {}),
+    ...(ports && ports.length > 0 && network.name === publishOn ? { ports } : {}),
+    ...(network.ip === undefined ? {} : { ip: network.ip }),
+    ...(network.mac === undefined ? {} : { mac: network.mac }),
+    ...(network.aliases.length > 0 ? { aliases: network.aliases } : {}),
+    ...(network.gwPriority === undefined ? {} : { gwPriority: network.gwPriority }),
   };
 }
 
@@ -250,9 +249,9 @@ async function connectReserved(session: Session, record: ContainerRecord, spec: 
   const endpoints: Endpoint[] = [];
   try {
     const publishOn = spec.ports && spec.ports.length > 0 ? await publishingNetwork(session, spec.networks) : undefined;
-    for (const [index, network] of spec.networks.entries()) {
-      const endpoint = await session.out.progress(`connecting ${record.name} (${network})`, () =>
-        netmode.connect(record.name, network, connectOptions(spec, index, publishOn)),
+    for (const network of spec.networks) {
+      const endpoint = await session.out.progress(`connecting ${record.name} (${network.name})`, () =>
+        netmode.connect(record.name, network.name, connectOptions(network, spec.ports, publishOn)),
       );
       endpoints.push(endpoint);
     }

@@ -1,5 +1,5 @@
-import { ExitCode, usage } from '../cli-error.js';
-import { options, operands } from '../inputs/run.js';
+import { ExitCode } from '../cli-error.js';
+import { options, operands, runNetworks } from '../inputs/run.js';
 import { defineCommand } from '../registry/command-spec.js';
 
 /** `netmode run [OPTIONS] [--] CMD [ARGS...]` */
@@ -15,16 +15,13 @@ STATE_DIR/cli/logs/NAME.log.
 With --net given several times, the container is connected to each network
 in turn (eth0, eth1, …); if one fails, those connected are disconnected
 again. --ip, --mac-address, --network-alias and --gw-priority apply to the
-first network, as Docker's do; -p publishes on the first that is not
-internal, as Docker does.`,
+first network, as Docker's do, and --net name=NETWORK,ip=…,alias=… gives any
+network its own; -p publishes on the first that is not internal, as Docker
+does.`,
   options,
   operands,
   check({ options }) {
-    const seen = new Set<string>();
-    for (const network of options.net) {
-      if (seen.has(network)) throw usage(`netmode run: network ${JSON.stringify(network)} is given more than once`);
-      seen.add(network);
-    }
+    runNetworks(options);
   },
   // As Docker: anything that fails before the command starts is 125.
   failureStatus: ExitCode.RUN_FAILED,

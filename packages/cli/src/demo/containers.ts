@@ -46,7 +46,7 @@ function runProbe(run: DemoRun, place: Throwaway, name: string, spec: DemoSpec, 
     `netmode run ${flags.join(' ')} -- ${['node', 'probe.js', ...probe].join(' ')}`,
     async () => {
       const started = await runDetached(place.session, {
-        networks: [spec.mode],
+        networks: [{ name: spec.mode, aliases: [] }],
         ...(spec.ports ? { ports: spec.ports } : {}),
         name,
         command: [process.execPath, PROBE, ...probe],

@@ -1,9 +1,11 @@
 // What `netmode run` takes, its options and operands, and the input its handler gets.
 import { parseGwPriority } from '../args/gw-priority.js';
+import { parseNetworkAttachment, type NetworkAttachment } from '../args/network-attachment.js';
+import { usage } from '../cli-error.js';
 import { parsePortSpec } from '../args/port-spec.js';
 import type { CommandInput } from '../registry/command-spec.js';
 import type { OperandSpec } from '../registry/operand-spec.js';
-import type { OptionSpecs } from '../registry/option-spec.js';
+import type { OptionSpecs, OptionValues } from '../registry/option-spec.js';
 
 export const options = {
   name: { type: 'string', arg: 'NAME', help: "the container's name (default: c + 11 hex digits)" },
@@ -12,7 +14,11 @@ export const options = {
     arg: 'NETWORK',
     aliases: ['network'],
     multiple: true,
-    help: "a network: bridge (default), host, none, container:NAME or a network's name;\nthe container is on each one given, and the first is its mode",
+    parse: parseNetworkAttachment,
+    help: `a network: bridge (default), host, none, container:NAME or a network's name,
+or with options of its own: name=NETWORK,alias=NAME,ip=ADDRESS,mac-address=MAC,
+gw-priority=N (Docker's syntax); the container is on each one given, and the
+first is its mode`,
   },
   publish: {
     type: 'string',
@@ -46,3 +52,38 @@ export const operands = { kind: 'command', example: 'netmode run --net none -- i
 
 /** What `run`'s handler gets. */
 export type RunInput = CommandInput<typeof options, typeof operands>;
+
+/**
+ * The networks `run` connects, in order: its `--net` values (`bridge` when
+ * none), the first with `--ip`, `--mac-address`, `--network-alias` and
+ * `--gw-priority`, as Docker's. Pure: a usage error for a network given
+ * twice, or for one of those flags beside the same option in the first
+ * `--net`'s own syntax (Docker's "conflicting options"). The declaration's
+ * check runs it before the handler, which runs it again to build the run.
+ */
+export function runNetworks(values: OptionValues<typeof options>): NetworkAttachment[] {
+  const [first = { name: 'bridge', aliases: [] }, ...rest] = values.net;
+  const seen = new Set<string>();
+  for (const { name } of [first, ...rest]) {
+    if (seen.has(name)) throw usage(`netmode run: network ${JSON.stringify(name)} is given more than once`);
+    seen.add(name);
+  }
+  const conflict = (flag: string, key: string) =>
+    usage(`netmode run: ${flag} and ${key}= in --net ${first.name} set one option of the first network; give one of them`);
+  const { ip } = values;
+  const mac = values['mac-address'];
+  const aliases = values['network-alias'];
+  const gwPriority = values['gw-priority'];
+  if (ip !== undefined && first.ip !== undefined) throw conflict('--ip', 'ip');
+  if (mac !== undefined && first.mac !== undefined) throw conflict('--mac-address', 'mac-address');
+  if (aliases.length > 0 && first.aliases.length > 0) throw conflict('--network-alias', 'alias');
+  if (gwPriority !== undefined && first.gwPriority !== undefined) throw conflict('--gw-priority', 'gw-priority');
+  const merged: NetworkAttachment = {
+    ...first,
+    aliases: [...first.aliases, ...aliases],
+    ...(ip === undefined ? {} : { ip }),
+    ...(mac === undefined ? {} : { mac }),
+    ...(gwPriority === undefined ? {} : { gwPriority }),
+  };
+  return [merged, ...rest];
+}
