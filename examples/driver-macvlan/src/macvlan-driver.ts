@@ -122,14 +122,14 @@ export class MacvlanDriver implements NetworkDriver {
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
-    const { containerId, options, network } = request;
+    const { containerId, endpointId, options, network } = request;
     const { parent, mode } = readSettings(network);
     const subnet = readSubnet(network);
     const prefixLength = parseNetwork(subnet.subnet).prefixLength;
     const ifname = options.ifname ?? DEFAULT_IFNAME;
     const undo = new UndoStack();
     try {
-      const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(containerId), options.ip ? { address: options.ip } : {});
+      const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(endpointId), options.ip ? { address: options.ip } : {});
       undo.push('lease', address, () => ctx.ipam.releaseAddress(subnet.subnet, address));
 
       const owned = options.netns === undefined;
@@ -163,11 +163,9 @@ export class MacvlanDriver implements NetworkDriver {
 
       // `up` before the address, so that a MAC still held by a macvlan the
       // kernel is removing fails the batch before anything else changed.
-      const inside = new IpBatch()
-        .linkUp('lo')
-        .linkUp(ifname)
-        .addressAdd(`${address}/${prefixLength}`, ifname)
-        .defaultRouteAdd(subnet.gateway, ifname);
+      const inside = new IpBatch().linkUp('lo').linkUp(ifname).addressAdd(`${address}/${prefixLength}`, ifname);
+      // Another endpoint of the container may provide the default route: the manager says.
+      if (request.defaultRoute) inside.defaultRouteAdd(subnet.gateway, ifname);
       await runUntilMacFree(ctx, netns, inside, `link set dev ${ifname} up`);
 
       const data: MacvlanEndpointData = {

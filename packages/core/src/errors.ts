@@ -56,6 +56,8 @@ export const ErrorCode = {
   STATE_CORRUPT: 'ERR_STATE_CORRUPT',
   /** The state directory is not a directory, or no files can be created in it. */
   STATE_DIR_UNUSABLE: 'ERR_STATE_DIR_UNUSABLE',
+  /** The state directory was written in a format newer than this release reads. */
+  STATE_FORMAT_UNKNOWN: 'ERR_STATE_FORMAT_UNKNOWN',
   /** The file system that holds the state directory is full, or its quota is used up; nothing was committed. */
   NO_SPACE: 'ERR_NO_SPACE',
   /** The state lock could not be taken within the allowed time. */
@@ -96,6 +98,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_NETNS_NOT_FOUND: 'Check that the namespace exists (ip netns list, /proc/PID/ns/net) and the process is alive.',
   ERR_STATE_CORRUPT: 'Inspect the file named in the message under the state directory; restore or remove it.',
   ERR_STATE_DIR_UNUSABLE: 'Point stateDir at a directory on a local, writable file system.',
+  ERR_STATE_FORMAT_UNKNOWN:
+    'Use the netmode release that wrote this state directory (or a newer one), or point stateDir at another directory.',
   ERR_NO_SPACE: 'Free space on the file system that holds the state directory, then retry; nothing was committed.',
   ERR_LOCK_TIMEOUT: 'Another process holds the state lock; retry, or find the process named in the message.',
   ERR_TEARDOWN_INCOMPLETE: 'Repeat the call, or remove the listed leftovers by hand.',

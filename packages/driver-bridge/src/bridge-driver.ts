@@ -212,8 +212,8 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
-    const { containerId, options } = request;
-    const owner = endpointOwner(containerId);
+    const { containerId, endpointId, options } = request;
+    const owner = endpointOwner(endpointId);
     const ifname = options.ifname ?? DEFAULT_IFNAME;
     const undo = new UndoStack();
     try {
@@ -239,7 +239,7 @@ export class BridgeDriver implements NetworkDriver {
       // An owned sandbox is born in the same host-side batch as the pair:
       // `netns add` there (entered with nsenter, not `ip -n`) saves a process.
       const netns = options.netns ?? (await ctx.sandboxes.claim(ctx.sandboxName(containerId)));
-      const hostVeth = ctx.interfaceName(containerId, 'v');
+      const hostVeth = ctx.interfaceName(endpointId, 'v');
       const mtu = live.settings.mtu;
       // Undo first, since a step may take effect and still report failure;
       // the undos are idempotent. Deleting an owned sandbox removes the pair.
@@ -258,7 +258,8 @@ export class BridgeDriver implements NetworkDriver {
         .linkAlias(hostVeth, ctx.ownerAlias(owner));
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
       const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
-      if (!request.network.internal) inside.defaultRouteAdd(live.subnet.gateway, ifname);
+      // Another endpoint of the container may provide the default route: the manager says.
+      if (!request.network.internal && request.defaultRoute) inside.defaultRouteAdd(live.subnet.gateway, ifname);
 
       const data: BridgeEndpointData = {
         bridge: live.settings.bridge,
@@ -269,8 +270,8 @@ export class BridgeDriver implements NetworkDriver {
         icc: live.settings.icc,
         mac,
       };
-      const endpoint = firewallEndpoint(containerId, request.network.id, data, live.settings.icc);
-      if (endpoint) undo.push('firewall', containerId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
+      const endpoint = firewallEndpoint(endpointId, request.network.id, data, live.settings.icc);
+      if (endpoint) undo.push('firewall', endpointId, () => this.#firewall.teardownEndpoint(scope(ctx), endpoint));
       // The firewall needs only the address and the veth's name, not the
       // veth: its transaction runs while the pair is made.
       await allSettled([
@@ -337,33 +338,32 @@ export class BridgeDriver implements NetworkDriver {
     if (data.firewallPorts === undefined) {
       // An attach that crashed before its record held the ports: let the
       // firewall remove whatever carries this endpoint's mark.
-      await steps.step('firewall', endpoint.containerId, () =>
-        this.#firewall.teardownOwner(scope(ctx), { kind: 'endpoint', id: endpoint.containerId }),
-      );
+      await steps.step('firewall', endpoint.id, () => this.#firewall.teardownOwner(scope(ctx), { kind: 'endpoint', id: endpoint.id }));
     }
     // A record without `icc` predates port isolation: its port may have been
     // isolated since by repair(), and releasing a port that is not there is harmless.
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, withMac(data, endpoint), data.icc ?? false);
+    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? false);
     const firewall = async () => {
       if (!fw) return;
-      await steps.step('firewall', endpoint.containerId, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
-      await steps.step('conntrack', endpoint.containerId, () => flushUdpConntrack(ctx, udpHostPorts(firewallPorts), endpoint.containerId));
+      await steps.step('firewall', endpoint.id, () => this.#firewall.teardownEndpoint(scope(ctx), fw));
+      await steps.step('conntrack', endpoint.id, () => flushUdpConntrack(ctx, udpHostPorts(firewallPorts), endpoint.containerId));
     };
     const kernel = async () => {
-      const ownSandbox = ctx.sandboxName(endpoint.containerId);
-      if (endpoint.ownsNetns || (endpoint.netns.kind === 'named' && endpoint.netns.name === ownSandbox)) {
+      // Only an endpoint that owns the sandbox deletes it: other endpoints of
+      // the container may live in it (the manager passes the ownership on).
+      if (endpoint.ownsNetns) {
         // Deleting the namespace returns at once and the kernel removes the
         // pair; a synchronous veth delete would cost ~30 ms.
-        await steps.step('netns', ownSandbox, () => ctx.sandboxes.delete(endpoint.netns));
+        await steps.step('netns', ctx.sandboxName(endpoint.containerId), () => ctx.sandboxes.delete(endpoint.netns));
       } else {
-        const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.containerId, 'v');
+        const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.id, 'v');
         await steps.step('link', hostVeth, () => deleteLinkIfPresent(ctx, ctx.hostNetns, hostVeth));
       }
     };
     // Independent, and each step records its own failure: both run at once
     // (removing a map element is the slowest step, ~19 ms in the kernel).
     await Promise.all([firewall(), kernel()]);
-    steps.finish(`detaching ${endpoint.containerId}`);
+    steps.finish(`detaching ${endpoint.containerId} from ${endpoint.network}`);
   }
 
   /**
@@ -406,7 +406,7 @@ export class BridgeDriver implements NetworkDriver {
       }
     }
     // A record without `icc` predates port isolation: the network says.
-    const fw = firewallEndpoint(endpoint.containerId, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
+    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
   }
 

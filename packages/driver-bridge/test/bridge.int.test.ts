@@ -12,6 +12,7 @@ for (const firewall of ['nftables', 'iptables'] as const) {
     register: (c) => registerBridgeDriver(c, { firewall }),
     mode: 'bridge',
     network: { driver: 'bridge', subnets: [{ subnet: '10.239.0.0/24' }] },
+    secondNetwork: { driver: 'bridge', subnets: [{ subnet: '10.239.1.0/24' }] },
     createsSandbox: true,
     connectOptions: {
       ports: [

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBridgeDriver } from '../src/index.js';
 
 const CRASH = fileURLToPath(new URL('./fixtures/crash.mjs', import.meta.url));
-type Op = 'connect' | 'disconnect' | 'createNetwork' | 'removeNetwork';
+type Op = 'connect' | 'disconnect' | 'connectSecond' | 'disconnectSecond' | 'createNetwork' | 'removeNetwork';
+
+const FIRST_GATEWAY = '10.234.0.1';
+const SECOND_GATEWAY = '10.236.0.1';
 
 /** Runs `op` in a child killed by SIGKILL right after step `k`; resolves whether it completed first. */
 function runUntilKilled(fixture: NetnsFixture, firewall: string, op: Op, k: number): Promise<boolean> {
@@ -37,6 +40,38 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
       namePrefix: fixture.prefix,
     });
   const connectVictim = () => make().connect('victim', 'crashnet', { ports: [{ hostPort: 8088, containerPort: 80 }] });
+  const connectSecond = () => make().connect('victim', 'crashback', { gwPriority: 10, ports: [{ hostPort: 8089, containerPort: 80 }] });
+
+  /**
+   * After a kill of a connect or disconnect of the victim's second network
+   * and a reconcile: the first endpoint is whole, the second whole or gone,
+   * and the default route where the records say — the second network's when
+   * it is there (it outranks the first), the first's otherwise.
+   */
+  async function expectSecondWholeOrNothing(where: string): Promise<'whole' | 'nothing'> {
+    const netmode = make();
+    expect((await netmode.reconcile()).failures, where).toEqual([]);
+    const sandbox = await netmode.inspect('victim');
+    const networks = sandbox.endpoints.map((e) => [e.network, e.status]);
+    const outcome = networks.length === 2 ? 'whole' : 'nothing';
+    expect(networks, where).toEqual(
+      outcome === 'whole'
+        ? [
+            ['crashnet', 'attached'],
+            ['crashback', 'attached'],
+          ]
+        : [['crashnet', 'attached']],
+    );
+    for (const endpoint of sandbox.endpoints)
+      expect(await netmode.check('victim', endpoint.network), where).toEqual({ ok: true, problems: [] });
+    const route = (await fixture.ip(sandbox.netns, '-4', 'route', 'show', 'default')).trim();
+    expect(route, where).toBe(outcome === 'whole' ? `default via ${SECOND_GATEWAY} dev eth1` : `default via ${FIRST_GATEWAY} dev eth0`);
+    expect(sandbox.defaultRoute?.network, where).toBe(outcome === 'whole' ? 'crashback' : 'crashnet');
+    await netmode.disconnect('victim');
+    expect(await fixture.settle(baseline), where).toEqual(baseline);
+    expect((await make().reconcile()).releasedLeases, `${where}: leases left behind`).toBe(0);
+    return outcome;
+  }
 
   /** After a kill and a reconcile: the endpoint is whole, or nothing of it is left. */
   async function expectWholeOrNothing(where: string): Promise<'whole' | 'nothing'> {
@@ -82,8 +117,10 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const netmode = make();
     // icc: false, so a connect also isolates the port (the superset of the steps).
     await netmode.createNetwork({ name: 'crashnet', driver: 'bridge', subnets: [{ subnet: '10.234.0.0/24' }], options: { icc: false } });
+    await netmode.createNetwork({ name: 'crashback', driver: 'bridge', subnets: [{ subnet: '10.236.0.0/24' }], options: { icc: false } });
     // Bring the shared objects up once, so the baseline holds them.
     await connectVictim();
+    await connectSecond();
     await netmode.disconnect('victim');
     baseline = await fixture.settle(await fixture.snapshot());
   });
@@ -94,6 +131,8 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
   it.each<[Op, () => Promise<unknown>, (where: string) => Promise<'whole' | 'nothing'>]>([
     ['connect', async () => undefined, (w) => expectWholeOrNothing(w)],
     ['disconnect', () => connectVictim(), (w) => expectWholeOrNothing(w)],
+    ['connectSecond', () => connectVictim(), (w) => expectSecondWholeOrNothing(w)],
+    ['disconnectSecond', () => connectVictim().then(connectSecond), (w) => expectSecondWholeOrNothing(w)],
     ['createNetwork', async () => undefined, (w) => expectNetworkWholeOrNothing(w)],
     [
       'removeNetwork',

@@ -35,7 +35,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
   it('after a damaged endpoint record is removed, gc removes everything it described, its published port included', async () => {
     await netmode.createNetwork({ name: 'solo', driver: 'bridge', subnets: [{ subnet: '10.245.0.0/24' }] });
     const lost = await netmode.connect('lost', 'solo', { ports: [{ hostPort: 8097, containerPort: 80 }] });
-    const record = join(fixture.stateDir, 'endpoints', 'lost.json');
+    const record = join(fixture.stateDir, 'endpoints', 'lost', 'solo.json');
     await writeFile(record, '{}');
     // While the record is there, damaged, nothing of it is taken for stray.
     const kept = await netmode.gc([]);
@@ -47,7 +47,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await rm(record);
     const report = await netmode.gc([]);
     expect(report.removedObjects).toEqual(
-      expect.arrayContaining([`netns ${String((lost.netns as { name: string }).name)}`, `${firewall} rules of endpoint:lost`]),
+      expect.arrayContaining([`netns ${String((lost.netns as { name: string }).name)}`, `${firewall} rules of endpoint:${lost.id}`]),
     );
     // The host end went with the namespace (or, if the kernel had not removed it yet, by its mark).
     const veth = String(lost.driverData['hostVeth']);

@@ -1,4 +1,4 @@
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, createNetMode, isNetModeError, type NetworkManager, type WarningEvent } from '@netmode/core';
 import { integrationAvailable } from '@netmode/core/testing';
@@ -62,9 +62,10 @@ describe.skipIf(!integrationAvailable())('damaged state and kernel', () => {
   ])('a damaged endpoint record (%s) is reported by name and blocks nothing else', async (_what, text) => {
     await netmode.connect('good', 'bridge');
     await netmode.createNetwork({ name: 'spare', driver: 'bridge', subnets: [{ subnet: '10.242.0.0/24' }] });
-    const path = file('endpoints', 'bad.json');
+    const path = file('endpoints', 'bad', 'bridge.json');
+    await mkdir(file('endpoints', 'bad'), { recursive: true });
     await writeFile(path, text);
-    onTestFinished(() => rm(path, { force: true }));
+    onTestFinished(() => rm(file('endpoints', 'bad'), { recursive: true, force: true }));
     warnings.length = 0;
 
     const inspected = await rejection(netmode.inspectEndpoint('bad'));
@@ -82,7 +83,7 @@ describe.skipIf(!integrationAvailable())('damaged state and kernel', () => {
     // Unrelated work goes on.
     await netmode.removeNetwork('spare');
     expect(await netmode.check('good')).toEqual({ ok: true, problems: [] });
-    await rm(path);
+    await rm(file('endpoints', 'bad'), { recursive: true });
     await netmode.disconnect('good');
   });
 

@@ -26,6 +26,8 @@ const REFUSED_OPTIONS = ['ports', 'ip', 'mac', 'ifname', 'netns'] as const;
 @injectable()
 export class ContainerDriver implements NetworkDriver {
   readonly name = 'container';
+  /** Docker's {host,none,container:} modes: the container's whole sandbox, combined with no other network. */
+  readonly wholeSandbox = true;
   readonly predefinedNetworks: readonly NetworkSpec[] = [{ name: 'container', driver: 'container' }];
 
   validate(request: AttachRequest): void {

@@ -21,6 +21,8 @@ const REFUSED_OPTIONS = ['ip', 'mac', 'ifname', 'netns'] as const;
 @injectable()
 export class HostDriver implements NetworkDriver {
   readonly name = 'host';
+  /** Docker's {host,none,container:} modes: the container's whole sandbox, combined with no other network. */
+  readonly wholeSandbox = true;
   readonly predefinedNetworks: readonly NetworkSpec[] = [{ name: 'host', driver: 'host' }];
 
   constructor(@inject(HOST_DRIVER_OPTIONS) private readonly options: ResolvedHostOptions) {}

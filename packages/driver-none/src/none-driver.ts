@@ -23,6 +23,8 @@ const REFUSED_OPTIONS = ['ports', 'ip', 'mac', 'ifname'] as const;
 @injectable()
 export class NoneDriver implements NetworkDriver {
   readonly name = 'none';
+  /** Docker's {host,none,container:} modes: the container's whole sandbox, combined with no other network. */
+  readonly wholeSandbox = true;
   readonly predefinedNetworks: readonly NetworkSpec[] = [{ name: 'none', driver: 'none' }];
 
   validate(request: AttachRequest): void {

@@ -2,9 +2,9 @@ import { IpBatch } from '@netmode/core';
 
 /** What one ptp endpoint is made of: a veth pair and the routes across it. */
 export interface PtpPair {
-  /** The host end, in the host namespace (`ctx.interfaceName(containerId, 'p')`). */
+  /** The host end, in the host namespace (`ctx.interfaceName(endpointId, 'p')`). */
   readonly hostVeth: string;
-  /** The ownership mark the host end carries as its alias (`ctx.ownerAlias(endpointOwner(containerId))`). */
+  /** The ownership mark the host end carries as its alias (`ctx.ownerAlias(endpointOwner(endpointId))`). */
   readonly alias: string;
   /** The container end's name inside the sandbox (`eth0` unless the caller chose one). */
   readonly ifname: string;
@@ -18,6 +18,8 @@ export interface PtpPair {
   readonly address: string;
   /** The network's gateway: the address every host end of the network carries. */
   readonly gateway: string;
+  /** Whether this endpoint provides the sandbox's default route (the manager's `request.defaultRoute`). */
+  readonly defaultRoute: boolean;
 }
 
 /**
@@ -42,13 +44,13 @@ export function hostSide(pair: PtpPair): IpBatch {
  * The batch inside the sandbox: the container's address as a /32, so the
  * kernel adds no subnet route and nothing is on-link but the gateway; a
  * `scope link` route that puts the gateway on-link; the default route via
- * it. Even a neighbour on the same network is reached through the host.
+ * it, when this endpoint provides it. Even a neighbour on the same network is reached through the host.
  */
 export function sandboxSide(pair: PtpPair): IpBatch {
-  return new IpBatch()
+  const batch = new IpBatch()
     .linkUp('lo')
     .addressAdd(`${pair.address}/32`, pair.ifname)
     .linkUp(pair.ifname)
-    .routeAdd({ to: pair.gateway, dev: pair.ifname, scope: 'link' })
-    .defaultRouteAdd(pair.gateway, pair.ifname);
+    .routeAdd({ to: pair.gateway, dev: pair.ifname, scope: 'link' });
+  return pair.defaultRoute ? batch.defaultRouteAdd(pair.gateway, pair.ifname) : batch;
 }

@@ -106,15 +106,15 @@ export class PtpDriver implements NetworkDriver {
   }
 
   async attach(request: AttachRequest, ctx: DriverContext): Promise<AttachResult> {
-    const { containerId, options, network } = request;
+    const { containerId, endpointId, options, network } = request;
     const { mtu } = readSettings(network);
     const subnet = readSubnet(network);
     const ifname = options.ifname ?? DEFAULT_IFNAME;
-    const hostVeth = ctx.interfaceName(containerId, HOST_VETH_TAG);
+    const hostVeth = ctx.interfaceName(endpointId, HOST_VETH_TAG);
     const undo = new UndoStack();
     try {
       await this.#ensureForwarding(ctx);
-      const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(containerId), options.ip ? { address: options.ip } : {});
+      const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(endpointId), options.ip ? { address: options.ip } : {});
       undo.push('lease', address, () => ctx.ipam.releaseAddress(subnet.subnet, address));
 
       const owned = options.netns === undefined;
@@ -140,12 +140,13 @@ export class PtpDriver implements NetworkDriver {
 
       const pair: PtpPair = {
         hostVeth,
-        alias: ctx.ownerAlias(endpointOwner(containerId)),
+        alias: ctx.ownerAlias(endpointOwner(endpointId)),
         ifname,
         netnsPath: netnsPath(netns),
         mtu,
         address,
         gateway: subnet.gateway,
+        defaultRoute: request.defaultRoute,
         ...(options.mac === undefined ? {} : { mac: options.mac }),
       };
       await runIpBatch(ctx.runner, ctx.hostNetns, hostSide(pair), ctx.signal);
@@ -171,7 +172,7 @@ export class PtpDriver implements NetworkDriver {
 
   async detach(endpoint: Endpoint, ctx: DriverContext): Promise<void> {
     const data = endpoint.driverData as Partial<PtpEndpointData>;
-    const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.containerId, HOST_VETH_TAG);
+    const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.id, HOST_VETH_TAG);
     const steps = new TeardownSteps();
     // The host end first, synchronously (~30 ms): its host route must be gone
     // before the manager releases the address, or the next endpoint given
@@ -195,7 +196,7 @@ export class PtpDriver implements NetworkDriver {
       if (!inside.up) problems.push(`${ifname} is down`);
       if (data.address && !inside.ipv4.includes(data.address)) problems.push(`${ifname} lost its address ${data.address}`);
     }
-    const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.containerId, HOST_VETH_TAG);
+    const hostVeth = data.hostVeth ?? ctx.interfaceName(endpoint.id, HOST_VETH_TAG);
     const host = await readLink(ctx, ctx.hostNetns, hostVeth);
     if (!host) problems.push(`host interface ${hostVeth} is missing`);
     else {

@@ -8,6 +8,7 @@ import { registerPtpDriver } from '../src/index.js';
 testNetworkDriver({
   register: registerPtpDriver,
   network: { driver: 'ptp', subnets: [{ subnet: '10.220.0.0/24' }] },
+  secondNetwork: { driver: 'ptp', subnets: [{ subnet: '10.220.1.0/24' }] },
   createsSandbox: true,
   invalidOptions: [{ ports: [{ hostPort: 8080, containerPort: 80 }] }, { ip: '10.9.9.9' }, { ip: 'fd00::2' }],
 });

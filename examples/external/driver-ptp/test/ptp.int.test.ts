@@ -179,7 +179,7 @@ describe.skipIf(!integrationAvailable())('ptp on the real kernel', () => {
       await netmode.connect('pt-live', 'routed');
       const lost = await netmode.connect('pt-lost', 'routed', { netns: { kind: 'path', path: netnsPath(runtimeNs) } });
       // The record vanishes (a lost state file); the pair stays, marked as this instance's.
-      await new FileStateStore(fixture.stateDir).transaction(async (tx) => tx.delete(`endpoints/${lost.containerId}`));
+      await new FileStateStore(fixture.stateDir).transaction(async (tx) => tx.delete(`endpoints/${lost.containerId}/${lost.network}`));
       const report = await netmode.gc(['pt-live']);
       expect(report.removedObjects).toEqual([`link ${hostVeth(lost)}`]);
       expect(report.releasedLeases).toBe(1);

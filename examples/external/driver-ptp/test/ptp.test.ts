@@ -115,7 +115,7 @@ describe('ptp endpoints', () => {
     const { ns, veth } = names(endpoint);
     const alias = /alias (\S+)/.exec(runner.transcript())?.[1] ?? '';
     // The mark names this instance and the endpoint: what gc reads.
-    expect(parseLinkOwnerAlias(alias)?.owner).toBe('endpoint:web');
+    expect(parseLinkOwnerAlias(alias)?.owner).toBe(`endpoint:${endpoint.id}`);
     expect(veth).toMatch(/^nm-p[0-9a-f]{11}$/);
     expect(runner.transcript()).toBe(
       [

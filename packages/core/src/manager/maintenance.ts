@@ -13,6 +13,7 @@ import { isProcessAlive } from '../store/process-identity.js';
 import type { CorruptRecord } from '../store/record-schema.js';
 import type { GcReport, ReconcileReport } from '../model/maintenance.js';
 import type { StateStore } from '../store/state-store.js';
+import { endpointIdFor } from './records.js';
 import { sandboxOwnerOf } from './shared-sandboxes.js';
 import { listEndpoints, listNetworks, type StoredEndpoint, type StoredNetwork } from './state.js';
 
@@ -32,8 +33,8 @@ export interface MaintenanceDeps {
   context(): DriverContext;
   /** Whether this process is connecting or disconnecting the container right now. */
   busyHere(containerId: string): boolean;
-  /** Disconnects only if the record, read again under the lock, passes `expect`. */
-  disconnectIf(containerId: string, expect: (record: StoredEndpoint) => boolean): Promise<MaintenanceOutcome>;
+  /** Disconnects the container from the network only if the record, read again under the lock, passes `expect`. */
+  disconnectIf(containerId: string, network: string, expect: (record: StoredEndpoint) => boolean): Promise<MaintenanceOutcome>;
   /** Removes the network only if its record, read again under the lock, passes `expect`. */
   removeNetworkIf(name: string, expect: (record: StoredNetwork) => boolean): Promise<boolean>;
   /**
@@ -43,7 +44,12 @@ export interface MaintenanceDeps {
    */
   hold(snapshot: StoredEndpoint): Promise<Endpoint | undefined>;
   /** Lets go of a hold, applying `change` to the record first; resolves to the changed endpoint. */
-  release(containerId: string, change?: (record: StoredEndpoint) => StoredEndpoint): Promise<Endpoint | undefined>;
+  release(endpoint: Endpoint, change?: (record: StoredEndpoint) => StoredEndpoint): Promise<Endpoint | undefined>;
+  /**
+   * Puts the container's default route where its records say (after a crash
+   * while it moved); resolves to a line saying what was done, or undefined.
+   */
+  routeDefault(containerId: string): Promise<string | undefined>;
   emitBroken(endpoint: Endpoint, problems: readonly string[]): void;
   check(driver: NetworkDriver, endpoint: Endpoint, ctx: DriverContext): Promise<CheckReport>;
 }
@@ -82,20 +88,26 @@ export async function reconcile(deps: MaintenanceDeps): Promise<ReconcileReport>
 
   const endpointListing = await listEndpoints(deps.store);
   failures.push(...messages(endpointListing.corrupt));
+  // Containers with several endpoints: their default route is checked once all of them are.
+  const shared = new Set<string>();
+  const seen = new Set<string>();
   for (const { value: snapshot } of endpointListing.records) {
     const id = snapshot.containerId;
-    if (deps.busyHere(id)) continue;
+    const { containerId, network } = snapshot;
+    if (seen.has(containerId)) shared.add(containerId);
+    seen.add(containerId);
+    if (deps.busyHere(containerId)) continue;
     const unchanged = (current: StoredEndpoint) => isDeepStrictEqual(current, snapshot);
     // A record `broken` by a failed operation is finished; one that a check
     // found broken (it carries the problems) is checked again below.
     if (UNFINISHED_ENDPOINT.has(snapshot.status) && snapshot.problems === undefined) {
       if (snapshot.operator && isProcessAlive(snapshot.operator)) continue;
-      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(id, unchanged))) === 'detached') finished.push(id);
+      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(containerId, network, unchanged))) === 'detached') finished.push(id);
       continue;
     }
     if (!(await deps.sandboxes.exists(snapshot.netns))) {
       const gone = (current: StoredEndpoint) => unchanged(current) && !existsSync(netnsPath(current.netns));
-      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(id, gone))) === 'detached') lost.push(id);
+      if ((await attempt(`endpoint ${id}`, () => deps.disconnectIf(containerId, network, gone))) === 'detached') lost.push(id);
       continue;
     }
     const endpoint = await attempt(`endpoint ${id}`, () => deps.hold(snapshot));
@@ -105,8 +117,12 @@ export async function reconcile(deps: MaintenanceDeps): Promise<ReconcileReport>
       if (outcome?.kind === 'broken') broken.push(id);
       if (outcome?.kind === 'repaired') repaired.push(id);
     } finally {
-      await attempt(`endpoint ${id}`, () => deps.release(id));
+      await attempt(`endpoint ${id}`, () => deps.release(endpoint));
     }
+  }
+  for (const containerId of shared) {
+    const done = await attempt(`default route of ${containerId}`, () => deps.routeDefault(containerId));
+    if (done) repaired.push(done);
   }
   const releasedLeases = (await attempt('releasing leases', () => releaseOrphanLeases(deps))) ?? 0;
   return { finished, lost, broken, repaired, restoredLeases, releasedLeases, failures };
@@ -122,7 +138,6 @@ async function checkAndRepair(
   endpoint: Endpoint,
   networks: ReadonlyMap<string, StoredNetwork>,
 ): Promise<{ kind: 'broken' | 'repaired' | 'checked' }> {
-  const id = endpoint.containerId;
   const driver = deps.drivers.get(endpoint.driver);
   const network = networks.get(endpoint.networkId);
   if (!driver) throw new Error(`no driver ${endpoint.driver} is registered`);
@@ -130,12 +145,12 @@ async function checkAndRepair(
   const ctx = deps.context();
   const report = await deps.check(driver, endpoint, ctx).catch((e: unknown) => ({ ok: false, problems: [errorMessage(e)] }));
   if (!report.ok) {
-    const marked = await deps.release(id, (r) => ({ ...r, status: 'broken', problems: [...report.problems] }));
+    const marked = await deps.release(endpoint, (r) => ({ ...r, status: 'broken', problems: [...report.problems] }));
     if (marked) deps.emitBroken(marked, report.problems);
     return { kind: 'broken' };
   }
   if (endpoint.status === 'broken') {
-    await deps.release(id, (r) => {
+    await deps.release(endpoint, (r) => {
       const { problems: _problems, ...rest } = r;
       return { ...rest, status: 'attached' };
     });
@@ -155,13 +170,13 @@ export async function gc(deps: MaintenanceDeps, validContainerIds: readonly stri
   failures.push(...messages(listing.corrupt));
   for (const { value: snapshot } of listing.records) {
     const id = snapshot.containerId;
-    if (valid.has(id) || deps.busyHere(id)) continue;
+    if (valid.has(snapshot.containerId) || deps.busyHere(snapshot.containerId)) continue;
     // The caller's list could not name an endpoint made after it was taken.
     if (!(Date.parse(snapshot.createdAt) < listedAt.getTime())) continue;
     // Someone is working on it: a connect in progress, a reconcile's check.
     if ((snapshot.operator && isProcessAlive(snapshot.operator)) || (snapshot.hold && isProcessAlive(snapshot.hold))) continue;
     try {
-      const outcome = await deps.disconnectIf(id, (current) => isDeepStrictEqual(current, snapshot));
+      const outcome = await deps.disconnectIf(snapshot.containerId, snapshot.network, (current) => isDeepStrictEqual(current, snapshot));
       if (outcome === 'detached') disconnected.push(id);
     } catch (error) {
       failures.push(`endpoint ${id}: ${errorMessage(error)}`);
@@ -179,7 +194,7 @@ export async function gc(deps: MaintenanceDeps, validContainerIds: readonly stri
     const sandboxName = new RegExp(`^${escapeRegExp(deps.namePrefix)}${deps.instanceTag}-[0-9a-f]{16}$`);
     const used = new Set([
       ...endpoints.records.flatMap((e) => (e.value.netns.kind === 'named' ? [e.value.netns.name] : [])),
-      ...endpoints.corrupt.map((c) => ctx.sandboxName(c.key.slice('endpoints/'.length))),
+      ...endpoints.corrupt.map((c) => ctx.sandboxName(containerOfKey(c.key))),
     ]);
     for (const name of await deps.sandboxes.listNamed(deps.namePrefix)) {
       if (!sandboxName.test(name) || used.has(name)) continue;
@@ -217,9 +232,21 @@ function ownersOf(
   endpoints: { readonly records: readonly { value: StoredEndpoint }[]; readonly corrupt: readonly CorruptRecord[] },
   networks: { readonly records: readonly { value: StoredNetwork }[]; readonly corrupt: readonly CorruptRecord[] },
 ): Set<string> {
+  const networkIds = new Map(networks.records.map((e) => [e.value.name, e.value.id]));
   return new Set([
-    ...endpoints.records.map((e) => endpointOwner(e.value.containerId)),
-    ...endpoints.corrupt.map((c) => endpointOwner(c.key.slice('endpoints/'.length))),
+    ...endpoints.records.map((e) => endpointOwner(e.value.id)),
+    // A damaged endpoint record: the id its key gives (container and network),
+    // the id its text still shows, and the container id (the id of every
+    // endpoint of state format 1).
+    ...endpoints.corrupt.flatMap((c) => {
+      const [, containerId = c.key, network] = c.key.split('/');
+      const networkId = network === undefined ? undefined : networkIds.get(network);
+      return [
+        endpointOwner(containerId),
+        ...(networkId === undefined ? [] : [endpointOwner(endpointIdFor(containerId, networkId))]),
+        ...[...c.text.matchAll(/"id"\s*:\s*"([^"]+)"/g)].map((m) => endpointOwner(m[1] as string)),
+      ];
+    }),
     ...networks.records.map((e) => networkOwner(e.value.id)),
     ...networks.corrupt.flatMap((c) => [...c.text.matchAll(/"id"\s*:\s*"([0-9a-f]{64})"/g)].map((m) => networkOwner(m[1] as string))),
   ]);
@@ -292,7 +319,7 @@ async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise
     for (const endpoint of endpoints) {
       // A joiner shows its target's addresses; they are the target's leases.
       if (sandboxOwnerOf(endpoint) !== endpoint.containerId) continue;
-      const owner = endpointOwner(endpoint.containerId);
+      const owner = endpointOwner(endpoint.id);
       for (const text of endpoint.addresses) {
         const cidr = parseCidr(text, 'endpoint address');
         const subnet = formatCidr(cidr);
@@ -335,6 +362,11 @@ async function restoreLeases(deps: MaintenanceDeps, failures: string[]): Promise
     }
     return restored;
   });
+}
+
+/** The container an endpoint key (`endpoints/CONTAINER/NETWORK`, or format 1's `endpoints/CONTAINER`) names. */
+function containerOfKey(key: string): string {
+  return key.split('/')[1] ?? key;
 }
 
 function messages(corrupt: readonly { readonly error: NetModeError }[]): string[] {

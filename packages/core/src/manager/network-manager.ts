@@ -14,7 +14,7 @@ import {
   type DriverContext,
   type NetworkDriver,
 } from '../driver/network-driver.js';
-import { ErrorCode, NetModeError, asNetModeError, invalidConfig, isNetModeError } from '../errors.js';
+import { ErrorCode, NetModeError, asNetModeError, errorMessage, invalidConfig, isNetModeError } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import type { CommandRunner } from '../exec/runner.js';
 import type { Ipam } from '../ipam/types.js';
@@ -35,9 +35,28 @@ import { validateConnectOptions, validateLabels } from './connect-options.js';
 import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
 import { gc, reconcile, type MaintenanceDeps } from './maintenance.js';
 import { INSTANCE_RECORD } from './record-kinds.js';
-import { assertNotBusy, endpointKey, endpointNotFound, networkKey, networkNotFound, newNetworkRecord, withoutOperator } from './records.js';
+import {
+  assertNotBusy,
+  endpointIdFor,
+  endpointKey,
+  endpointNotFound,
+  networkKey,
+  networkNotFound,
+  newNetworkRecord,
+  withoutOperator,
+} from './records.js';
 import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
-import { getEndpoint, getNetwork, listEndpoints, listNetworks, type StoredEndpoint, type StoredNetwork } from './state.js';
+import { ensureStateFormat, formatRecord } from './state-format.js';
+import {
+  byConnection,
+  containerEndpoints,
+  getEndpoint,
+  getNetwork,
+  listEndpoints,
+  listNetworks,
+  type StoredEndpoint,
+  type StoredNetwork,
+} from './state.js';
 
 /** Settings of one manager, resolved from `createNetMode()` options. */
 export interface ManagerSettings {
@@ -48,6 +67,7 @@ export interface ManagerSettings {
 }
 
 const INSTANCE_KEY = 'instance';
+const STATE_FORMAT_KEY = 'format';
 // How long a live operation waits for a reconcile() that holds its endpoint
 // (one check and one repair: tens of milliseconds) before it gives up.
 const HOLD_WAIT_MS = 30_000;
@@ -83,6 +103,8 @@ export class NetworkManager {
   readonly #settings: ManagerSettings;
   /** Containers this process is connecting or disconnecting right now. */
   readonly #inFlight = new Set<string>();
+  /** The check of the state directory's format, once per manager. */
+  #formatReady: Promise<void> | undefined;
 
   constructor(
     @injectAll(NETWORK_DRIVER) drivers: NetworkDriver[],
@@ -197,6 +219,7 @@ export class NetworkManager {
    */
   async removeNetwork(name: string): Promise<void> {
     assertObjectName(name, 'network name');
+    await this.#ready();
     await this.#removeNetwork(name);
   }
 
@@ -276,19 +299,31 @@ export class NetworkManager {
   // --------------------------------------------------------------- endpoints
 
   /**
-   * Connects a container in a mode as Docker writes it: `bridge`, `host`,
-   * `none`, `container:NAME`, or a network's name. Every check runs before
-   * the first kernel change; the record is written (status `attaching`)
-   * before the driver starts and confirmed (`attached`) after, so a crash at
-   * any point can be repaired. On failure the driver's completed steps are
-   * undone and the record removed (or kept as `broken` if an undo failed).
+   * Connects a container to a network, in a mode as Docker writes it:
+   * `bridge`, `host`, `none`, `container:NAME`, or a network's name. A
+   * container with no sandbox gets one; a container that has one gets one
+   * more endpoint in it (Docker's `network connect`): a new interface
+   * (`eth1`, …, or `options.ifname`), its addresses and routes, while the
+   * container's processes keep running. `host`, `none` and `container:NAME`
+   * are a whole sandbox and combine with nothing else.
+   *
+   * Every check runs before the first kernel change; the record is written
+   * (status `attaching`) before the driver starts and confirmed (`attached`)
+   * after, so a crash at any point can be repaired. On failure the driver's
+   * completed steps are undone and the record removed (or kept as `broken`
+   * if an undo failed). The default route goes through the endpoint with the
+   * highest `gwPriority` (ties to the earliest connected); an endpoint that
+   * outranks the current one takes it over in the same call.
    *
    * @param containerId - the runtime's container id or name (letters, digits, `_ . -`).
    * @param mode - the network mode.
    * @param options - namespace to use, ports, static address, …; drivers refuse what their mode cannot apply.
-   * @returns the endpoint; run the container's processes in `endpoint.netns`.
-   * @throws ERR_INVALID_CONFIG, ERR_NETWORK_NOT_FOUND, ERR_DRIVER_NOT_FOUND,
-   * ERR_ENDPOINT_EXISTS, ERR_ENDPOINT_NOT_FOUND (container: target), or a driver's error.
+   * @returns the new endpoint; run the container's processes in `endpoint.netns`.
+   * @throws ERR_INVALID_CONFIG (a whole-sandbox mode with another network, an
+   * interface name in use, another namespace than the container's sandbox),
+   * ERR_NETWORK_NOT_FOUND, ERR_DRIVER_NOT_FOUND, ERR_ENDPOINT_EXISTS (already
+   * on that network), ERR_ENDPOINT_NOT_FOUND (container: target), ERR_BUSY
+   * (another process is changing the container's sandbox), or a driver's error.
    */
   async connect(containerId: string, mode: string, options: ConnectOptions = {}): Promise<Endpoint> {
     assertObjectName(containerId, 'container id');
@@ -298,72 +333,56 @@ export class NetworkManager {
   async #connect(containerId: string, mode: string, options: ConnectOptions): Promise<Endpoint> {
     const parsed = parseMode(mode);
     validateConnectOptions(options);
-    const { driver, request } = await this.#resolve(containerId, parsed, options);
-    try {
-      driver.validate(request);
-    } catch (error) {
-      throw asNetModeError(error, `validating ${containerId}`).withContext({ containerId, network: request.network.name });
-    }
+    await this.#ready();
+    const { driver, network, target } = await this.#resolve(containerId, parsed);
+    const endpointId = endpointIdFor(containerId, network.id);
+    const context = { containerId, network: network.name };
 
-    const started = performance.now();
-    const createdAt = new Date().toISOString();
-    // One transaction: an orphaned sandbox is regained, or the pending record claims the id.
-    const claim = await this.#waitingForHolds(containerId, () =>
-      this.#store.transaction(async (tx) => {
-        const orphan = await this.#regainOrphan(tx, containerId, request.network);
-        if (orphan) return { kind: 'regained' as const, ...orphan };
-        await this.#assertNoEndpoint(tx, containerId);
-        if (request.target) {
-          // The target may have gone since it was resolved outside the lock.
-          const owner = await getEndpoint(tx, request.target.id);
-          if (owner?.status !== 'attached') {
-            throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${request.target.id} is no longer running`, {
-              context: { containerId, target: request.target.id },
-            });
-          }
-          await addJoiner(tx, request.target.id, containerId);
+    // The plan is made from a snapshot, so the drivers validate before
+    // anything is written, and made again under the lock: a sandbox that
+    // changed meanwhile (another process connected the container) is planned again.
+    let plan: ConnectPlan | undefined;
+    let request: AttachRequest | undefined;
+    let claim: Claim | undefined;
+    for (let attempt = 0; claim === undefined; attempt += 1) {
+      plan = this.#plan(containerId, driver, network, options, await containerEndpoints(this.#store, containerId));
+      request = attachRequest(containerId, endpointId, network, plan, target);
+      if (plan.kind === 'new') {
+        try {
+          driver.validate(request);
+        } catch (error) {
+          throw asNetModeError(error, `validating ${containerId}`).withContext(context);
         }
-        const network = await getNetwork(tx, request.network.name);
-        const firstUse = network === undefined && request.network.predefined;
-        if (firstUse) {
-          // A predefined network is recorded on its first use.
-          tx.put(networkKey(request.network.name), { ...request.network, createdAt });
-        } else if (!network || network.id !== request.network.id || network.status !== 'ready') {
-          throw networkNotFound(request.network.name);
+      }
+      const planned = plan;
+      claim = await this.#waitingForHolds(containerId, () =>
+        this.#store.transaction((tx) => this.#claim(tx, containerId, endpointId, driver, network, options, planned, target)),
+      ).catch((error: unknown) => {
+        if (error instanceof PlanChanged && attempt < 3) return undefined;
+        if (error instanceof PlanChanged) {
+          throw new NetModeError(ErrorCode.BUSY, `the sandbox of container ${containerId} keeps changing under another process`, {
+            context,
+          });
         }
-        const instanceId = await this.#instanceWithin(tx);
-        const pending: StoredEndpoint = {
-          id: containerId,
-          containerId,
-          network: request.network.name,
-          networkId: request.network.id,
-          driver: driver.name,
-          netns: options.netns ?? { kind: 'named', name: this.#sandboxName(instanceId, containerId) },
-          ownsNetns: false,
-          interfaces: [],
-          addresses: [],
-          gateways: [],
-          ports: [],
-          status: 'attaching',
-          labels: { ...options.labels },
-          gwPriority: options.gwPriority ?? 0,
-          defaultRoute: false,
-          aliases: [...(options.aliases ?? [])],
-          driverData: {},
-          createdAt,
-          operator: currentProcess(),
-        };
-        tx.put(endpointKey(containerId), pending);
-        return { kind: 'pending' as const, pending, instanceId, firstUse };
-      }),
-    ).catch((error: unknown) => {
-      throw asNetModeError(error, `recording ${containerId}`).withContext({ containerId, network: request.network.name });
-    });
+        throw asNetModeError(error, `recording ${containerId}`).withContext(context);
+      });
+    }
     if (claim.kind === 'regained') {
       this.events.emit('sandbox:owner-regained', { containerId, netns: claim.endpoint.netns, joiners: claim.joiners });
       return claim.endpoint;
     }
+    if (!plan || plan.kind !== 'new' || !request) throw new Error('unreachable: a new endpoint without its plan');
+    return this.#attach(driver, request, plan, claim);
+  }
+
+  /** The driver's attach of a claimed endpoint, and its record confirmed or undone. */
+  async #attach(driver: NetworkDriver, request: AttachRequest, plan: NewEndpointPlan, claim: PendingClaim): Promise<Endpoint> {
+    const { containerId } = request;
+    const started = performance.now();
     const attaching = withoutOperator<Endpoint>(claim.pending);
+    const key = endpointKey(containerId, request.network.name);
+    const failed = (error: NetModeError, rolledBack: boolean) =>
+      this.events.emit('endpoint:failed', { containerId, network: request.network.name, driver: driver.name, error, rolledBack });
 
     let result: AttachResult;
     try {
@@ -378,41 +397,51 @@ export class NetworkManager {
       // otherwise the record stays `broken` so disconnect() can finish the job.
       const rolledBack = error.rolledBack === true;
       await this.#bookkeeping(error, async (tx) => {
-        if (rolledBack) {
-          tx.delete(endpointKey(containerId));
-          await this.#releaseLeases(tx, containerId);
-          if (request.target) await removeJoiner(tx, request.target.id, containerId);
-          // A predefined network this connect recorded first goes again, unless another endpoint uses it now.
-          const users = (await listEndpoints(tx)).records.filter((e) => e.value.networkId === request.network.id);
-          if (claim.firstUse && users.length === 0) await this.#dropNetwork(tx, request.network);
-        } else {
-          tx.put(endpointKey(containerId), { ...attaching, status: 'broken' });
-        }
+        if (rolledBack) await this.#dropPending(tx, attaching, request, claim.firstUse);
+        else tx.put(key, { ...attaching, status: 'broken' });
       });
-      this.events.emit('endpoint:failed', { containerId, network: request.network.name, driver: driver.name, error, rolledBack });
+      failed(error, rolledBack);
       throw error;
     }
 
+    const provides = request.defaultRoute || plan.takesRouteFrom !== undefined;
     const endpoint: Endpoint = {
       ...attaching,
       netns: result.netns,
-      ownsNetns: result.ownsNetns,
+      ownsNetns: attaching.ownsNetns && result.ownsNetns,
       interfaces: result.interfaces,
       addresses: result.addresses,
       gateways: result.gateways,
       ports: result.ports,
       driverData: result.driverData ?? {},
-      defaultRoute: request.defaultRoute && result.gateways.length > 0,
+      defaultRoute: provides && result.gateways.length > 0,
       status: 'attached',
     };
+    if (plan.takesRouteFrom !== undefined && endpoint.defaultRoute) {
+      // This endpoint outranks the one that provides the default route: move it here.
+      try {
+        await this.#routeDefaultVia(endpoint);
+      } catch (cause) {
+        const error = asNetModeError(cause, `moving the default route of ${containerId} to ${request.network.name}`).withContext({
+          containerId,
+          network: request.network.name,
+        });
+        await this.#undoAttach(driver, endpoint, request, claim, error);
+        failed(error, error.rolledBack === true);
+        throw error;
+      }
+    }
     try {
-      await this.#store.transaction(async (tx) => tx.put(endpointKey(containerId), endpoint));
+      await this.#store.transaction(async (tx) => {
+        tx.put(key, endpoint);
+        if (endpoint.defaultRoute && plan.takesRouteFrom !== undefined) await this.#routeMoved(tx, containerId, endpoint.id);
+      });
     } catch (cause) {
       // The kernel is set up but the record says `attaching`: keep what the
       // driver made findable, so disconnect() can remove it.
       const error = asNetModeError(cause, `recording ${containerId}`).withContext({ containerId, kernelState: 'attached' });
-      await this.#bookkeeping(error, async (tx) => tx.put(endpointKey(containerId), { ...endpoint, status: 'broken' }));
-      this.events.emit('endpoint:failed', { containerId, network: request.network.name, driver: driver.name, error, rolledBack: false });
+      await this.#bookkeeping(error, async (tx) => tx.put(key, { ...endpoint, status: 'broken' }));
+      failed(error, false);
       throw error;
     }
     this.events.emit('endpoint:attached', { endpoint, durationMs: performance.now() - started });
@@ -420,14 +449,203 @@ export class NetworkManager {
   }
 
   /**
-   * Disconnects a container: the driver removes its objects, then the record
-   * and the address and port leases go. Idempotent: a container with no
-   * endpoint is success. A record left `attaching`, `detaching` or `broken`
-   * (by a failure, or by a process that died) is torn down too. While other
-   * containers share its sandbox (`container:NAME`), the sandbox and its
-   * network stay for them (the record becomes `orphaned`).
+   * Undoes an attach whose last step (the default route) failed: the driver
+   * detaches, the record and its leases go. If the detach fails too, the
+   * record stays `broken` for disconnect() to finish.
+   */
+  async #undoAttach(
+    driver: NetworkDriver,
+    endpoint: Endpoint,
+    request: AttachRequest,
+    claim: PendingClaim,
+    error: NetModeError,
+  ): Promise<void> {
+    try {
+      await driver.detach(endpoint, this.#context(claim.instanceId));
+      if (endpoint.ownsNetns) await this.#sandboxes.delete(endpoint.netns);
+      error.markRolledBack(true);
+      await this.#bookkeeping(error, (tx) => this.#dropPending(tx, endpoint, request, claim.firstUse));
+    } catch (undoError) {
+      error.markRolledBack(false, { undoError: errorMessage(undoError) });
+      await this.#bookkeeping(error, async (tx) =>
+        tx.put(endpointKey(endpoint.containerId, endpoint.network), { ...endpoint, status: 'broken' }),
+      );
+    }
+  }
+
+  /** Forgets an endpoint whose attach was undone, in the caller's transaction. */
+  async #dropPending(tx: StateTransaction, endpoint: Endpoint, request: AttachRequest, firstUse: boolean): Promise<void> {
+    tx.delete(endpointKey(endpoint.containerId, endpoint.network));
+    await this.#releaseLeases(tx, endpoint.id, endpoint.containerId);
+    if (endpoint.joinedTo !== undefined) await removeJoiner(tx, endpoint.joinedTo, endpoint.containerId);
+    // A predefined network this connect recorded first goes again, unless another endpoint uses it now.
+    const users = (await listEndpoints(tx)).records.filter((e) => e.value.networkId === request.network.id);
+    if (firstUse && users.length === 0) await this.#dropNetwork(tx, request.network);
+  }
+
+  /**
+   * What connecting `containerId` to `network` means for its sandbox, from
+   * its endpoints: take an orphaned endpoint back, or add one (in a new
+   * sandbox or the existing one), with the interface name, namespace and
+   * default route settled.
+   */
+  #plan(
+    containerId: string,
+    driver: NetworkDriver,
+    network: NetworkRecord,
+    options: ConnectOptions,
+    endpoints: readonly StoredEndpoint[],
+  ): ConnectPlan {
+    const same = endpoints.find((e) => e.network === network.name);
+    if (same) {
+      assertNotBusy(same, `container ${containerId}`);
+      if (same.status === 'orphaned' && same.networkId === network.id) return { kind: 'regain' };
+      throw new NetModeError(
+        ErrorCode.ENDPOINT_EXISTS,
+        `container ${containerId} already has an endpoint on network ${network.name} (status ${same.status})`,
+        { context: { containerId, network: network.name, status: same.status } },
+      );
+    }
+    const [first] = endpoints;
+    if (first === undefined) {
+      const ifname = driver.wholeSandbox ? undefined : (options.ifname ?? 'eth0');
+      return {
+        kind: 'new',
+        options: { ...options, ...(ifname === undefined ? {} : { ifname }) },
+        netns: options.netns,
+        ownsNetns: options.netns === undefined,
+        driverRoute: !network.internal,
+        takesRouteFrom: undefined,
+      };
+    }
+    const whole = endpoints.find((e) => isWholeSandbox(e, this.#drivers.get(e.driver)));
+    if (whole || driver.wholeSandbox) {
+      const mode = whole ? (whole.joinedTo ? `container:${whole.joinedTo}` : whole.network) : network.name;
+      throw invalidConfig(
+        'mode',
+        `container ${containerId} is on ${endpoints.map((e) => e.network).join(', ')}; ${mode} is a whole sandbox and cannot be combined with another network`,
+      );
+    }
+    if (options.netns !== undefined && !isDeepStrictEqual(options.netns, first.netns)) {
+      throw invalidConfig(
+        'netns',
+        `container ${containerId} already has its sandbox (${describeNetns(first.netns)}); connect it there, or leave netns out`,
+      );
+    }
+    const used = new Map(
+      endpoints.flatMap((e) => e.interfaces.filter((i) => i.side === 'sandbox').map((i) => [i.name, e.network] as const)),
+    );
+    if (options.ifname !== undefined && used.has(options.ifname)) {
+      throw invalidConfig(
+        'ifname',
+        `${options.ifname} is the interface of container ${containerId} on network ${used.get(options.ifname)}`,
+      );
+    }
+    let ifname = options.ifname;
+    for (let n = 0; ifname === undefined; n += 1) if (!used.has(`eth${n}`)) ifname = `eth${n}`;
+    const provider = endpoints.find((e) => e.defaultRoute);
+    const eligible = !network.internal;
+    return {
+      kind: 'new',
+      options: { ...options, netns: first.netns, ifname },
+      netns: first.netns,
+      ownsNetns: false,
+      driverRoute: eligible && provider === undefined,
+      takesRouteFrom: eligible && provider !== undefined && (options.gwPriority ?? 0) > provider.gwPriority ? provider.id : undefined,
+    };
+  }
+
+  /**
+   * The claim of a connect, under the lock: the plan made again from the
+   * records as they are now (PlanChanged when it differs), then an orphan
+   * taken back, or the pending record written.
+   */
+  async #claim(
+    tx: StateTransaction,
+    containerId: string,
+    endpointId: string,
+    driver: NetworkDriver,
+    network: NetworkRecord,
+    options: ConnectOptions,
+    plan: ConnectPlan,
+    target: Endpoint | undefined,
+  ): Promise<Claim> {
+    const endpoints = await containerEndpoints(tx, containerId);
+    // Nobody else may be changing this sandbox (a reconcile's check waits us out).
+    for (const endpoint of endpoints) {
+      throwIfHeld(endpoint);
+      assertNotBusy(endpoint, `container ${containerId} (its endpoint on ${endpoint.network})`);
+    }
+    if (!isDeepStrictEqual(this.#plan(containerId, driver, network, options, endpoints), plan)) throw new PlanChanged();
+    if (plan.kind === 'regain') {
+      const record = endpoints.find((e) => e.network === network.name) as StoredEndpoint;
+      const endpoint: Endpoint = { ...publicEndpoint(record), status: 'attached' };
+      tx.put(endpointKey(containerId, network.name), endpoint);
+      return { kind: 'regained', endpoint, joiners: await joinersOf(tx, containerId) };
+    }
+    const ownerId = target ? sandboxOwnerOf(target) : undefined;
+    if (target && ownerId !== undefined) {
+      // The target may have gone since it was resolved outside the lock.
+      const owner = await getEndpoint(tx, target.containerId, target.network);
+      if (owner?.status !== 'attached') {
+        throw new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${target.containerId} is no longer running`, {
+          context: { containerId, target: target.containerId },
+        });
+      }
+      await addJoiner(tx, ownerId, containerId);
+    }
+    const stored = await getNetwork(tx, network.name);
+    const firstUse = stored === undefined && network.predefined;
+    const createdAt = new Date().toISOString();
+    if (firstUse) {
+      // A predefined network is recorded on its first use.
+      tx.put(networkKey(network.name), { ...network, createdAt });
+    } else if (!stored || stored.id !== network.id || stored.status !== 'ready') {
+      throw networkNotFound(network.name);
+    }
+    const instanceId = await this.#instanceWithin(tx);
+    const pending: StoredEndpoint = {
+      id: endpointId,
+      containerId,
+      network: network.name,
+      networkId: network.id,
+      driver: driver.name,
+      // The namespace the driver will make (or was given): a crashed attach is cleaned up from it.
+      netns: plan.netns ?? { kind: 'named', name: this.#sandboxName(instanceId, containerId) },
+      ownsNetns: plan.ownsNetns,
+      ...(ownerId === undefined ? {} : { joinedTo: ownerId }),
+      interfaces: [],
+      addresses: [],
+      gateways: [],
+      ports: [],
+      status: 'attaching',
+      labels: { ...options.labels },
+      gwPriority: options.gwPriority ?? 0,
+      defaultRoute: false,
+      aliases: [...(options.aliases ?? [])],
+      driverData: {},
+      createdAt,
+      operator: currentProcess(),
+    };
+    tx.put(endpointKey(containerId, network.name), pending);
+    return { kind: 'pending', pending, instanceId, firstUse };
+  }
+
+  /**
+   * Disconnects a container from one network, or from all of them and its
+   * sandbox when `network` is absent. For each endpoint the driver removes
+   * its objects, then the record and its address and port leases go; the
+   * sandbox goes with the last one. When the endpoint that provides the
+   * default route goes, the route moves to the next in rank, in the same
+   * call. A record left `attaching`, `detaching` or `broken` (by a failure,
+   * or by a process that died) is torn down too. While other containers
+   * share the sandbox (`container:NAME`), its last endpoints stay for them
+   * (the records become `orphaned`).
    *
-   * @throws ERR_BUSY while another live call or process works on the
+   * Idempotent without `network`: a container with no endpoint is success.
+   *
+   * @throws ERR_ENDPOINT_NOT_FOUND when `network` is named and the container
+   * is not on it; ERR_BUSY while another live call or process works on the
    * endpoint; ERR_DRIVER_NOT_FOUND when its driver is not registered here;
    * ERR_STATE_CORRUPT when its record cannot be read;
    * ERR_TEARDOWN_INCOMPLETE listing leftovers (the record stays, status
@@ -435,40 +653,77 @@ export class NetworkManager {
    */
   async disconnect(containerId: string, network?: string): Promise<void> {
     assertObjectName(containerId, 'container id');
-    if (network !== undefined) {
-      assertObjectName(network, 'network name');
-      await this.inspectEndpoint(containerId, network);
+    if (network !== undefined) assertObjectName(network, 'network name');
+    await this.#ready();
+    await this.#exclusive(containerId, async () => {
+      if (network !== undefined) {
+        if ((await this.#disconnect(containerId, network, { whole: false })) === 'gone') throw endpointNotFound(containerId, network);
+        return;
+      }
+      await this.#disconnectAll(containerId);
+    });
+  }
+
+  /** Disconnects every endpoint of the container, the latest first; every one is tried. */
+  async #disconnectAll(containerId: string): Promise<void> {
+    const failures: NetModeError[] = [];
+    for (const endpoint of (await containerEndpoints(this.#store, containerId)).reverse()) {
+      try {
+        await this.#disconnect(containerId, endpoint.network, { whole: true });
+      } catch (error) {
+        failures.push(asNetModeError(error, `disconnecting ${containerId} from ${endpoint.network}`));
+      }
     }
-    await this.#exclusive(containerId, () => this.#disconnect(containerId));
+    const [first, ...more] = failures;
+    if (first) throw more.length === 0 ? first : first.withContext({ alsoFailed: more.map((e) => e.message) });
   }
 
   /**
-   * The disconnect itself. With `expect`, it goes ahead only if the record,
-   * read under the lock, still satisfies it: maintenance decides outside
-   * the lock and must not act on a record that changed meanwhile.
+   * The disconnect of one endpoint. With `expect`, it goes ahead only if the
+   * record, read under the lock, still satisfies it: maintenance decides
+   * outside the lock and must not act on a record that changed meanwhile.
+   * `whole`: the container leaves every network, so with joiners left every
+   * endpoint stays for them (otherwise only the last one does).
    */
-  async #disconnect(containerId: string, expect?: (record: StoredEndpoint) => boolean): Promise<DisconnectOutcome> {
+  async #disconnect(
+    containerId: string,
+    network: string,
+    how: { readonly whole: boolean; readonly expect?: (record: StoredEndpoint) => boolean },
+  ): Promise<DisconnectOutcome> {
     const started = performance.now();
-    const existing = await getEndpoint(this.#store, containerId);
+    const existing = await getEndpoint(this.#store, containerId, network);
     if (!existing) return 'gone';
     const driver = this.#driver(existing.driver);
+    const key = endpointKey(containerId, network);
     const outcome = await this.#waitingForHolds(containerId, () =>
       this.#store.transaction(async (tx) => {
-        const record = await getEndpoint(tx, containerId);
+        const record = await getEndpoint(tx, containerId, network);
         if (!record) return { kind: 'gone' as const };
-        if (expect && !expect(record)) return { kind: 'skipped' as const };
+        if (how.expect && !how.expect(record)) return { kind: 'skipped' as const };
         throwIfHeld(record);
         assertNotBusy(record, `container ${containerId}`);
-        // Others share this sandbox: keep it and its network for them, for as long as one of them is left.
+        const others = (await containerEndpoints(tx, containerId)).filter((e) => e.id !== record.id);
+        // Others share this sandbox: keep it for them, for as long as one of them is left.
         const joiners = await joinersOf(tx, containerId);
-        if (joiners.length > 0) {
-          if (record.status === 'orphaned')
-            return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: true };
-          tx.put(endpointKey(containerId), { ...withoutOperator<Endpoint>(record), status: 'orphaned' });
-          return { kind: 'orphaned' as const, endpoint: withoutOperator<Endpoint>(record), joiners, already: false };
+        if (joiners.length > 0 && (how.whole || others.every((e) => e.status === 'orphaned'))) {
+          const endpoint = withoutOperator<Endpoint>(withoutHold(record));
+          if (record.status === 'orphaned') return { kind: 'orphaned' as const, endpoint, joiners, already: true };
+          tx.put(key, { ...endpoint, status: 'orphaned' });
+          return { kind: 'orphaned' as const, endpoint, joiners, already: false };
         }
-        tx.put(endpointKey(containerId), { ...withoutHold(record), status: 'detaching', operator: currentProcess() });
-        return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>(withoutHold({ ...record, status: 'detaching' })) };
+        for (const other of others) assertNotBusy(other, `container ${containerId} (its endpoint on ${other.network})`);
+        // The sandbox stays while other endpoints are in it: the earliest of them owns it from now on.
+        const heir = record.ownsNetns ? others[0] : undefined;
+        if (heir) tx.put(endpointKey(containerId, heir.network), { ...heir, ownsNetns: true });
+        const routeHeir = record.defaultRoute ? nextRouteProvider(others) : undefined;
+        const detaching: StoredEndpoint = {
+          ...withoutHold(record),
+          ownsNetns: record.ownsNetns && !heir,
+          status: 'detaching',
+          operator: currentProcess(),
+        };
+        tx.put(key, detaching);
+        return { kind: 'detaching' as const, endpoint: withoutOperator<Endpoint>(detaching), routeHeir };
       }),
     );
     if (outcome.kind === 'gone' || outcome.kind === 'skipped') return outcome.kind;
@@ -477,29 +732,62 @@ export class NetworkManager {
         this.events.emit('sandbox:owner-lost', { containerId, netns: outcome.endpoint.netns, joiners: outcome.joiners });
       return 'orphaned';
     }
-    const { endpoint } = outcome;
+    const { endpoint, routeHeir } = outcome;
     try {
       await driver.detach(endpoint, this.#context(await this.#instance()));
+      // Whatever the driver did, the sandbox this endpoint owned goes with it.
+      if (endpoint.ownsNetns) await this.#sandboxes.delete(endpoint.netns);
     } catch (cause) {
-      const error = asNetModeError(cause, `detaching ${containerId}`).withContext({ containerId, network: endpoint.network });
+      const error = asNetModeError(cause, `detaching ${containerId} from ${network}`).withContext({ containerId, network });
       // Keep the record for a retry, without our process as its operator.
-      await this.#bookkeeping(error, async (tx) => tx.put(endpointKey(containerId), endpoint));
+      await this.#bookkeeping(error, async (tx) => tx.put(key, endpoint));
       throw error;
     }
+    // The default route leaves with the interface it went through: the next endpoint in rank provides it.
+    const routed = routeHeir
+      ? await this.#routeDefaultVia(routeHeir).then(
+          () => true,
+          (error: unknown) => {
+            this.events.emit('warning', {
+              code: 'DEFAULT_ROUTE',
+              message: `container ${containerId}: the default route could not move to network ${routeHeir.network} (${errorMessage(error)}); reconcile() puts it there`,
+              containerId,
+            });
+            return false;
+          },
+        )
+      : false;
     const orphan = await this.#store.transaction(async (tx) => {
-      tx.delete(endpointKey(containerId));
-      await this.#releaseLeases(tx, containerId);
+      tx.delete(key);
+      await this.#releaseLeases(tx, endpoint.id, containerId);
+      if (routeHeir && routed) await this.#routeMoved(tx, containerId, routeHeir.id);
       // The last joiner of an orphaned sandbox takes the sandbox with it.
-      const ownerId = sandboxOwnerOf(endpoint);
-      if (ownerId === containerId) return undefined;
+      const ownerId = endpoint.joinedTo;
+      if (ownerId === undefined) return undefined;
       await removeJoiner(tx, ownerId, containerId);
-      const owner = await getEndpoint(tx, ownerId);
-      const remaining = (await joinersOf(tx, ownerId)).filter((id) => id !== containerId);
-      return owner?.status === 'orphaned' && remaining.length === 0 ? ownerId : undefined;
+      const owner = await containerEndpoints(tx, ownerId);
+      const remaining = await joinersOf(tx, ownerId);
+      return owner.length > 0 && owner.every((e) => e.status === 'orphaned') && remaining.length === 0 ? ownerId : undefined;
     });
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
-    if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnect(orphan));
+    if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnectAll(orphan));
     return 'detached';
+  }
+
+  /** Points the sandbox's default route at `endpoint`'s gateway and interface (`ip route replace`). */
+  async #routeDefaultVia(endpoint: Endpoint): Promise<void> {
+    const gateway = endpoint.gateways[0];
+    const ifname = endpoint.interfaces.find((i) => i.side === 'sandbox')?.name;
+    if (gateway === undefined || ifname === undefined) return;
+    await this.#runner.run({ command: 'ip', args: ['route', 'replace', 'default', 'via', gateway, 'dev', ifname], netns: endpoint.netns });
+  }
+
+  /** Records, in the caller's transaction, that the default route of the container now goes through `endpointId`. */
+  async #routeMoved(tx: StateTransaction, containerId: string, endpointId: string): Promise<void> {
+    for (const endpoint of await containerEndpoints(tx, containerId)) {
+      const provides = endpoint.id === endpointId;
+      if (endpoint.defaultRoute !== provides) tx.put(endpointKey(containerId, endpoint.network), { ...endpoint, defaultRoute: provides });
+    }
   }
 
   /**
@@ -511,11 +799,10 @@ export class NetworkManager {
    */
   async inspect(containerId: string): Promise<Sandbox> {
     assertObjectName(containerId, 'container id');
-    const record = await getEndpoint(this.#store, containerId);
-    if (!record) throw endpointNotFound(containerId);
-    const endpoints = [publicEndpoint(record)];
-    const joiners = await joinersOf(this.#store, containerId);
-    return sandboxView(containerId, endpoints, joiners);
+    await this.#ready();
+    const endpoints = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
+    if (endpoints.length === 0) throw endpointNotFound(containerId);
+    return sandboxView(containerId, endpoints, await joinersOf(this.#store, containerId));
   }
 
   /**
@@ -535,6 +822,7 @@ export class NetworkManager {
    * read is left out and reported as a `warning` event (code `STATE_CORRUPT`).
    */
   async list(): Promise<Endpoint[]> {
+    await this.#ready();
     const { records, corrupt } = await listEndpoints(this.#store);
     this.#warnCorrupt(corrupt);
     return records.map((e) => publicEndpoint(e.value));
@@ -589,6 +877,7 @@ export class NetworkManager {
    * failures (a record that cannot be read among them) are listed in the report.
    */
   async reconcile(): Promise<ReconcileReport> {
+    await this.#ready();
     const report = await reconcile(this.#maintenance(await this.#instance()));
     this.events.emit('reconcile:repaired', { report });
     return report;
@@ -609,6 +898,7 @@ export class NetworkManager {
     if (!Array.isArray(validContainerIds)) throw invalidConfig('validContainerIds', 'must be an array of container ids');
     const listedAt = options.listedAt ?? new Date();
     if (!(listedAt instanceof Date) || Number.isNaN(listedAt.getTime())) throw invalidConfig('listedAt', 'must be a valid Date');
+    await this.#ready();
     return gc(this.#maintenance(await this.#instance()), validContainerIds, listedAt);
   }
 
@@ -624,34 +914,64 @@ export class NetworkManager {
       instanceTag: instanceTag(instanceId),
       context: () => this.#context(instanceId),
       busyHere: (id) => this.#inFlight.has(id),
-      disconnectIf: async (id, expect) => {
-        if (this.#inFlight.has(id)) return 'skipped';
-        return this.#exclusive(id, () => this.#disconnect(id, expect));
+      disconnectIf: async (containerId, network, expect) => {
+        if (this.#inFlight.has(containerId)) return 'skipped';
+        return this.#exclusive(containerId, () => this.#disconnect(containerId, network, { whole: false, expect }));
       },
       removeNetworkIf: (name, expect) => this.#removeNetwork(name, expect),
       hold: (snapshot) =>
         this.#store.transaction(async (tx) => {
-          const current = await getEndpoint(tx, snapshot.containerId);
+          const current = await getEndpoint(tx, snapshot.containerId, snapshot.network);
           if (!current || !isDeepStrictEqual(current, snapshot) || this.#inFlight.has(snapshot.containerId)) return undefined;
           if (current.operator && isProcessAlive(current.operator)) return undefined;
           if (current.hold && isProcessAlive(current.hold)) return undefined;
           const held: StoredEndpoint = { ...current, hold: me };
-          tx.put(endpointKey(current.containerId), held);
+          tx.put(endpointKey(current.containerId, current.network), held);
           return publicEndpoint(held);
         }),
-      release: async (id, change) => {
+      release: async (endpoint, change) => {
         const changed = await this.#store.transaction(async (tx) => {
-          const current = await getEndpoint(tx, id);
+          const current = await getEndpoint(tx, endpoint.containerId, endpoint.network);
           if (!current?.hold || !isDeepStrictEqual(current.hold, me)) return undefined;
           const next = withoutHold(change ? change(current) : current);
-          tx.put(endpointKey(id), next);
+          tx.put(endpointKey(endpoint.containerId, endpoint.network), next);
           return change ? publicEndpoint(next) : undefined;
         });
         return changed;
       },
+      routeDefault: (containerId) =>
+        this.#inFlight.has(containerId)
+          ? Promise.resolve(undefined)
+          : this.#exclusive(containerId, () => this.#checkDefaultRoute(containerId)),
       emitBroken: (endpoint, problems) => this.events.emit('endpoint:broken', { endpoint, problems }),
       check: (driver, endpoint, ctx) => this.#check(driver, endpoint, ctx),
     };
+  }
+
+  /**
+   * Puts the container's default route where its records say it goes (the
+   * endpoint of highest rank), when the kernel's differs: after a crash while
+   * the route moved, or someone's `ip route` change. Resolves to what was
+   * done, or undefined when nothing needed doing. Leaves alone a sandbox that
+   * a live operation is changing.
+   */
+  async #checkDefaultRoute(containerId: string): Promise<string | undefined> {
+    const endpoints = await containerEndpoints(this.#store, containerId);
+    if (endpoints.some((e) => (e.operator && isProcessAlive(e.operator)) || e.status !== 'attached')) return undefined;
+    const provider = nextRouteProvider(endpoints);
+    if (!provider || !(await this.#sandboxes.exists(provider.netns))) return undefined;
+    const ifname = provider.interfaces.find((i) => i.side === 'sandbox')?.name;
+    const { stdout } = await this.#runner.run({ command: 'ip', args: ['-json', '-4', 'route', 'show', 'default'], netns: provider.netns });
+    const routes = JSON.parse(stdout || '[]') as { gateway?: string; dev?: string }[];
+    const right = routes.length === 1 && routes[0]?.gateway === provider.gateways[0] && routes[0]?.dev === ifname;
+    if (right && provider.defaultRoute) return undefined;
+    if (!right) await this.#routeDefaultVia(provider);
+    await this.#store.transaction(async (tx) => {
+      // Only when nothing changed meanwhile: the next reconcile looks again otherwise.
+      const current = await containerEndpoints(tx, containerId);
+      if (isDeepStrictEqual(current, endpoints)) await this.#routeMoved(tx, containerId, provider.id);
+    });
+    return `${containerId}: default route via ${provider.gateways[0]} on ${provider.network}`;
   }
 
   // ----------------------------------------------------------------- helpers
@@ -693,11 +1013,8 @@ export class NetworkManager {
     }
   }
 
-  async #resolve(
-    containerId: string,
-    mode: ParsedMode,
-    options: ConnectOptions,
-  ): Promise<{ driver: NetworkDriver; request: AttachRequest }> {
+  /** The driver, network and (for `container:NAME`) the endpoint whose sandbox is joined. */
+  async #resolve(containerId: string, mode: ParsedMode): Promise<{ driver: NetworkDriver; network: NetworkRecord; target?: Endpoint }> {
     if (mode.kind === 'container') {
       const driver = this.#drivers.get(CONTAINER_MODE_DRIVER);
       if (!driver) {
@@ -707,16 +1024,13 @@ export class NetworkManager {
       }
       const network = await this.#networkRecord(CONTAINER_MODE_DRIVER);
       const target = await resolveJoinTarget(this.#store, containerId, mode.target);
-      return { driver, request: { containerId, endpointId: containerId, defaultRoute: true, network, options, target } };
+      return { driver, network, target };
     }
     if (mode.network === CONTAINER_MODE_DRIVER) {
       throw invalidConfig('mode', '"container" needs the name of a container: container:NAME');
     }
     const network = await this.#networkRecord(mode.network);
-    return {
-      driver: this.#driver(network.driver),
-      request: { containerId, endpointId: containerId, defaultRoute: !network.internal, network, options },
-    };
+    return { driver: this.#driver(network.driver), network };
   }
 
   /** A ready network by name: its record, or a predefined network's not recorded yet. */
@@ -729,37 +1043,6 @@ export class NetworkManager {
     const spec = this.#predefinedSpec(name);
     if (!spec) throw networkNotFound(name);
     return virtualNetwork(spec);
-  }
-
-  async #assertNoEndpoint(tx: StateTransaction, containerId: string): Promise<void> {
-    const existing = await getEndpoint(tx, containerId);
-    if (!existing) return;
-    throwIfHeld(existing);
-    assertNotBusy(existing, `container ${containerId}`);
-    throw new NetModeError(
-      ErrorCode.ENDPOINT_EXISTS,
-      `container ${containerId} already has an endpoint on network ${existing.network} (status ${existing.status})`,
-      { context: { containerId, network: existing.network, status: existing.status } },
-    );
-  }
-
-  /**
-   * Gives an orphaned sandbox back to its owner reconnecting on the same
-   * network, in the caller's transaction: same sandbox, same address, nothing
-   * rebuilt. Resolves to the endpoint and its joiners, or `undefined` when
-   * there is no such orphan.
-   */
-  async #regainOrphan(
-    tx: StateTransaction,
-    containerId: string,
-    network: NetworkRecord,
-  ): Promise<{ readonly endpoint: Endpoint; readonly joiners: string[] } | undefined> {
-    const record = await getEndpoint(tx, containerId);
-    if (record?.status !== 'orphaned' || record.networkId !== network.id) return undefined;
-    throwIfHeld(record);
-    const endpoint: Endpoint = { ...publicEndpoint(record), status: 'attached' };
-    tx.put(endpointKey(containerId), endpoint);
-    return { endpoint, joiners: await joinersOf(tx, containerId) };
   }
 
   /**
@@ -787,8 +1070,8 @@ export class NetworkManager {
    * disconnect of every endpoint: it is reported as a `warning`
    * (`STATE_CORRUPT`), and its leases stay until the file is mended.
    */
-  async #releaseLeases(tx: StateTransaction, containerId: string): Promise<void> {
-    const owner = endpointOwner(containerId);
+  async #releaseLeases(tx: StateTransaction, endpointId: string, containerId: string): Promise<void> {
+    const owner = endpointOwner(endpointId);
     for (const release of [() => this.#ipam.within(tx).releaseOwner(owner), () => this.#ports.within(tx).releaseOwner(owner)]) {
       try {
         await release();
@@ -854,6 +1137,21 @@ export class NetworkManager {
     };
   }
 
+  /**
+   * The state directory in this release's format: checked (and an older
+   * format migrated) once per manager, before its first read of endpoints.
+   */
+  async #ready(): Promise<void> {
+    this.#formatReady ??= ensureStateFormat(this.#store).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#formatReady = undefined;
+        throw error;
+      },
+    );
+    await this.#formatReady;
+  }
+
   /** This instance's id, recorded in the state on first need. */
   async #instance(): Promise<string> {
     const stored = await this.#store.get<unknown>(INSTANCE_KEY);
@@ -867,6 +1165,8 @@ export class NetworkManager {
     if (stored !== undefined) return checkRecord(INSTANCE_RECORD, INSTANCE_KEY, stored, this.#store).id;
     const id = randomBytes(16).toString('hex');
     tx.put(INSTANCE_KEY, { id, createdAt: new Date().toISOString() });
+    // A new state directory starts in this release's format.
+    tx.put(STATE_FORMAT_KEY, formatRecord());
     return id;
   }
 
@@ -907,6 +1207,81 @@ export class NetworkManager {
 function virtualNetwork(spec: NetworkSpec): NetworkRecord {
   const id = createHash('sha256').update(`netmode predefined network ${spec.name}`).digest('hex');
   return { ...newNetworkRecord(spec, true), id, createdAt: new Date(0).toISOString() };
+}
+
+/** What a connect does with the container's sandbox; see `#plan`. */
+type ConnectPlan = { readonly kind: 'regain' } | NewEndpointPlan;
+
+/** A new endpoint: its settled options, its namespace and its part in the default route. */
+interface NewEndpointPlan {
+  readonly kind: 'new';
+  /** The caller's options with `ifname` (and, in an existing sandbox, `netns`) settled. */
+  readonly options: ConnectOptions;
+  /** The namespace: the existing sandbox, the caller's, or undefined for a new one named after the container. */
+  readonly netns: NetnsRef | undefined;
+  /** Whether the endpoint owns the sandbox (it makes it). */
+  readonly ownsNetns: boolean;
+  /** Whether the driver installs the default route: the first endpoint with a gateway. */
+  readonly driverRoute: boolean;
+  /** The endpoint whose default route this one takes over (it outranks it), if any. */
+  readonly takesRouteFrom: string | undefined;
+}
+
+/** The claim of a new endpoint: its pending record. */
+interface PendingClaim {
+  readonly kind: 'pending';
+  readonly pending: StoredEndpoint;
+  readonly instanceId: string;
+  /** Whether this connect recorded a predefined network for the first time. */
+  readonly firstUse: boolean;
+}
+
+/** What the claim transaction did. */
+type Claim = PendingClaim | { readonly kind: 'regained'; readonly endpoint: Endpoint; readonly joiners: string[] };
+
+/** Thrown inside the claim when the sandbox changed since the plan was made: plan again. */
+class PlanChanged extends Error {
+  constructor() {
+    super('the sandbox changed since the connect was planned');
+  }
+}
+
+function attachRequest(
+  containerId: string,
+  endpointId: string,
+  network: NetworkRecord,
+  plan: ConnectPlan,
+  target: Endpoint | undefined,
+): AttachRequest {
+  return {
+    containerId,
+    endpointId,
+    network,
+    options: plan.kind === 'new' ? plan.options : {},
+    defaultRoute: plan.kind === 'new' && plan.driverRoute,
+    ...(target === undefined ? {} : { target }),
+  };
+}
+
+/** Whether `endpoint` is its container's whole sandbox (host, none, container:NAME). */
+function isWholeSandbox(endpoint: Endpoint, driver: NetworkDriver | undefined): boolean {
+  return driver?.wholeSandbox === true || endpoint.joinedTo !== undefined || endpoint.netns.kind === 'host';
+}
+
+/**
+ * The endpoint that should provide the default route among `endpoints`: the
+ * highest gateway priority, ties to the earliest connected; only those that
+ * have a gateway and an interface in the sandbox and are not leaving.
+ */
+function nextRouteProvider(endpoints: readonly StoredEndpoint[]): StoredEndpoint | undefined {
+  const candidates = endpoints
+    .filter((e) => e.gateways.length > 0 && e.status !== 'detaching' && e.interfaces.some((i) => i.side === 'sandbox'))
+    .sort((a, b) => b.gwPriority - a.gwPriority || byConnection(a, b));
+  return candidates[0];
+}
+
+function describeNetns(netns: NetnsRef): string {
+  return netns.kind === 'named' ? `namespace ${netns.name}` : netns.kind === 'path' ? netns.path : 'the host namespace';
 }
 
 /** The first 8 hex digits of an instance id: what sandbox names carry. */

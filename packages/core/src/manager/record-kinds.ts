@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { errorMessage } from '../errors.js';
 import { validateNetnsRef } from '../model/netns-ref.js';
 import type { RecordKind } from '../store/record-schema.js';
@@ -81,21 +81,37 @@ const StoredNetwork = Type.Object({
   operator: Type.Optional(Identity),
 });
 
-/** An endpoint record as stored under `endpoints/CONTAINER`. */
+/** An endpoint record as stored under `endpoints/CONTAINER/NETWORK`. */
 export const ENDPOINT_RECORD: RecordKind<typeof StoredEndpoint> = {
   what: 'endpoint record',
   schema: StoredEndpoint,
   refine: (record, key) => {
-    if (key !== `endpoints/${record.containerId}`) return `it names container ${JSON.stringify(record.containerId)}`;
-    // The namespace name reaches command lines: it must pass the same check as a caller's.
-    try {
-      validateNetnsRef(record.netns, 'netns');
-    } catch (error) {
-      return errorMessage(error);
+    if (key !== `endpoints/${record.containerId}/${record.network}`) {
+      return `it names container ${JSON.stringify(record.containerId)} on network ${JSON.stringify(record.network)}`;
     }
-    return undefined;
+    return validNetns(record);
   },
 };
+
+/** An endpoint record of state format 1, as stored under `endpoints/CONTAINER`: read only to migrate it. */
+export const FORMAT_1_ENDPOINT_RECORD: RecordKind<typeof StoredEndpoint> = {
+  what: 'endpoint record (state format 1)',
+  schema: StoredEndpoint,
+  refine: (record, key) => {
+    if (key !== `endpoints/${record.containerId}`) return `it names container ${JSON.stringify(record.containerId)}`;
+    return validNetns(record);
+  },
+};
+
+/** The namespace name reaches command lines: it must pass the same check as a caller's. */
+function validNetns(record: Static<typeof StoredEndpoint>): string | undefined {
+  try {
+    validateNetnsRef(record.netns, 'netns');
+  } catch (error) {
+    return errorMessage(error);
+  }
+  return undefined;
+}
 
 /** A network record as stored under `networks/NAME`. */
 export const NETWORK_RECORD: RecordKind<typeof StoredNetwork> = {
@@ -111,3 +127,8 @@ const Instance = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }), c
 
 /** The instance's identity, under `instance`. */
 export const INSTANCE_RECORD: RecordKind<typeof Instance> = { what: 'instance record', schema: Instance };
+
+const Format = Type.Object({ version: Type.Integer({ minimum: 1 }) });
+
+/** The format of the state directory, under `format`: see `manager/state-format.ts`. */
+export const FORMAT_RECORD: RecordKind<typeof Format> = { what: 'state format record', schema: Format };

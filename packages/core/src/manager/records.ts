@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode, NetModeError } from '../errors.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { NetworkRecord, NetworkSpec } from '../model/network.js';
@@ -12,8 +12,30 @@ export type Operated<T> = T & {
 
 /** Store key of a network record. */
 export const networkKey = (name: string): string => `networks/${name}`;
-/** Store key of an endpoint record. */
-export const endpointKey = (id: string): string => `endpoints/${id}`;
+/** Store key of the endpoint of `containerId` on the network named `network` (state format 2). */
+export const endpointKey = (containerId: string, network: string): string => `endpoints/${containerId}/${network}`;
+/** Store prefix of every endpoint of `containerId`. */
+export const containerEndpointsPrefix = (containerId: string): string => `endpoints/${containerId}`;
+
+/**
+ * The id of the endpoint of `containerId` on the network with id
+ * `networkId`: the container id, `@` (which no container id holds) and 12
+ * hex digits of a hash of the network id. Deterministic, so a crashed attach
+ * is found again from the record; different for a network removed and made
+ * again under the same name, so nothing of the old one is taken for the new.
+ *
+ * At most 114 characters, so that `endpoint:ID` fits nft's 128-character
+ * comments: a container id longer than 100 is cut to 88 characters, `.` and
+ * 12 hex digits of its hash (101 in all, a length no uncut id has).
+ */
+export function endpointIdFor(containerId: string, networkId: string): string {
+  const base = containerId.length <= 100 ? containerId : `${containerId.slice(0, 88)}.${sha256(containerId).slice(0, 12)}`;
+  return `${base}@${sha256(networkId).slice(0, 12)}`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
 
 /** A fresh network record for `spec`, status `ready`. */
 export function newNetworkRecord(spec: NetworkSpec, predefined: boolean): NetworkRecord {
@@ -52,9 +74,12 @@ export function networkNotFound(name: string): NetModeError {
   return new NetModeError(ErrorCode.NETWORK_NOT_FOUND, `network ${name} not found`, { context: { network: name } });
 }
 
-/** ERR_ENDPOINT_NOT_FOUND for `containerId`. */
-export function endpointNotFound(containerId: string): NetModeError {
-  return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} has no endpoint`, {
-    context: { containerId },
+/** ERR_ENDPOINT_NOT_FOUND for `containerId`, or for its endpoint on `network`. */
+export function endpointNotFound(containerId: string, network?: string): NetModeError {
+  if (network === undefined) {
+    return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} has no endpoint`, { context: { containerId } });
+  }
+  return new NetModeError(ErrorCode.ENDPOINT_NOT_FOUND, `container ${containerId} is not on network ${network}`, {
+    context: { containerId, network },
   });
 }

@@ -4,7 +4,7 @@ import { checkListing, checkRecord, type CheckedListing } from '../store/record-
 import type { StateStore } from '../store/state-store.js';
 import type { ProcessIdentity } from '../store/process-identity.js';
 import { ENDPOINT_RECORD, JOINERS_RECORD, NETWORK_RECORD } from './record-kinds.js';
-import { endpointKey, networkKey, type Operated } from './records.js';
+import { containerEndpointsPrefix, endpointKey, networkKey, type Operated } from './records.js';
 
 /**
  * Typed reads of the manager's records: every record is checked against its
@@ -33,7 +33,7 @@ export type Reader = Pick<StateStore, 'get' | 'list' | 'locate'>;
 type ReadEndpoint = ReturnType<typeof checkRecord<typeof ENDPOINT_RECORD.schema>>;
 
 /** A record read from the store, with the defaults of the fields format 2 added. */
-function withDefaults(record: ReadEndpoint): StoredEndpoint {
+export function withDefaults(record: ReadEndpoint): StoredEndpoint {
   return {
     ...record,
     gwPriority: record.gwPriority ?? 0,
@@ -46,11 +46,28 @@ function withDefaults(record: ReadEndpoint): StoredEndpoint {
 const _networkShape = (value: ReturnType<typeof checkRecord<typeof NETWORK_RECORD.schema>>): StoredNetwork => value;
 void _networkShape;
 
-/** The stored endpoint of `containerId`, or undefined. @throws ERR_STATE_CORRUPT */
-export async function getEndpoint(reader: Reader, containerId: string): Promise<StoredEndpoint | undefined> {
-  const key = endpointKey(containerId);
+/** The stored endpoint of `containerId` on the network named `network`, or undefined. @throws ERR_STATE_CORRUPT */
+export async function getEndpoint(reader: Reader, containerId: string, network: string): Promise<StoredEndpoint | undefined> {
+  const key = endpointKey(containerId, network);
   const value = await reader.get<unknown>(key);
   return value === undefined ? undefined : withDefaults(checkRecord(ENDPOINT_RECORD, key, value, reader));
+}
+
+/**
+ * Every stored endpoint of `containerId`, in the order they were connected.
+ *
+ * @throws ERR_STATE_CORRUPT when one of them cannot be read: the container's
+ * sandbox cannot be worked on without knowing all of it.
+ */
+export async function containerEndpoints(reader: Reader, containerId: string): Promise<StoredEndpoint[]> {
+  const { records, corrupt } = checkListing(ENDPOINT_RECORD, await reader.list<unknown>(containerEndpointsPrefix(containerId)), reader);
+  if (corrupt[0]) throw corrupt[0].error.withContext({ containerId });
+  return records.map((r) => withDefaults(r.value)).sort(byConnection);
+}
+
+/** Connection order: the earliest first, ties by id. */
+export function byConnection(a: Endpoint, b: Endpoint): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Every stored endpoint, the corrupt ones apart. */

@@ -8,13 +8,18 @@
 
 /** What `NetworkManager.reconcile()` did. */
 export interface ReconcileReport {
-  /** Operations a dead process left half-done (`attaching`, `detaching`, `broken`, `creating`, `removing`), now finished by tearing them down. */
+  /** Container ids (and network names) of operations a dead process left half-done (`attaching`, `detaching`, `broken`, `creating`, `removing`), now finished by tearing them down. */
   readonly finished: readonly string[];
   /** Endpoints whose sandbox vanished (a reboot, a deleted namespace): torn down, leases released. */
   readonly lost: readonly string[];
   /** Endpoints whose kernel objects no longer match the record: now `broken`, to be disconnected. */
   readonly broken: readonly string[];
-  /** Endpoints whose shared state (bridge, firewall rules) was checked and restored where missing. */
+  /**
+   * Container ids of endpoints whose shared state (bridge, firewall rules)
+   * was checked and restored where missing, and one line per container on
+   * several networks whose default route was put back on the endpoint of
+   * highest rank (`web: default route via 10.0.1.1 on front`).
+   */
   readonly repaired: readonly string[];
   /** Address, subnet and port leases that records hold but the lease records had lost, recorded again. */
   readonly restoredLeases: number;

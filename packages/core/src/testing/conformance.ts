@@ -29,6 +29,13 @@ export interface DriverConformanceOptions {
   readonly mode?: string;
   /** A network to create (name chosen by the suite) for drivers of user-defined networks. */
   readonly network?: Omit<NetworkSpec, 'name'>;
+  /**
+   * A second network of the driver (another subnet), for drivers that are
+   * not a whole sandbox: the suite then also connects one container to both
+   * networks — one sandbox, two interfaces, each endpoint whole — and
+   * disconnects them one at a time.
+   */
+  readonly secondNetwork?: Omit<NetworkSpec, 'name'>;
   /** Options for the successful connects. */
   readonly connectOptions?: ConnectOptions;
   /** Connect options the driver must refuse with ERR_INVALID_CONFIG, changing nothing. At least one. */
@@ -66,9 +73,13 @@ export interface DriverConformanceOptions {
  *   records as they were — no address or port lease, endpoint record or
  *   joiner left, under any owner — and a second disconnect is a no-op;
  * - every lease an endpoint holds while connected is under its own owner
- *   (`endpointOwner(containerId)`), so disconnect can release it;
+ *   (`endpointOwner(endpoint.id)`), so disconnect can release it;
  * - two endpoints connected at once both work and both go, so nothing the
  *   driver makes has a fixed name or is shared without counting;
+ * - with `secondNetwork`, one container on two networks of the driver: its
+ *   second endpoint is placed in the same sandbox under its own interface,
+ *   names nothing after the container alone, and each disconnect leaves the
+ *   other endpoint whole;
  * - a failure of any single command of an attach, before or after it takes
  *   effect, rolls everything back: nothing is left and the failure is reported
  *   (or, where the driver retried the step and succeeded, the endpoint is whole);
@@ -144,7 +155,7 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         const owners = new Set([...beforeState.leases, ...beforeState.ports].map((l) => l.split(' ')[0]));
         for (const lease of [...held.leases, ...held.ports]) {
           const owner = lease.split(' ')[0] as string;
-          if (!owners.has(owner)) expect(owner, `lease ${lease}`).toBe('endpoint:conformance-a');
+          if (!owners.has(owner)) expect(owner, `lease ${lease}`).toBe(`endpoint:${endpoint.id}`);
         }
         expect(await fixture.runner.run({ command: 'ip', args: ['link', 'show', 'lo'], netns: endpoint.netns })).toBeTruthy();
         expect(await netmode.check('conformance-a')).toEqual({ ok: true, problems: [] });
@@ -199,6 +210,38 @@ export function testNetworkDriver(options: DriverConformanceOptions): void {
         expect(await netmode.list()).toEqual([]);
         await expectNothingLeft('after both disconnected');
       });
+
+      it.skipIf(!options.secondNetwork)(
+        'holds one container on two networks: one sandbox, one interface each, removed one at a time',
+        async () => {
+          const netmode = make();
+          const second = 'conformance-net2';
+          await netmode.createNetwork({ ...(options.secondNetwork as Omit<NetworkSpec, 'name'>), name: second });
+          const shared = concurrentOptions(options.connectOptions);
+          try {
+            const first = await netmode.connect('conformance-m', mode, shared);
+            const other = await netmode.connect('conformance-m', second, shared);
+            expectWellFormed(other, second);
+            expect(other.netns, 'the same sandbox').toEqual(first.netns);
+            expect(other.id, 'an endpoint id of its own').not.toBe(first.id);
+            const inside = (e: Endpoint) => e.interfaces.filter((i) => i.side === 'sandbox').map((i) => i.name);
+            expect(inside(first)).toEqual(['eth0']);
+            expect(inside(other)).toEqual(['eth1']);
+            for (const network of [mode, second])
+              expect(await netmode.check('conformance-m', network), network).toEqual({ ok: true, problems: [] });
+            // The first one goes: the second keeps the sandbox and stays whole.
+            await netmode.disconnect('conformance-m', mode);
+            expect(await netmode.check('conformance-m', second)).toEqual({ ok: true, problems: [] });
+            expect((await netmode.inspectEndpoint('conformance-m')).ownsNetns).toBe(options.createsSandbox);
+            await netmode.disconnect('conformance-m', second);
+          } finally {
+            await netmode.disconnect('conformance-m').catch(() => undefined);
+            await netmode.removeNetwork(second).catch(() => undefined);
+          }
+          expect(await netmode.list()).toEqual([]);
+          await expectNothingLeft('after both networks were disconnected');
+        },
+      );
 
       it('rolls back when any single command of an attach fails, before or after it takes effect', async () => {
         const counter = new CountingRunner(new ExecaRunner());
@@ -282,7 +325,8 @@ async function summarizeState(stateDir: string): Promise<StateSummary> {
 
 function expectWellFormed(endpoint: Endpoint, network: string): void {
   expect(endpoint.status).toBe('attached');
-  expect(endpoint.id).toBe(endpoint.containerId);
+  expect(endpoint.id.startsWith(`${endpoint.containerId}@`)).toBe(true);
+  expect(endpoint.id).toMatch(/@[0-9a-f]{12}$/);
   expect(endpoint.network).toBe(network);
   expect(endpoint.networkId).toMatch(/^[0-9a-f]{64}$/);
   expect(Number.isNaN(Date.parse(endpoint.createdAt))).toBe(false);

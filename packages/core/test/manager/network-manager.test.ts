@@ -111,13 +111,13 @@ describe('NetworkManager.connect', () => {
     expect(await netmode.list()).toEqual([]);
   });
 
-  it('records the endpoint, emits attached, and refuses a second connect of the same container', async () => {
+  it('records the endpoint, emits attached, and refuses a second connect of the same container to the same network', async () => {
     const { netmode, runner } = setup();
     const attached: string[] = [];
     netmode.events.on('endpoint:attached', (e) => attached.push(e.endpoint.containerId));
     const endpoint = await netmode.connect('web', 'fake0', { labels: { app: 'shop' } });
     expect(endpoint).toMatchObject({
-      id: 'web',
+      id: expect.stringMatching(/^web@[0-9a-f]{12}$/),
       containerId: 'web',
       network: 'fake0',
       driver: 'fake',
@@ -225,18 +225,18 @@ describe('NetworkManager.disconnect', () => {
     const store = new MemoryStateStore();
     const { netmode, log } = setup(store);
     await netmode.connect('web', 'fake0');
-    const record = await store.get<Record<string, unknown>>('endpoints/web');
+    const record = await store.get<Record<string, unknown>>('endpoints/web/fake0');
     // A pid that cannot exist, then our parent (alive, with its real start time).
     await store.transaction(async (tx) =>
-      tx.put('endpoints/web', { ...record, status: 'attaching', operator: { pid: 2 ** 22 + 1, start: '1' } }),
+      tx.put('endpoints/web/fake0', { ...record, status: 'attaching', operator: { pid: 2 ** 22 + 1, start: '1' } }),
     );
     await netmode.disconnect('web');
     expect(log.detached).toEqual(['web']);
 
     await netmode.connect('db', 'fake0');
     const live = { pid: process.ppid, start: processStartTime(process.ppid) };
-    const db = await store.get<Record<string, unknown>>('endpoints/db');
-    await store.transaction(async (tx) => tx.put('endpoints/db', { ...db, status: 'detaching', operator: live }));
+    const db = await store.get<Record<string, unknown>>('endpoints/db/fake0');
+    await store.transaction(async (tx) => tx.put('endpoints/db/fake0', { ...db, status: 'detaching', operator: live }));
     expect(isNetModeError(await rejection(netmode.disconnect('db')), ErrorCode.BUSY)).toBe(true);
     expect(isNetModeError(await rejection(netmode.connect('db', 'fake0')), ErrorCode.BUSY)).toBe(true);
   });

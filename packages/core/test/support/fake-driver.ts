@@ -66,14 +66,14 @@ class FakeDriver implements NetworkDriver {
       const subnet = request.network.subnets[0];
       const addresses: string[] = [];
       if (subnet) {
-        const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(request.containerId), {
+        const address = await ctx.ipam.allocateAddress(subnet.subnet, endpointOwner(request.endpointId), {
           ...(request.options.ip ? { address: request.options.ip } : {}),
         });
         undo.push('lease', address, () => ctx.ipam.releaseAddress(subnet.subnet, address));
         addresses.push(`${address}/${subnet.subnet.split('/')[1]}`);
       }
       const netns = { kind: 'named', name: ctx.sandboxName(request.containerId) } as const;
-      await runIpBatch(ctx.runner, ctx.hostNetns, new IpBatch().linkUp(ctx.interfaceName(request.containerId)));
+      await runIpBatch(ctx.runner, ctx.hostNetns, new IpBatch().linkUp(ctx.interfaceName(request.endpointId)));
       this.log.attached.push(request.containerId);
       return { netns, ownsNetns: true, interfaces: [], addresses, gateways: [], ports: [] };
     } catch (error) {
@@ -83,8 +83,8 @@ class FakeDriver implements NetworkDriver {
 
   async detach(endpoint: Endpoint, ctx: DriverContext): Promise<void> {
     const steps = new TeardownSteps();
-    await steps.step('link', ctx.interfaceName(endpoint.containerId), () =>
-      runIpBatch(ctx.runner, ctx.hostNetns, new IpBatch().linkDown(ctx.interfaceName(endpoint.containerId))),
+    await steps.step('link', ctx.interfaceName(endpoint.id), () =>
+      runIpBatch(ctx.runner, ctx.hostNetns, new IpBatch().linkDown(ctx.interfaceName(endpoint.id))),
     );
     this.log.detached.push(endpoint.containerId);
     steps.finish(`detaching ${endpoint.containerId}`);
