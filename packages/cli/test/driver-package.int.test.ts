@@ -21,6 +21,9 @@ const DUMMY_DRIVER = `import { NETWORK_DRIVER, refuseOptions } from '@netmode/co
 class DummyDriver {
   name = 'dummy';
   predefinedNetworks = [{ name: 'dummy', driver: 'dummy' }];
+  // It makes a namespace of its own for every container and joins none: the
+  // container can be on no other network (and the manager names no ethN).
+  wholeSandbox = true;
 
   validate(request) {
     refuseOptions(request.options, ['ports', 'ip', 'mac', 'ifname', 'netns'], 'cannot be used in dummy mode');
