@@ -24,9 +24,14 @@ export interface NetworkConnectSpec {
  * or container:NAME (ERR_INVALID_CONFIG).
  */
 export async function connectNetwork(session: Session, name: string, network: string, spec: NetworkConnectSpec): Promise<Endpoint> {
-  await runningSandbox(session, name);
+  const { netns } = await runningSandbox(session, name);
   return session.out.progress(`connecting ${name} (${network})`, () =>
     session.netmode.connect(name, network, {
+      // Named, so that should the sandbox go before this connect (rm -f from
+      // another shell), the connect fails on the missing namespace instead of
+      // making a new sandbox. The host namespace is no sandbox to name: the
+      // SDK refuses a host container another network as a whole sandbox.
+      ...(netns.kind === 'host' ? {} : { netns }),
       ...(spec.ip === undefined ? {} : { ip: spec.ip }),
       ...(spec.aliases && spec.aliases.length > 0 ? { aliases: spec.aliases } : {}),
       ...(spec.gwPriority === undefined ? {} : { gwPriority: spec.gwPriority }),
