@@ -32,6 +32,7 @@ export const CliErrorCode = {
   CONTAINER_RUNNING: 'ERR_CONTAINER_RUNNING',
   CONTAINER_NOT_RUNNING: 'ERR_CONTAINER_NOT_RUNNING',
   CONTAINER_BROKEN: 'ERR_CONTAINER_BROKEN',
+  LAST_NETWORK: 'ERR_LAST_NETWORK',
   COMMAND_NOT_FOUND: 'ERR_COMMAND_NOT_FOUND',
   COMMAND_NOT_EXECUTABLE: 'ERR_COMMAND_NOT_EXECUTABLE',
   NOT_ROOT: 'ERR_NOT_ROOT',
@@ -49,6 +50,8 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
   ERR_CONTAINER_RUNNING: 'Stop it first (netmode stop NAME), or remove it with -f.',
   ERR_CONTAINER_NOT_RUNNING: 'Start a new one with netmode run; netmode ps shows its status.',
   ERR_CONTAINER_BROKEN: 'Its network is gone (a deleted namespace or endpoint): remove it with netmode rm -f NAME and run it again.',
+  ERR_LAST_NETWORK:
+    'A container keeps at least one network: connect it to another first (netmode network connect), or remove it (netmode rm -f NAME).',
   ERR_COMMAND_NOT_FOUND: 'Check the command name and PATH; nothing was created.',
   ERR_COMMAND_NOT_EXECUTABLE: 'Check the file is executable (chmod +x); nothing was created.',
   ERR_NOT_ROOT: 'Run it as root (it creates network namespaces).',
@@ -65,8 +68,9 @@ const SDK_HINTS_AT_THE_SHELL: Partial<Record<ErrorCode, string>> = {
     'Use bridge, host, none, container:NAME or a network listed by netmode network ls; create one with netmode network create.',
   ERR_DRIVER_NOT_FOUND:
     'Use a driver this netmode registered: bridge, host, none and container, or those of the packages --driver-package (NETMODE_DRIVER_PACKAGES) names.',
-  ERR_ENDPOINT_NOT_FOUND: 'Check the name; netmode ps lists the containers.',
-  ERR_ENDPOINT_EXISTS: 'Remove the container first (netmode rm -f NAME), or use another --name.',
+  ERR_ENDPOINT_NOT_FOUND: 'Check the names; netmode ps lists the containers and their networks.',
+  ERR_ENDPOINT_EXISTS:
+    'The container is on that network already (netmode inspect NAME lists its networks); for a new container, use another --name or remove the old one (netmode rm -f NAME).',
   ERR_ADDRESS_EXHAUSTED: 'Remove unused containers, or create a network with a larger --subnet or --ip-range.',
   ERR_STATE_DIR_UNUSABLE: 'Point --state-dir (or NETMODE_STATE_DIR) at a directory on a local, writable file system.',
 };

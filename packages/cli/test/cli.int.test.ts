@@ -93,14 +93,19 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     expect(await startTime(webEntry.pid as number)).toBeDefined();
 
     const table = await world.cli(['ps']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME +STATUS +PID +NETWORK +ADDRESS +PORTS +COMMAND +CREATED$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME +STATUS +PID +NETWORKS +ADDRESSES +PORTS +COMMAND +CREATED$/);
     expect(table.stdout).toMatch(/web +running +\d+ +bridge +172\.17\.0\.\d+\/16 +0\.0\.0\.0:8080->80\/tcp, 0\.0\.0\.0:8053->80\/udp/);
 
     const inspect = JSON.parse((await world.cli(['inspect', 'web', '--json'])).stdout) as {
       status: string;
-      endpoint: { netns: { kind: string }; gateways: string[] };
+      sandbox: { netns: { kind: string } };
+      endpoints: Record<string, { gateways: string[] }>;
     };
-    expect(inspect).toMatchObject({ status: 'running', endpoint: { netns: { kind: 'named' }, gateways: ['172.17.0.1'] } });
+    expect(inspect).toMatchObject({
+      status: 'running',
+      sandbox: { netns: { kind: 'named' } },
+      endpoints: { bridge: { gateways: ['172.17.0.1'] } },
+    });
     expect((await world.cli(['inspect', 'web'])).stdout).toMatch(/^FIELD +VALUE\nname +web\nstatus +running/);
 
     // The probe server writes "ready" once it listens; ask until it does.

@@ -21,6 +21,9 @@ const DUMMY_DRIVER = `import { NETWORK_DRIVER, refuseOptions } from '@netmode/co
 class DummyDriver {
   name = 'dummy';
   predefinedNetworks = [{ name: 'dummy', driver: 'dummy' }];
+  // It makes a namespace of its own for every container and joins none: the
+  // container can be on no other network (and the manager names no ethN).
+  wholeSandbox = true;
 
   validate(request) {
     refuseOptions(request.options, ['ports', 'ip', 'mac', 'ifname', 'netns'], 'cannot be used in dummy mode');
@@ -89,9 +92,9 @@ describe.skipIf(!root)('a third-party driver package, loaded by path (the built 
 
     expect((await w.cli(['run', '-d', '--name', 'd1', '--net', 'dummy', '--', 'sleep', '100'])).code).toBe(0);
     const inspect = JSON.parse((await w.cli(['inspect', 'd1', '--json'])).stdout) as {
-      endpoint: { driver: string; interfaces: { name: string }[] };
+      endpoints: Record<string, { driver: string; interfaces: { name: string }[] }>;
     };
-    expect(inspect.endpoint).toMatchObject({ driver: 'dummy', interfaces: [{ name: 'dummy0' }] });
+    expect(inspect.endpoints['dummy']).toMatchObject({ driver: 'dummy', interfaces: [{ name: 'dummy0' }] });
     expect(await w.sandboxes()).toHaveLength(1);
     const refused = await w.cli(['run', '--net', 'dummy', '-p', '80', '--', 'true']);
     expect(refused.code).toBe(125);

@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/declarations/index.js';
 import { main } from '../src/main.js';
-import { eachCommand } from '../src/registry/command-spec.js';
-import { groupHelp, topHelp } from '../src/registry/help-text.js';
+import { defineCommand, eachCommand } from '../src/registry/command-spec.js';
+import { commandHelp, groupHelp, topHelp } from '../src/registry/help-text.js';
+import { NO_OPERANDS } from '../src/registry/operand-spec.js';
 import { optionTable, parseCommand } from '../src/registry/parse-command.js';
 import { captureOutput } from './support/capture.js';
 
 const globals = { stateDir: '/nonexistent/netmode-registry-test', debug: false };
+
+/** A command of these tests, with an option of two spellings and a repeatable one of three. */
+const paint = defineCommand({
+  name: 'paint',
+  summary: 'a command of this test',
+  options: {
+    colour: { type: 'string', arg: 'C', aliases: ['color'], help: 'a colour' },
+    layer: { type: 'string', short: 'l', arg: 'L', aliases: ['coat'], multiple: true, help: 'a layer' },
+  },
+  operands: NO_OPERANDS,
+  handler: () => Promise.reject(new Error('not run')),
+});
 
 /** The rows of a help text's `Options:` section: each flag's spellings, and whether it takes a value. */
 function helpOptions(help: string): { spellings: string[]; takesValue: boolean }[] {
@@ -88,12 +101,41 @@ describe('the command registry', () => {
   });
 
   it('takes an alias of an option as the option, and refuses two different values', () => {
-    const [, runSpec] = eachCommand(COMMANDS).find(([path]) => path === 'run') as [string, (typeof COMMANDS)[number]];
-    if (runSpec.kind !== 'command') throw new Error('run is a command');
-    const parsed = parseCommand(runSpec, 'run', ['--network', 'none', '--net', 'none', '--', 'true'], globals);
-    expect(parsed).toMatchObject({ help: false, input: { options: { net: 'none' }, command: ['true'] } });
-    expect(() => parseCommand(runSpec, 'run', ['--net', 'a', '--network', 'b', '--', 'true'], globals)).toThrow(
-      'netmode run: --net and --network are one option, given different values ("a", "b")',
+    expect(parseCommand(paint, 'paint', ['--color', 'red', '--colour', 'red'], globals)).toMatchObject({
+      help: false,
+      input: { options: { colour: 'red' } },
+    });
+    expect(() => parseCommand(paint, 'paint', ['--colour', 'red', '--color', 'blue'], globals)).toThrow(
+      'netmode paint: --colour and --color are one option, given different values ("red", "blue")',
     );
+  });
+
+  it('keeps the values of a repeatable option in command-line order, whichever spelling gave them', () => {
+    const parsed = parseCommand(paint, 'paint', ['--layer', 'a', '--coat', 'b', '--layer=c', '-l', 'd'], globals);
+    expect(parsed).toMatchObject({ help: false, input: { options: { layer: ['a', 'b', 'c', 'd'] } } });
+  });
+
+  it('gives a fixed list of operands to the handler by name, and refuses another count', () => {
+    const move = defineCommand({
+      name: 'move',
+      summary: 'a command of this test',
+      options: {},
+      operands: {
+        kind: 'fixed',
+        names: [
+          { key: 'from', name: 'FROM', what: 'place' },
+          { key: 'to', name: 'TO', what: 'destination' },
+        ],
+      },
+      handler: () => Promise.reject(new Error('not run')),
+    });
+    expect(parseCommand(move, 'move', ['here', 'there'], globals)).toEqual({
+      help: false,
+      input: { options: {}, from: 'here', to: 'there' },
+    });
+    for (const operands of [[], ['here'], ['here', 'there', 'beyond']]) {
+      expect(() => parseCommand(move, 'move', operands, globals)).toThrow('netmode move: give FROM TO: a place, then a destination');
+    }
+    expect(commandHelp('move', move)).toMatch(/^Usage: netmode move FROM TO\n/);
   });
 });

@@ -9,6 +9,12 @@ export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 export interface ParsedSubcommand {
   readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   readonly positionals: string[];
+  /**
+   * Every value-taking option as given, in command-line order, by the
+   * spelling used: `values` groups an option's values by spelling, which
+   * loses the order of `--net a --network b --net c`.
+   */
+  readonly given: readonly { readonly name: string; readonly value: string }[];
 }
 
 /**
@@ -17,8 +23,9 @@ export interface ParsedSubcommand {
  */
 export function parseSubcommand(command: string, args: readonly string[], options: OptionTable): ParsedSubcommand {
   try {
-    const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-    return { values: values as ParsedSubcommand['values'], positionals };
+    const { values, positionals, tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
+    const given = tokens.flatMap((t) => (t.kind === 'option' && typeof t.value === 'string' ? [{ name: t.name, value: t.value }] : []));
+    return { values: values as ParsedSubcommand['values'], positionals, given };
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, '') : String(error);
     const option = /Unknown option '--?([^'=]+)/.exec(message)?.[1];

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isNetModeError, netnsPath, type Endpoint } from '@netmode/core';
+import { isNetModeError, netnsPath, type PortMapping, type Sandbox } from '@netmode/core';
 import { containerStatus, processOf, type ContainerRecord, type ContainerStatus } from '../containers/container-store.js';
 import { logPath } from '../containers/lifecycle.js';
 import type { Session } from '../session.js';
@@ -15,10 +15,18 @@ export interface ContainerView {
   readonly name: string;
   readonly status: ContainerViewStatus;
   readonly pid: number | null;
+  /** The first network `run` was given: the container's mode. */
   readonly mode: string;
-  readonly network: string | null;
+  /**
+   * The networks it is on, in the order they were connected
+   * (`container:NAME` for a sandbox it joined); when the SDK has no sandbox
+   * for it, those `run` was given.
+   */
+  readonly networks: readonly string[];
+  /** Every address on every network, in the order of {@link networks}. */
   readonly addresses: readonly string[];
-  readonly ports: Endpoint['ports'];
+  /** Every published port, on whichever network publishes it. */
+  readonly ports: readonly PortMapping[];
   readonly command: readonly string[];
   readonly detached: boolean;
   readonly createdAt: string;
@@ -26,28 +34,35 @@ export interface ContainerView {
   readonly log: string | null;
 }
 
-/** The container's endpoint, or undefined when the SDK has none (any SDK error). */
-export async function endpointOf(session: Session, name: string): Promise<Endpoint | undefined> {
+/** The container's sandbox, or undefined when the SDK has none (any SDK error). */
+export async function sandboxOf(session: Session, name: string): Promise<Sandbox | undefined> {
   try {
-    return await session.netmode.inspectEndpoint(name);
+    return await session.netmode.inspect(name);
   } catch (error) {
     if (isNetModeError(error)) return undefined;
     throw error;
   }
 }
 
-/** A container's record and endpoint, as `ps` and `inspect` show them. */
-export function view(session: Session, record: ContainerRecord, endpoint: Endpoint | undefined): ContainerView {
+/** The networks of a sandbox as `run --net` names them: `container:NAME` for one it joined. */
+export function networkNames(sandbox: Sandbox): string[] {
+  return sandbox.joinedTo === undefined ? sandbox.endpoints.map((e) => e.network) : [`container:${sandbox.joinedTo}`];
+}
+
+/** A container's record and sandbox, as `ps` and `inspect` show them. */
+export function view(session: Session, record: ContainerRecord, sandbox: Sandbox | undefined): ContainerView {
   const status = containerStatus(record);
-  const broken = status === 'running' && (endpoint === undefined || endpoint.status === 'broken' || !existsSync(netnsPath(endpoint.netns)));
+  const broken =
+    status === 'running' &&
+    (sandbox === undefined || sandbox.endpoints.some((e) => e.status === 'broken') || !existsSync(netnsPath(sandbox.netns)));
   return {
     name: record.name,
     status: broken ? 'broken' : status,
     pid: processOf(record)?.pid ?? null,
-    mode: record.mode,
-    network: endpoint?.network ?? null,
-    addresses: endpoint?.addresses ?? [],
-    ports: endpoint?.ports ?? [],
+    mode: record.networks[0] as string,
+    networks: sandbox ? networkNames(sandbox) : record.networks,
+    addresses: sandbox?.endpoints.flatMap((e) => e.addresses) ?? [],
+    ports: sandbox?.endpoints.flatMap((e) => e.ports) ?? [],
     command: record.command,
     detached: record.detached,
     createdAt: record.createdAt,

@@ -1,31 +1,61 @@
-import { formatNetns, netnsPath } from '@netmode/core';
+import { formatNetns, netnsPath, type Endpoint, type Sandbox } from '@netmode/core';
 import { formatPort } from '../args/port-spec.js';
 import { ExitCode } from '../cli-error.js';
 import type { InspectInput } from '../inputs/inspect.js';
 import type { Session } from '../session.js';
-import { endpointOf, shortCommand, view } from './container-view.js';
+import { sandboxOf, shortCommand, view } from './container-view.js';
 
-/** `netmode inspect [--json] NAME` */
+type Row = [string, string];
+
+/** `via GATEWAY dev IFNAME (network NAME)`, or `-`. */
+function defaultRouteText(sandbox: Sandbox | undefined): string {
+  const route = sandbox?.defaultRoute;
+  return route ? `via ${route.gateway} dev ${route.ifname} (network ${route.network})` : '-';
+}
+
+/** The rows of one endpoint: a `network` row, then its details indented under it. */
+function endpointRows(endpoint: Endpoint): Row[] {
+  const status = endpoint.status === 'attached' ? '' : `, ${endpoint.status}`;
+  return [
+    ['network', `${endpoint.network} (driver ${endpoint.driver}${status})`],
+    ['  interfaces', endpoint.interfaces.map((i) => `${i.name}@${i.side}`).join(', ') || '-'],
+    ['  addresses', endpoint.addresses.join(', ') || '-'],
+    ['  gateways', endpoint.gateways.join(', ') || '-'],
+    ['  ports', endpoint.ports.map(formatPort).join(', ') || '-'],
+    ['  aliases', endpoint.aliases.join(', ') || '-'],
+    ['  gw priority', `${endpoint.gwPriority}${endpoint.defaultRoute ? ' (the default route)' : ''}`],
+    ...(endpoint.problems ?? []).map((p): Row => ['  problem', p]),
+  ];
+}
+
+/**
+ * `netmode inspect [--json] NAME`: the container, its sandbox and every
+ * endpoint. The JSON keys the endpoints by network name, in the order they
+ * were connected, as Docker's `NetworkSettings.Networks`.
+ */
 export async function inspectCommand(session: Session, { options, name }: InspectInput): Promise<number> {
   const record = await session.containers.require(name);
-  const endpoint = await endpointOf(session, name);
-  const v = view(session, record, endpoint);
+  const sandbox = await sandboxOf(session, name);
+  const v = view(session, record, sandbox);
   if (options.json) {
-    session.out.json({ ...v, endpoint: endpoint ?? null });
+    const { endpoints = [], ...rest } = sandbox ?? {};
+    session.out.json({
+      ...v,
+      sandbox: sandbox ? { ...rest, path: netnsPath(sandbox.netns) } : null,
+      endpoints: Object.fromEntries(endpoints.map((e) => [e.network, e])),
+    });
     return ExitCode.OK;
   }
-  const rows: [string, string][] = [
+  const rows: Row[] = [
     ['name', v.name],
     ['status', v.status],
     ['pid', v.pid === null ? '-' : String(v.pid)],
     ['mode', v.mode],
-    ['network', v.network ?? '-'],
-    ['driver', endpoint?.driver ?? '-'],
-    ['sandbox', endpoint ? `${formatNetns(endpoint.netns)} (${netnsPath(endpoint.netns)})` : '-'],
-    ['addresses', v.addresses.join(', ') || '-'],
-    ['gateways', endpoint?.gateways.join(', ') || '-'],
-    ['interfaces', endpoint?.interfaces.map((i) => `${i.name}@${i.side}`).join(', ') || '-'],
-    ['ports', v.ports.map(formatPort).join(', ') || '-'],
+    ['networks', v.networks.join(', ')],
+    ['sandbox', sandbox ? `${formatNetns(sandbox.netns)} (${netnsPath(sandbox.netns)})` : '-'],
+    ['default route', defaultRouteText(sandbox)],
+    ...(sandbox && sandbox.joiners.length > 0 ? [['joined by', sandbox.joiners.join(', ')] as Row] : []),
+    ...(sandbox?.endpoints ?? []).flatMap(endpointRows),
     ['command', shortCommand(v.command)],
     ['detached', v.detached ? 'yes' : 'no'],
     ['created', v.createdAt],

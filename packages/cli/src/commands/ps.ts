@@ -2,7 +2,7 @@ import { formatPort } from '../args/port-spec.js';
 import { ExitCode } from '../cli-error.js';
 import type { PsInput } from '../inputs/ps.js';
 import type { Session } from '../session.js';
-import { endpointOf, shortCommand, view, type ContainerView } from './container-view.js';
+import { sandboxOf, shortCommand, view, type ContainerView } from './container-view.js';
 
 function ago(iso: string): string {
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -16,7 +16,7 @@ function ago(iso: string): string {
 export async function psCommand(session: Session, { options }: PsInput): Promise<number> {
   const views: ContainerView[] = [];
   const { records, corrupt } = await session.containers.list();
-  for (const record of records) views.push(view(session, record, await endpointOf(session, record.name)));
+  for (const record of records) views.push(view(session, record, await sandboxOf(session, record.name)));
   // A damaged record hides nothing else; say which file it is.
   for (const { error } of corrupt) session.out.note(`${error.code}: ${error.message}`);
   if (options.json) {
@@ -24,12 +24,12 @@ export async function psCommand(session: Session, { options }: PsInput): Promise
     return ExitCode.OK;
   }
   session.out.table(
-    ['NAME', 'STATUS', 'PID', 'NETWORK', 'ADDRESS', 'PORTS', 'COMMAND', 'CREATED'],
+    ['NAME', 'STATUS', 'PID', 'NETWORKS', 'ADDRESSES', 'PORTS', 'COMMAND', 'CREATED'],
     views.map((v) => [
       v.name,
       v.status,
       v.pid === null ? '-' : String(v.pid),
-      v.mode,
+      v.networks.join(','),
       v.addresses.join(',') || '-',
       v.ports.map(formatPort).join(', ') || '-',
       shortCommand(v.command),

@@ -8,19 +8,27 @@ import {
   type StateStore,
 } from '@netmode/core';
 import Type from 'typebox';
+import type { Static } from 'typebox';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import { findMarkedProcess } from './start-marker.js';
 
 /**
  * What the CLI remembers of a container it started, under
  * `STATE_DIR/cli/containers/NAME.json` (mode 0600, written atomically under
- * the state lock). The network side is the SDK's endpoint of the same name.
+ * the state lock). The network side is the SDK's sandbox of the same name:
+ * its endpoints, one per network.
  */
 export interface ContainerRecord {
   /** The container's name, which is also its endpoint's container id. */
   readonly name: string;
-  /** The mode as given to `--net`: `bridge`, `host`, `none`, `container:NAME` or a network. */
-  readonly mode: string;
+  /**
+   * The networks `run` connected it to, as given to `--net` and in that
+   * order: `bridge`, `host`, `none`, `container:NAME` or networks' names.
+   * The first is its mode, as Docker's `HostConfig.NetworkMode`. What it is
+   * on now is the SDK's sandbox: `network connect` and `network disconnect`
+   * change that, not this.
+   */
+  readonly networks: readonly string[];
   /** The command and its arguments. */
   readonly command: readonly string[];
   /** Whether it was started with `-d`. */
@@ -49,13 +57,20 @@ const Identity = Type.Object({ pid: Type.Integer({ minimum: 1 }), start: Type.St
 const CONTAINER_RECORD: RecordKind<ReturnType<typeof schema>> = {
   what: 'container record',
   schema: schema(),
-  refine: (record, key) => (key === `cli/containers/${record.name}` ? undefined : `it names container ${JSON.stringify(record.name)}`),
+  refine: (record, key) => {
+    if (key !== `cli/containers/${record.name}`) return `it names container ${JSON.stringify(record.name)}`;
+    if (record.networks === undefined && record.mode === undefined) return 'it names no network (field networks, or mode)';
+    return undefined;
+  },
 };
 
 function schema() {
   return Type.Object({
     name: Type.String({ minLength: 1 }),
-    mode: Type.String({ minLength: 1 }),
+    networks: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    // The one network of a record written before containers had several
+    // (netmode 0.1): read as `networks: [mode]`, rewritten at the next update.
+    mode: Type.Optional(Type.String({ minLength: 1 })),
     command: Type.Array(Type.String(), { minItems: 1 }),
     detached: Type.Boolean(),
     createdAt: Type.String(),
@@ -86,6 +101,19 @@ export function containerStatus(record: ContainerRecord): ContainerStatus {
 
 const key = (name: string) => `cli/containers/${name}`;
 
+type StoredRecord = Static<ReturnType<typeof schema>>;
+
+/** A checked record as the CLI uses it, whichever format it was written in. */
+function fromStored(stored: StoredRecord): ContainerRecord {
+  const { mode, networks, ...rest } = stored;
+  return { ...rest, networks: networks ?? [mode as string] };
+}
+
+/** Checks a stored value and reads it; ERR_STATE_CORRUPT naming the file when it cannot be. */
+function readRecord(name: string, value: unknown, store: StateStore): ContainerRecord {
+  return fromStored(checkRecord(CONTAINER_RECORD, key(name), value, store));
+}
+
 /** The CLI's container records, kept in the SDK's state store beside its own records. */
 export class ContainerStore {
   readonly #store: StateStore;
@@ -99,7 +127,7 @@ export class ContainerStore {
     await this.#store.transaction(async (tx) => {
       const existing = await tx.get<unknown>(key(record.name));
       if (existing !== undefined) {
-        const status = containerStatus(checkRecord(CONTAINER_RECORD, key(record.name), existing, this.#store));
+        const status = containerStatus(readRecord(record.name, existing, this.#store));
         throw new CliError(CliErrorCode.CONTAINER_EXISTS, `the name ${record.name} is already in use by a container (${status})`);
       }
       tx.put(key(record.name), record);
@@ -111,7 +139,7 @@ export class ContainerStore {
     return this.#store.transaction(async (tx) => {
       const value = await tx.get<unknown>(key(name));
       if (value === undefined) return undefined;
-      const next = { ...checkRecord(CONTAINER_RECORD, key(name), value, this.#store), ...change };
+      const next = { ...readRecord(name, value, this.#store), ...change };
       tx.put(key(name), next);
       return next;
     });
@@ -120,7 +148,7 @@ export class ContainerStore {
   /** The record, or undefined. @throws ERR_STATE_CORRUPT naming the file when it cannot be read. */
   async get(name: string): Promise<ContainerRecord | undefined> {
     const value = await this.#store.get<unknown>(key(name));
-    return value === undefined ? undefined : checkRecord(CONTAINER_RECORD, key(name), value, this.#store);
+    return value === undefined ? undefined : readRecord(name, value, this.#store);
   }
 
   /** The record, or ERR_CONTAINER_NOT_FOUND. */
@@ -133,7 +161,7 @@ export class ContainerStore {
   /** Every readable record, and apart those that cannot be read. */
   async list(): Promise<{ records: ContainerRecord[]; corrupt: readonly CorruptRecord[] }> {
     const { records, corrupt } = checkListing(CONTAINER_RECORD, await this.#store.list<unknown>('cli/containers'), this.#store);
-    return { records: records.map((e) => e.value), corrupt };
+    return { records: records.map((e) => fromStored(e.value)), corrupt };
   }
 
   async remove(name: string): Promise<void> {

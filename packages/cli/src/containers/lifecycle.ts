@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, assertObjectName, isNetModeError, netnsPath, type Endpoint, type PortMapping } from '@netmode/core';
+import {
+  ErrorCode,
+  assertObjectName,
+  isNetModeError,
+  netnsPath,
+  type ConnectOptions,
+  type Endpoint,
+  type PortMapping,
+  type Sandbox,
+} from '@netmode/core';
+import type { NetworkAttachment } from '../args/network-attachment.js';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
 import { containerStatus, processOf, type ContainerRecord } from './container-store.js';
@@ -13,17 +23,21 @@ import { START_TOKEN_VARIABLE, newStartToken } from './start-marker.js';
 /** What `netmode run` asks for. */
 export interface RunSpec {
   readonly name?: string;
-  readonly mode: string;
+  /**
+   * The networks to connect it to, in this order, each with the options of
+   * its endpoint; at least one. See {@link ContainerRecord.networks}.
+   */
+  readonly networks: readonly NetworkAttachment[];
+  /** Ports to publish, on one network: see {@link publishingNetwork}. */
   readonly ports?: readonly PortMapping[];
-  readonly ip?: string;
-  readonly mac?: string;
   readonly command: readonly string[];
 }
 
 /** A container started with `-d`. */
 export interface Started {
   readonly record: ContainerRecord;
-  readonly endpoint: Endpoint;
+  /** Its endpoints, one per network, in the order of {@link RunSpec.networks}. */
+  readonly endpoints: readonly Endpoint[];
 }
 
 /** A container's name from `--name`, or a fresh one like Docker's ids: `c` and 11 hex digits. */
@@ -87,23 +101,23 @@ export async function runDetached(session: Session, spec: RunSpec): Promise<Star
   const startToken = newStartToken();
   const record: ContainerRecord = {
     name,
-    mode: spec.mode,
+    networks: spec.networks.map((n) => n.name),
     command,
     detached: true,
     createdAt: new Date().toISOString(),
     supervisor: self(),
     startToken,
   };
-  const endpoint = await connectReserved(session, record, spec);
+  const endpoints = await connectReserved(session, record, spec);
   let fd: number | undefined;
   let proc: ProcessIdentity | undefined;
   try {
     mkdirSync(logDir(session), { recursive: true, mode: 0o700 });
     fd = openSync(log, 'a', 0o600);
-    proc = identify(await startDetached(nsenterArgv(netnsPath(endpoint.netns), command), fd, markedEnvironment(startToken)));
+    proc = identify(await startDetached(nsenterArgv(sandboxPath(endpoints), command), fd, markedEnvironment(startToken)));
     crashPoint('after-process-start');
     const started = (await session.containers.update(name, { process: proc, startedAt: new Date().toISOString() })) ?? record;
-    return { record: started, endpoint };
+    return { record: started, endpoints };
   } catch (error) {
     // A process we started but could not record would be found by nothing: end it.
     if (proc) signal(proc, 'SIGKILL');
@@ -130,20 +144,20 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
     const startToken = newStartToken();
     const record: ContainerRecord = {
       name,
-      mode: spec.mode,
+      networks: spec.networks.map((n) => n.name),
       command,
       detached: false,
       createdAt: new Date().toISOString(),
       supervisor: self(),
       startToken,
     };
-    const endpoint = await connectReserved(session, record, spec);
+    const endpoints = await connectReserved(session, record, spec);
     let finished: Finished;
     let recorded: Promise<unknown> = Promise.resolve();
     try {
       if (relay.received) throw new Interrupted(relay.received);
       finished = await runToEnd(
-        nsenterArgv(netnsPath(endpoint.netns), command),
+        nsenterArgv(sandboxPath(endpoints), command),
         stdio,
         (child) => {
           relay.attach(child);
@@ -184,28 +198,80 @@ export class Interrupted extends Error {
   }
 }
 
-/** Records the container, then connects it; a failed connect leaves no record. */
-async function connectReserved(session: Session, record: ContainerRecord, spec: RunSpec): Promise<Endpoint> {
+/** The namespace every endpoint of a new container shares: its sandbox. */
+function sandboxPath(endpoints: readonly Endpoint[]): string {
+  return netnsPath((endpoints[0] as Endpoint).netns);
+}
+
+/**
+ * The network `-p` publishes on: the first of the container's that is not
+ * internal, as Docker does (a sandbox's ports go with the first non-internal
+ * endpoint it gets). When all are internal, the first: its driver refuses
+ * them, as it does for a container on one internal network.
+ */
+async function publishingNetwork(session: Session, networks: readonly NetworkAttachment[]): Promise<string> {
+  const [first] = networks.map((n) => n.name) as [string, ...string[]];
+  if (networks.length === 1) return first;
+  for (const { name } of networks) {
+    // container:NAME is no network; an unknown name fails at its connect.
+    const network = await session.netmode.inspectNetwork(name).catch((error: unknown) => {
+      if (isNetModeError(error)) return undefined;
+      throw error;
+    });
+    if (network && !network.internal) return name;
+  }
+  return first;
+}
+
+/** The options of the connect to one network: its own, and the ports on the network that publishes them. */
+function connectOptions(
+  network: NetworkAttachment,
+  ports: readonly PortMapping[] | undefined,
+  publishOn: string | undefined,
+): ConnectOptions {
+  return {
+    ...(ports && ports.length > 0 && network.name === publishOn ? { ports } : {}),
+    ...(network.ip === undefined ? {} : { ip: network.ip }),
+    ...(network.mac === undefined ? {} : { mac: network.mac }),
+    ...(network.aliases.length > 0 ? { aliases: network.aliases } : {}),
+    ...(network.gwPriority === undefined ? {} : { gwPriority: network.gwPriority }),
+  };
+}
+
+/**
+ * Records the container, then connects it to each of its networks in turn.
+ * A failure undoes the connects made so far (and only those: an endpoint
+ * someone else made for the same name is not ours) and the record.
+ */
+async function connectReserved(session: Session, record: ContainerRecord, spec: RunSpec): Promise<Endpoint[]> {
   const netmode = session.netmode;
   await session.containers.reserve(record);
+  const endpoints: Endpoint[] = [];
   try {
-    return await session.out.progress(`connecting ${record.name} (${spec.mode})`, () =>
-      netmode.connect(record.name, spec.mode, {
-        ...(spec.ports && spec.ports.length > 0 ? { ports: spec.ports } : {}),
-        ...(spec.ip === undefined ? {} : { ip: spec.ip }),
-        ...(spec.mac === undefined ? {} : { mac: spec.mac }),
-      }),
-    );
+    const publishOn = spec.ports && spec.ports.length > 0 ? await publishingNetwork(session, spec.networks) : undefined;
+    for (const network of spec.networks) {
+      const endpoint = await session.out.progress(`connecting ${record.name} (${network.name})`, () =>
+        netmode.connect(record.name, network.name, connectOptions(network, spec.ports, publishOn)),
+      );
+      endpoints.push(endpoint);
+    }
+    return endpoints;
   } catch (error) {
-    await session.containers.remove(record.name).catch(() => {});
+    if (endpoints.length === 0) await session.containers.remove(record.name).catch(() => {});
+    else await undoReserved(session, record.name, endpoints.map((e) => e.network).reverse());
     throw error;
   }
 }
 
-/** Undoes a connect whose process never started (or failed to be recorded). */
-async function undoReserved(session: Session, name: string): Promise<void> {
+/**
+ * Undoes a run whose process never started (or failed to be recorded):
+ * disconnects the container from `networks` (from every network when
+ * absent), then forgets it. A failure leaves the record, for `rm -f`.
+ */
+async function undoReserved(session: Session, name: string, networks?: readonly string[]): Promise<void> {
   try {
-    await disconnectPatiently(session, name);
+    if (networks === undefined) await disconnectPatiently(session, name);
+    else for (const network of networks) await disconnectPatiently(session, name, network);
     await session.containers.remove(name);
   } catch (error) {
     session.out.warn(`could not undo ${name} (${isNetModeError(error) ? error.code : String(error)}); run netmode rm -f ${name}`);
@@ -213,14 +279,17 @@ async function undoReserved(session: Session, name: string): Promise<void> {
 }
 
 /**
- * Disconnects, waiting out ERR_BUSY for a few seconds: `rm -f` from one
- * shell and the foreground `run` it ended may both get here at once.
+ * Disconnects from `network`, or from every network, waiting out ERR_BUSY
+ * for a few seconds: `rm -f` from one shell and the foreground `run` it
+ * ended may both get here at once.
  */
-async function disconnectPatiently(session: Session, name: string): Promise<void> {
+async function disconnectPatiently(session: Session, name: string, network?: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await session.out.progress(`disconnecting ${name}`, () => session.netmode.disconnect(name));
+      await session.out.progress(`disconnecting ${name}${network === undefined ? '' : ` (${network})`}`, () =>
+        session.netmode.disconnect(name, network),
+      );
       return;
     } catch (error) {
       if (!isNetModeError(error, ErrorCode.BUSY) || Date.now() > deadline) throw error;
@@ -291,6 +360,26 @@ export async function removeContainer(session: Session, name: string, options: {
 }
 
 /**
+ * The sandbox of a running container, whose namespace its process is in.
+ * Throws ERR_CONTAINER_NOT_FOUND, ERR_CONTAINER_NOT_RUNNING, or
+ * ERR_CONTAINER_BROKEN when the SDK has no sandbox for it any more or its
+ * namespace is gone.
+ */
+export async function runningSandbox(session: Session, name: string): Promise<Sandbox> {
+  const record = await session.containers.require(name);
+  const proc = processOf(record);
+  if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
+  const sandbox = await session.netmode.inspect(name).catch((error: unknown) => {
+    if (!isNetModeError(error, ErrorCode.ENDPOINT_NOT_FOUND)) throw error;
+    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `container ${name} runs (pid ${proc.pid}) but has no network endpoint any more`);
+  });
+  if (!existsSync(netnsPath(sandbox.netns))) {
+    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `the network namespace of container ${name} is gone (${netnsPath(sandbox.netns)})`);
+  }
+  return sandbox;
+}
+
+/**
  * Runs a command in a running container's network namespace (that of its
  * recorded process), in the foreground, and resolves with its exit status.
  */
@@ -300,21 +389,12 @@ export async function execInContainer(
   command: readonly string[],
   stdio: 'inherit' | 'capture',
 ): Promise<Finished> {
-  const record = await session.containers.require(name);
-  const proc = processOf(record);
-  if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
+  // The sandbox's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
+  const sandbox = await runningSandbox(session, name);
   assertRunnable(command[0] as string);
-  // The endpoint's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
-  const endpoint = await session.netmode.inspectEndpoint(name).catch((error: unknown) => {
-    if (!isNetModeError(error, ErrorCode.ENDPOINT_NOT_FOUND)) throw error;
-    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `container ${name} runs (pid ${proc.pid}) but has no network endpoint any more`);
-  });
-  if (!existsSync(netnsPath(endpoint.netns))) {
-    throw new CliError(CliErrorCode.CONTAINER_BROKEN, `the network namespace of container ${name} is gone (${netnsPath(endpoint.netns)})`);
-  }
   const relay = new SignalRelay();
   try {
-    return await runToEnd(nsenterArgv(netnsPath(endpoint.netns), command), stdio, (child) => relay.attach(child));
+    return await runToEnd(nsenterArgv(netnsPath(sandbox.netns), command), stdio, (child) => relay.attach(child));
   } finally {
     relay.close();
   }

@@ -1,5 +1,5 @@
 import { ExitCode } from '../cli-error.js';
-import { options, operands } from '../inputs/run.js';
+import { options, operands, runNetworks } from '../inputs/run.js';
 import { defineCommand } from '../registry/command-spec.js';
 
 /** `netmode run [OPTIONS] [--] CMD [ARGS...]` */
@@ -10,9 +10,19 @@ export const run = defineCommand({
 (nsenter --net=PATH -- CMD ARGS) and, in the foreground, passes signals on,
 waits for it, disconnects, and exits with its exit status. With -d, prints
 the container's name and leaves it running; its output goes to
-STATE_DIR/cli/logs/NAME.log.`,
+STATE_DIR/cli/logs/NAME.log.
+
+With --net given several times, the container is connected to each network
+in turn (eth0, eth1, …); if one fails, those connected are disconnected
+again. --ip, --mac-address, --network-alias and --gw-priority apply to the
+first network, as Docker's do, and --net name=NETWORK,ip=…,alias=… gives any
+network its own; -p publishes on the first that is not internal, as Docker
+does.`,
   options,
   operands,
+  check({ options }) {
+    runNetworks(options);
+  },
   // As Docker: anything that fails before the command starts is 125.
   failureStatus: ExitCode.RUN_FAILED,
   listsExitStatus: true,

@@ -1,38 +1,41 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runDetached, type RunSpec, type Started } from '../containers/lifecycle.js';
+import type { Endpoint } from '@netmode/core';
+import { runDetached, type RunSpec } from '../containers/lifecycle.js';
 import type { DemoRun } from './demo-run.js';
 import { DEMO_NETWORK, type Throwaway } from './throwaway.js';
 import { PROBE, WORLD } from './world.js';
 
+/** A container of the demo: on one network, so with one endpoint. */
+export interface DemoContainer {
+  readonly endpoint: Endpoint;
+}
+
 /** The containers the paths are probed between (sidecar, isolated and hostbox are probed by name). */
 export interface DemoContainers {
   /** The probe server on the default bridge, publishing 8080/tcp and 8053/udp. */
-  readonly web: Started;
+  readonly web: DemoContainer;
   /** A client on the default bridge. */
-  readonly client: Started;
+  readonly client: DemoContainer;
   /** The probe server on the demo's network. */
-  readonly app1: Started;
+  readonly app1: DemoContainer;
   /** A client on the demo's network. */
-  readonly app2: Started;
+  readonly app2: DemoContainer;
 }
 
+/** How a demo container is run: in one mode, with ports perhaps. */
+type DemoSpec = Pick<RunSpec, 'ports'> & { readonly mode: string };
+
 /** What the step prints after `$ netmode run …`: where the container landed. */
-function landedIn(mode: string, started: Started): string {
-  if (mode.startsWith('container:')) return `${mode.slice('container:'.length)}'s sandbox, ${started.endpoint.addresses.join(',')}`;
+function landedIn(mode: string, { endpoint }: DemoContainer): string {
+  if (mode.startsWith('container:')) return `${mode.slice('container:'.length)}'s sandbox, ${endpoint.addresses.join(',')}`;
   if (mode === 'host') return 'the host namespace';
-  return started.endpoint.addresses.join(',') || 'lo only';
+  return endpoint.addresses.join(',') || 'lo only';
 }
 
 /** `netmode run -d --name NAME … -- node probe.js PROBE…`, as a timed step. */
-function runProbe(
-  run: DemoRun,
-  place: Throwaway,
-  name: string,
-  spec: Omit<RunSpec, 'name' | 'command'>,
-  probe: string[],
-): Promise<Started> {
+function runProbe(run: DemoRun, place: Throwaway, name: string, spec: DemoSpec, probe: string[]): Promise<DemoContainer> {
   const flags = [
     '-d',
     `--name ${name}`,
@@ -41,7 +44,15 @@ function runProbe(
   ];
   return run.timed(
     `netmode run ${flags.join(' ')} -- ${['node', 'probe.js', ...probe].join(' ')}`,
-    () => runDetached(place.session, { ...spec, name, command: [process.execPath, PROBE, ...probe] }),
+    async () => {
+      const started = await runDetached(place.session, {
+        networks: [{ name: spec.mode, aliases: [] }],
+        ...(spec.ports ? { ports: spec.ports } : {}),
+        name,
+        command: [process.execPath, PROBE, ...probe],
+      });
+      return { endpoint: started.endpoints[0] as Endpoint };
+    },
     (started) => landedIn(spec.mode, started),
   );
 }

@@ -1,6 +1,6 @@
 import { formatPort } from '../args/port-spec.js';
 import { execInContainer } from '../containers/lifecycle.js';
-import type { DemoContainers } from './containers.js';
+import type { DemoContainer, DemoContainers } from './containers.js';
 import type { DemoRun } from './demo-run.js';
 import { judge, readProbe, type Expectation, type PathResult, type ProbeAnswer } from './paths.js';
 import { DEMO_NETWORK, type Throwaway } from './throwaway.js';
@@ -10,7 +10,7 @@ import { PROBE, WORLD } from './world.js';
 type PathCheck = [Omit<PathResult, 'expected' | 'observed' | 'ms' | 'ok'>, Expectation, () => Promise<ProbeAnswer>];
 
 /** An address without its prefix length. */
-const ipOf = (started: { endpoint: { addresses: readonly string[] } }) => (started.endpoint.addresses[0] ?? '').split('/')[0] as string;
+const ipOf = (started: DemoContainer) => (started.endpoint.addresses[0] ?? '').split('/')[0] as string;
 
 /**
  * The paths the demo probes, in the order it prints them: between

@@ -1,5 +1,6 @@
-// What `netmode network create|ls|inspect|rm` takes, its options and operands, and the input its handler gets.
+// What `netmode network create|ls|inspect|rm|connect|disconnect` takes, its options and operands, and the input its handler gets.
 import { parseDriverOption } from '../args/driver-option.js';
+import { parseGwPriority } from '../args/gw-priority.js';
 import type { CommandInput } from '../registry/command-spec.js';
 import { NO_OPERANDS, type OperandSpec } from '../registry/operand-spec.js';
 import { JSON_OPTION, type OptionSpecs } from '../registry/option-spec.js';
@@ -26,6 +27,26 @@ export const oneNetwork = { kind: 'one', name: 'NAME', what: 'network name' } as
 export const someNetworks = { kind: 'some', name: 'NAME', what: 'network name' } as const satisfies OperandSpec;
 export const readOptions = { json: JSON_OPTION } as const;
 
+export const connectOptions = {
+  ip: { type: 'string', arg: 'ADDRESS', help: 'a static address on the network' },
+  alias: { type: 'string', arg: 'NAME', multiple: true, help: 'another name of the container on the network' },
+  'gw-priority': {
+    type: 'string',
+    arg: 'N',
+    parse: parseGwPriority,
+    help: 'the gateway priority: the default route goes through the network\nwith the highest (default 0; ties: the first connected)',
+  },
+} as const satisfies OptionSpecs;
+
+/** `NETWORK CONTAINER`, in Docker's order. */
+export const networkAndContainer = {
+  kind: 'fixed',
+  names: [
+    { key: 'network', name: 'NETWORK', what: 'network name' },
+    { key: 'container', name: 'CONTAINER', what: 'container name' },
+  ],
+} as const satisfies OperandSpec;
+
 /** What `network create`'s handler gets. */
 export type NetworkCreateInput = CommandInput<typeof createOptions, typeof oneNetwork>;
 /** What `network ls`'s handler gets. */
@@ -34,3 +55,7 @@ export type NetworkLsInput = CommandInput<typeof readOptions, typeof NO_OPERANDS
 export type NetworkInspectInput = CommandInput<typeof readOptions, typeof oneNetwork>;
 /** What `network rm`'s handler gets. */
 export type NetworkRmInput = CommandInput<Record<never, never>, typeof someNetworks>;
+/** What `network connect`'s handler gets. */
+export type NetworkConnectInput = CommandInput<typeof connectOptions, typeof networkAndContainer>;
+/** What `network disconnect`'s handler gets. */
+export type NetworkDisconnectInput = CommandInput<Record<never, never>, typeof networkAndContainer>;

@@ -49,7 +49,9 @@ function synopsis(spec: CommandSpec): string {
         ? [operands.name]
         : operands.kind === 'some'
           ? [`${operands.name}...`]
-          : [...(operands.target ? [operands.target.name] : []), '[--] CMD [ARGS...]'];
+          : operands.kind === 'fixed'
+            ? operands.names.map((n) => n.name)
+            : [...(operands.target ? [operands.target.name] : []), '[--] CMD [ARGS...]'];
   return [...optionPart, ...operandPart].join(' ');
 }
 

@@ -40,11 +40,11 @@ export function parseCommand<O extends OptionSpecs, A extends OperandSpec>(
 ): ParsedCommand<O, A> {
   const table = optionTable(spec as CommandSpec);
   const split = spec.operands.kind === 'command' ? splitAtCommand(args, table) : { own: [...args], command: [] };
-  const { values, positionals } = parseSubcommand(path, split.own, table);
-  if (values['help'] === true) return { help: true };
-  const operands = readOperands(spec.operands, path, positionals, split.command);
+  const parsed = parseSubcommand(path, split.own, table);
+  if (parsed.values['help'] === true) return { help: true };
+  const operands = readOperands(spec.operands, path, parsed.positionals, split.command);
   const options: Record<string, unknown> = {};
-  for (const [long, option] of Object.entries(spec.options)) options[long] = readOption(path, long, option, values);
+  for (const [long, option] of Object.entries(spec.options)) options[long] = readOption(path, long, option, parsed);
   const input = { options, ...operands } as CommandInput<O, A>;
   spec.check?.(input, globals);
   return { help: false, input };
@@ -67,6 +67,13 @@ function readOperands(
     case 'some':
       if (positionals.length === 0) throw fail(`give at least one ${spec.what}`);
       return { names: positionals };
+    case 'fixed': {
+      if (positionals.length !== spec.names.length) {
+        const usageLine = spec.names.map((n) => n.name).join(' ');
+        throw fail(`give ${usageLine}: ${spec.names.map((n) => `a ${n.what}`).join(', then ')}`);
+      }
+      return Object.fromEntries(spec.names.map((n, i) => [n.key, positionals[i]]));
+    }
     case 'command': {
       // Only an operand the split could not take as the command lands here.
       if (positionals.length > 0) throw fail(`unexpected argument ${positionals[0]}`);
@@ -83,16 +90,15 @@ function readOperands(
   }
 }
 
-function readOption(path: string, long: string, option: OptionSpec, values: ParsedSubcommand['values']): unknown {
+function readOption(path: string, long: string, option: OptionSpec, { values, given }: ParsedSubcommand): unknown {
   if (option.type === 'boolean') return values[long] === true;
   const spellings = [long, ...(option.aliases ?? [])];
-  const given = spellings.flatMap((name) => {
-    const value = values[name];
-    return (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((v): v is string => typeof v === 'string');
-  });
-  const convert = option.parse ?? ((raw: string) => raw);
-  if (option.multiple) return given.map(convert);
-  const distinct = [...new Set(given)];
+  // In command-line order whatever the spelling: the order of a repeatable
+  // option's values can matter (`run --net a --network b`: a comes first).
+  const raw = given.filter((g) => spellings.includes(g.name)).map((g) => g.value);
+  const convert = option.parse ?? ((text: string) => text);
+  if (option.multiple) return raw.map(convert);
+  const distinct = [...new Set(raw)];
   if (distinct.length > 1) {
     const named = spellings.filter((name) => values[name] !== undefined).map((name) => `--${name}`);
     throw usage(
