@@ -197,7 +197,8 @@ export class MacvlanDriver implements NetworkDriver {
       await steps.step('netns', ctx.sandboxName(endpoint.containerId), () => ctx.sandboxes.delete(endpoint.netns));
     } else {
       // The runtime's namespace: remove our link only, never another kind of link of that name.
-      const ifname = data.ifname ?? DEFAULT_IFNAME;
+      // A crashed attach has no driver data yet: its pending record names the interface the manager settled.
+      const ifname = data.ifname ?? endpoint.interfaces.find((i) => i.side === 'sandbox')?.name ?? DEFAULT_IFNAME;
       await steps.step('link', ifname, () => deleteLinkIfPresent(ctx, endpoint.netns, ifname, { kind: 'macvlan' }));
     }
     steps.finish(`detaching ${endpoint.containerId}`);

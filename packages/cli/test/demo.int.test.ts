@@ -38,6 +38,8 @@ describe.skipIf(!root)('netmode demo (the README main-job command)', () => {
       'container to container (bridge)',
       'container to container (demo-net)',
       'networks are isolated',
+      'a container on two networks reaches the first',
+      '...and the one connected while it ran',
       'container to outside, TCP (masquerade)',
       'container to outside, UDP (masquerade)',
       'demo-net to outside (masquerade)',
@@ -60,7 +62,8 @@ describe.skipIf(!root)('netmode demo (the README main-job command)', () => {
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^PATH +FROM +TO +EXPECTED +OBSERVED +MS$/m);
     expect(result.stdout).toContain('$ netmode run -d --name sidecar --net container:web');
-    expect(result.stdout).toContain('15 of 15 paths as expected.');
+    expect(result.stdout).toContain('$ netmode network connect demo-net both');
+    expect(result.stdout).toContain('17 of 17 paths as expected.');
     expect(result.stdout).toContain('Removed everything');
     expect(result.stdout).not.toContain('✗');
     const prefix = /host namespace (nd[0-9a-f]{3})host/.exec(result.stdout)?.[1] as string;

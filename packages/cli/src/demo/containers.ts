@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Endpoint } from '@netmode/core';
 import { runDetached, type RunSpec } from '../containers/lifecycle.js';
+import { connectNetwork } from '../containers/networks.js';
 import type { DemoRun } from './demo-run.js';
 import { DEMO_NETWORK, type Throwaway } from './throwaway.js';
 import { PROBE, WORLD } from './world.js';
@@ -22,6 +23,8 @@ export interface DemoContainers {
   readonly app1: DemoContainer;
   /** A client on the demo's network. */
   readonly app2: DemoContainer;
+  /** A client on the default bridge, then connected to the demo's network too: its endpoint there. */
+  readonly both: DemoContainer;
 }
 
 /** How a demo container is run: in one mode, with ports perhaps. */
@@ -80,8 +83,8 @@ export async function buildTheWorld(run: DemoRun, place: Throwaway): Promise<voi
 
 /**
  * Starts a container in every mode (two on the default bridge, two on a
- * network of the demo's own, container:web, none, host) and waits until the
- * two servers listen.
+ * network of the demo's own, one connected to both, container:web, none,
+ * host) and waits until the two servers listen.
  */
 export async function startContainersInEveryMode(run: DemoRun, place: Throwaway): Promise<DemoContainers> {
   const web = await runProbe(
@@ -108,10 +111,18 @@ export async function startContainersInEveryMode(run: DemoRun, place: Throwaway)
   );
   const app1 = await runProbe(run, place, 'app1', { mode: DEMO_NETWORK }, ['serve', '80']);
   const app2 = await runProbe(run, place, 'app2', { mode: DEMO_NETWORK }, ['sleep']);
+  // A container on two networks: started on the default bridge, then
+  // connected to the demo's network while it runs (a new eth1 appears).
+  await runProbe(run, place, 'both', { mode: 'bridge' }, ['sleep']);
+  const both = await run.timed(
+    `netmode network connect ${DEMO_NETWORK} both`,
+    async () => ({ endpoint: await connectNetwork(place.session, 'both', DEMO_NETWORK, { aliases: [] }) }),
+    ({ endpoint }) => `eth1 ${endpoint.addresses.join(',')}, beside its eth0 on bridge`,
+  );
   await runProbe(run, place, 'sidecar', { mode: 'container:web' }, ['sleep']);
   await runProbe(run, place, 'isolated', { mode: 'none' }, ['sleep']);
   await runProbe(run, place, 'hostbox', { mode: 'host' }, ['sleep']);
   await waitUntilServing(place, 'web');
   await waitUntilServing(place, 'app1');
-  return { web, client, app1, app2 };
+  return { web, client, app1, app2, both };
 }

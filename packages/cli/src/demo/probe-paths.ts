@@ -17,14 +17,14 @@ const ipOf = (started: DemoContainer) => (started.endpoint.addresses[0] ?? '').s
  * containers, across networks, out through masquerade, in through published
  * ports, and what container:, none and host see.
  */
-function pathsToProbe(run: DemoRun, place: Throwaway, { web, client, app1, app2 }: DemoContainers): PathCheck[] {
+function pathsToProbe(run: DemoRun, place: Throwaway, { web, client, app1, app2, both }: DemoContainers): PathCheck[] {
   const { world } = place;
   const ask = async (container: string, ...probe: string[]): Promise<ProbeAnswer> => {
     run.throwIfInterrupted();
     const finished = await execInContainer(place.session, container, [process.execPath, PROBE, ...probe], 'capture');
     return readProbe(finished.stdout, finished.stderr);
   };
-  const [webIp, clientIp, app1Ip, app2Ip] = [ipOf(web), ipOf(client), ipOf(app1), ipOf(app2)];
+  const [webIp, clientIp, app1Ip, app2Ip, bothIp] = [ipOf(web), ipOf(client), ipOf(app1), ipOf(app2), ipOf(both)];
   return [
     [
       { path: 'container to container (bridge)', from: 'client', to: `web ${webIp}:80` },
@@ -40,6 +40,16 @@ function pathsToProbe(run: DemoRun, place: Throwaway, { web, client, app1, app2 
       { path: 'networks are isolated', from: 'client (bridge)', to: `app1 ${app1Ip}:80 (${DEMO_NETWORK})` },
       { kind: 'blocked' },
       () => ask('client', 'tcp-ask', app1Ip, '80'),
+    ],
+    [
+      { path: 'a container on two networks reaches the first', from: 'both (bridge + ' + DEMO_NETWORK + ')', to: `web ${webIp}:80` },
+      { kind: 'reach' },
+      () => ask('both', 'tcp-ask', webIp, '80'),
+    ],
+    [
+      { path: '...and the one connected while it ran', from: 'both', to: `app1 ${app1Ip}:80 (${DEMO_NETWORK})` },
+      { kind: 'reach', seenAs: bothIp },
+      () => ask('both', 'tcp-ask', app1Ip, '80'),
     ],
     [
       { path: 'container to outside, TCP (masquerade)', from: 'client', to: `${WORLD.internet}:9000` },

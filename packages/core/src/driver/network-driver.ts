@@ -152,8 +152,9 @@ export interface NetworkSetup {
  * - Operations on one container never run concurrently.
  *
  * Obligations:
- * - Every kernel object is named deterministically from the container id or
- *   network id ({@link DriverContext.interfaceName}, {@link DriverContext.sandboxName}),
+ * - Every kernel object is named deterministically from the endpoint id
+ *   ({@link AttachRequest.endpointId}) or the network id, the sandbox from the
+ *   container id ({@link DriverContext.interfaceName}, {@link DriverContext.sandboxName}),
  *   so that a crashed operation can be finished or undone from the record.
  * - Every process is started through {@link DriverContext.runner}, in the
  *   namespace it affects, with {@link DriverContext.signal}.

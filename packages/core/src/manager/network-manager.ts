@@ -614,7 +614,8 @@ export class NetworkManager {
       netns: plan.netns ?? { kind: 'named', name: this.#sandboxName(instanceId, containerId) },
       ownsNetns: plan.ownsNetns,
       ...(ownerId === undefined ? {} : { joinedTo: ownerId }),
-      interfaces: [],
+      // The settled interface name: a detach after a crash knows which one is this endpoint's.
+      interfaces: plan.options.ifname === undefined ? [] : [{ name: plan.options.ifname, side: 'sandbox' }],
       addresses: [],
       gateways: [],
       ports: [],
