@@ -25,6 +25,8 @@ export * from './tokens.js';
 
 export * from './net/address.js';
 export * from './net/names.js';
+export * from './names/name-table.js';
+export * from './names/settings.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
 export { UnreadableRecord, assertStateKey } from './store/state-store.js';

@@ -18,6 +18,7 @@ import {
   parseNetwork,
   cidrContains,
   deleteLinkIfPresent,
+  embeddedDnsAddress,
   ensureSubnetReserved,
   formatCidr,
   inject,
@@ -113,6 +114,7 @@ const DEFAULT_IFNAME = 'eth0';
 @injectable()
 export class BridgeDriver implements NetworkDriver {
   readonly name = 'bridge';
+  readonly embeddedDns = true;
   readonly predefinedNetworks: readonly NetworkSpec[];
   readonly #options: ResolvedBridgeOptions;
   readonly #firewall: Firewall;
@@ -552,7 +554,13 @@ function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subne
     icc: settings.icc,
     ipMasq: settings.ipMasq,
     internal: network.internal,
+    ...dnsOf(network),
   };
+}
+
+function dnsOf(network: NetworkRecord): { dnsAddress?: string } {
+  const dnsAddress = embeddedDnsAddress(network);
+  return dnsAddress === undefined ? {} : { dnsAddress };
 }
 
 /** The record's data with the MAC filled in from the sandbox interface when the record predates `mac` in it. */

@@ -184,6 +184,17 @@ export interface NetworkDriver {
   readonly wholeSandbox?: boolean;
 
   /**
+   * Whether netmode's embedded DNS server can serve this driver's
+   * user-defined networks: the first IPv4 subnet's gateway is an address of
+   * the host namespace that the network's containers reach (a bridge's
+   * address), and the driver passes `FirewallNetwork.dnsAddress` to
+   * its firewall so that only those containers reach the server. Such
+   * networks get the server unless created with `dns: false`. Absent means
+   * false: the containers get the host's resolvers in `resolv.conf`.
+   */
+  readonly embeddedDns?: boolean;
+
+  /**
    * Checks a network specification. Pure: reads nothing, changes nothing, and
    * throws a `NetModeError` (usually ERR_INVALID_CONFIG naming the field) for
    * anything it would refuse later. Called before `createNetwork`.

@@ -27,6 +27,15 @@ export interface FirewallNetwork {
   readonly ipMasq: boolean;
   /** Whether the network has no way in or out of its bridge (Docker's `--internal`). */
   readonly internal: boolean;
+  /**
+   * The address netmode's embedded DNS server listens on for this network
+   * (its gateway, an address of the host), when the network has one. The
+   * backend accepts DNS (UDP and TCP port 53) to it from the bridge, an
+   * internal network's too, and drops DNS to it from anywhere else (another
+   * bridge, the uplink, the host itself), so the server is never an open
+   * resolver whatever source address a packet claims.
+   */
+  readonly dnsAddress?: string;
 }
 
 /** One published port range of one endpoint, fully resolved. */

@@ -2,6 +2,7 @@ import { invalidConfig } from '../errors.js';
 import type { ConnectOptions, PortMapping } from '../model/endpoint.js';
 import { validateNetnsRef } from '../model/netns-ref.js';
 import { parseAddress } from '../net/address.js';
+import { validateNameSettings } from '../names/settings.js';
 import { assertInterfaceName, assertMacAddress, assertObjectName } from '../net/names.js';
 
 /**
@@ -30,6 +31,7 @@ export function validateConnectOptions(options: ConnectOptions): void {
   if (options.ports !== undefined && !Array.isArray(options.ports)) throw invalidConfig('ports', 'must be an array');
   options.ports?.forEach((port, index) => validatePort(port, `ports[${index}]`));
   validateLabels(options.labels);
+  validateNameSettings(options);
 }
 
 /** Throws ERR_INVALID_CONFIG unless `labels` is absent or an object of strings. */

@@ -45,6 +45,8 @@ import {
   newNetworkRecord,
   withoutOperator,
 } from './records.js';
+import { NAME_SETTING_FIELDS, hostnameOf, nameSettingsOf, settleNameSettings } from '../names/settings.js';
+import type { NameSettings } from '../model/names.js';
 import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
 import { ensureStateFormat, formatRecord } from './state-format.js';
 import {
@@ -160,7 +162,13 @@ export class NetworkManager {
     if (spec.internal !== undefined && typeof spec.internal !== 'boolean') {
       throw invalidConfig('internal', 'must be true or false');
     }
+    if (spec.dns !== undefined && typeof spec.dns !== 'boolean') throw invalidConfig('dns', 'must be true or false');
     const driver = this.#driver(spec.driver);
+    if (spec.dns === true && driver.embeddedDns !== true) {
+      throw new NetModeError(ErrorCode.UNSUPPORTED, `driver ${spec.driver} cannot have netmode's embedded DNS server (dns: true)`, {
+        context: { network: spec.name, driver: spec.driver },
+      });
+    }
     if (!driver.createNetwork) {
       throw new NetModeError(ErrorCode.UNSUPPORTED, `driver ${spec.driver} does not offer user-defined networks`, {
         context: { network: spec.name, driver: spec.driver },
@@ -176,7 +184,8 @@ export class NetworkManager {
     }
     if (this.#predefinedSpec(spec.name)) throw networkExists(spec.name);
     const started = performance.now();
-    const pending: StoredNetwork = { ...newNetworkRecord(spec, false), status: 'creating', operator: currentProcess() };
+    const dns = spec.dns ?? driver.embeddedDns === true;
+    const pending: StoredNetwork = { ...newNetworkRecord({ ...spec, dns }, false), status: 'creating', operator: currentProcess() };
     const instanceId = await this.#store.transaction(async (tx) => {
       if (await getNetwork(tx, spec.name)) throw networkExists(spec.name);
       tx.put(networkKey(spec.name), pending);
@@ -335,6 +344,13 @@ export class NetworkManager {
     validateConnectOptions(options);
     await this.#ready();
     const { driver, network, target } = await this.#resolve(containerId, parsed);
+    if (target) {
+      // As Docker: a joiner lives under its target's names.
+      const given = NAME_SETTING_FIELDS.filter((field) => field !== 'name' && options[field] !== undefined);
+      if (given.length > 0) {
+        throw invalidConfig(given[0] as string, `cannot be set with ${mode}: the container shares the names of ${target.containerId}`);
+      }
+    }
     const endpointId = endpointIdFor(containerId, network.id);
     const context = { containerId, network: network.name };
 
@@ -512,6 +528,7 @@ export class NetworkManager {
       return {
         kind: 'new',
         options: { ...options, ...(ifname === undefined ? {} : { ifname }) },
+        names: nameSettingsOf(options),
         netns: options.netns,
         ownsNetns: options.netns === undefined,
         driverRoute: !network.internal,
@@ -548,6 +565,7 @@ export class NetworkManager {
     return {
       kind: 'new',
       options: { ...options, netns: first.netns, ifname },
+      names: settleNameSettings(first.names, options, containerId),
       netns: first.netns,
       ownsNetns: false,
       driverRoute: eligible && provider === undefined,
@@ -624,6 +642,8 @@ export class NetworkManager {
       gwPriority: options.gwPriority ?? 0,
       defaultRoute: false,
       aliases: [...(options.aliases ?? [])],
+      // A joiner shares its target's names, as it shares its namespace.
+      names: target ? target.names : plan.names,
       driverData: {},
       createdAt,
       operator: currentProcess(),
@@ -1218,6 +1238,8 @@ interface NewEndpointPlan {
   readonly kind: 'new';
   /** The caller's options with `ifname` (and, in an existing sandbox, `netns`) settled. */
   readonly options: ConnectOptions;
+  /** The sandbox's name settings: the caller's for a new sandbox, the sandbox's otherwise. */
+  readonly names: NameSettings;
   /** The namespace: the existing sandbox, the caller's, or undefined for a new one named after the container. */
   readonly netns: NetnsRef | undefined;
   /** Whether the endpoint owns the sandbox (it makes it). */
@@ -1300,6 +1322,7 @@ function sandboxView(containerId: string, endpoints: readonly Endpoint[], joiner
     containerId,
     netns: first.netns,
     ...(first.joinedTo === undefined ? {} : { joinedTo: first.joinedTo }),
+    hostname: hostnameOf(first.names, first.joinedTo ?? containerId),
     joiners: [...joiners].sort(),
     endpoints: [...endpoints],
     ...(route && ifname

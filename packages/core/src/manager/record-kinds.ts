@@ -62,6 +62,18 @@ const StoredEndpoint = Type.Object({
   gwPriority: Type.Optional(Type.Integer()),
   defaultRoute: Type.Optional(Type.Boolean()),
   aliases: Type.Optional(Strings),
+  // Added without a new state format (absent reads as none): the sandbox's name settings.
+  names: Type.Optional(
+    Type.Object({
+      name: Type.Optional(Type.String()),
+      hostname: Type.Optional(Type.String()),
+      domainname: Type.Optional(Type.String()),
+      dns: Type.Optional(Strings),
+      dnsSearch: Type.Optional(Strings),
+      dnsOptions: Type.Optional(Strings),
+      extraHosts: Type.Optional(Strings),
+    }),
+  ),
   operator: Type.Optional(Identity),
   hold: Type.Optional(Identity),
 });
@@ -74,6 +86,8 @@ const StoredNetwork = Type.Object({
   predefined: Type.Boolean(),
   subnets: Type.Array(Type.Object({ subnet: Type.String(), gateway: Type.Optional(Type.String()), ipRange: Type.Optional(Type.String()) })),
   internal: Type.Boolean(),
+  // Added without a new state format: absent reads as false (no embedded DNS server).
+  dns: Type.Optional(Type.Boolean()),
   options: Data,
   labels: Labels,
   driverData: Data,

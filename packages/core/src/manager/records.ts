@@ -47,6 +47,7 @@ export function newNetworkRecord(spec: NetworkSpec, predefined: boolean): Networ
     predefined,
     subnets: spec.subnets ?? [],
     internal: spec.internal ?? false,
+    dns: !predefined && spec.dns === true,
     options: { ...spec.options },
     labels: { ...spec.labels },
     driverData: {},

@@ -39,12 +39,17 @@ export function withDefaults(record: ReadEndpoint): StoredEndpoint {
     gwPriority: record.gwPriority ?? 0,
     defaultRoute: record.defaultRoute ?? record.gateways.length > 0,
     aliases: record.aliases ?? [],
+    names: record.names ?? {},
   };
 }
 
-// Compile-time proof that a record the schemas accept is a record the code expects.
-const _networkShape = (value: ReturnType<typeof checkRecord<typeof NETWORK_RECORD.schema>>): StoredNetwork => value;
-void _networkShape;
+/** A network record as the schema accepts it: `dns` may be missing. */
+type ReadNetwork = ReturnType<typeof checkRecord<typeof NETWORK_RECORD.schema>>;
+
+/** A network record read from the store, with the default of `dns`. */
+function networkWithDefaults(record: ReadNetwork): StoredNetwork {
+  return { ...record, dns: record.dns ?? false };
+}
 
 /** The stored endpoint of `containerId` on the network named `network`, or undefined. @throws ERR_STATE_CORRUPT */
 export async function getEndpoint(reader: Reader, containerId: string, network: string): Promise<StoredEndpoint | undefined> {
@@ -80,12 +85,13 @@ export async function listEndpoints(reader: Reader): Promise<CheckedListing<Stor
 export async function getNetwork(reader: Reader, name: string): Promise<StoredNetwork | undefined> {
   const key = networkKey(name);
   const value = await reader.get<unknown>(key);
-  return value === undefined ? undefined : checkRecord(NETWORK_RECORD, key, value, reader);
+  return value === undefined ? undefined : networkWithDefaults(checkRecord(NETWORK_RECORD, key, value, reader));
 }
 
 /** Every stored network, the corrupt ones apart. */
 export async function listNetworks(reader: Reader): Promise<CheckedListing<StoredNetwork>> {
-  return checkListing(NETWORK_RECORD, await reader.list<unknown>('networks'), reader);
+  const { records, corrupt } = checkListing(NETWORK_RECORD, await reader.list<unknown>('networks'), reader);
+  return { records: records.map((r) => ({ key: r.key, value: networkWithDefaults(r.value) })), corrupt };
 }
 
 /** A stored list of joiner ids (under `key`), or undefined. @throws ERR_STATE_CORRUPT */

@@ -1,3 +1,4 @@
+import type { NameSettings } from './names.js';
 import type { NetnsRef } from './netns-ref.js';
 
 /** The transport protocols a port can be published for. */
@@ -17,8 +18,13 @@ export interface PortMapping {
   readonly protocol?: PortProtocol;
 }
 
-/** Options a runtime passes to `connect()`. Drivers refuse those that make no sense for their mode. */
-export interface ConnectOptions {
+/**
+ * Options a runtime passes to `connect()`. Drivers refuse those that make no
+ * sense for their mode. The {@link NameSettings} belong to the sandbox: the
+ * connect that makes it gives them; a later connect may leave them out or
+ * repeat them, not change them.
+ */
+export interface ConnectOptions extends NameSettings {
   /**
    * A namespace the runtime already made (for example `/proc/PID/ns/net` of a
    * paused container). netmode configures it and never deletes it. When
@@ -46,7 +52,9 @@ export interface ConnectOptions {
   readonly gwPriority?: number;
   /**
    * Other names the container answers to on this network (Docker's
-   * `--network-alias`), for the name services built on the endpoint records.
+   * `--network-alias`): the embedded DNS server of a user-defined network
+   * resolves them to this endpoint's addresses, for containers on the same
+   * network only.
    */
   readonly aliases?: readonly string[];
   /** Free-form labels kept with the endpoint record. */
@@ -110,6 +118,8 @@ export interface Endpoint {
   readonly defaultRoute: boolean;
   /** Other names of the container on this network; see {@link ConnectOptions.aliases}. */
   readonly aliases: readonly string[];
+  /** The sandbox's name settings, the same on each of its endpoints; see {@link NameSettings}. */
+  readonly names: NameSettings;
   /** Interfaces placed in the sandbox or on the host. */
   readonly interfaces: readonly EndpointInterface[];
   /** Addresses in CIDR form (`172.17.0.2/16`). */

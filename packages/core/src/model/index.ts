@@ -4,3 +4,4 @@ export * from './endpoint.js';
 export * from './maintenance.js';
 export * from './owner.js';
 export * from './sandbox.js';
+export * from './names.js';

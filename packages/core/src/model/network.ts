@@ -18,6 +18,14 @@ export interface NetworkSpec {
   readonly subnets?: readonly SubnetConfig[];
   /** A network with no route out of the host (Docker's `--internal`). */
   readonly internal?: boolean;
+  /**
+   * Whether netmode's embedded DNS server serves the network: containers on
+   * it resolve each other's names and aliases, and their other questions
+   * are forwarded (podman's `--disable-dns` is `false`). Default `true`
+   * when the driver offers it (`NetworkDriver.embeddedDns`); `true`
+   * with a driver that does not is refused.
+   */
+  readonly dns?: boolean;
   /** Driver-specific options, validated by the driver. */
   readonly options?: Readonly<Record<string, unknown>>;
   /** Free-form labels kept with the record. */
@@ -43,6 +51,8 @@ export interface NetworkRecord {
   readonly subnets: readonly SubnetConfig[];
   /** Whether the network has no route out of the host. */
   readonly internal: boolean;
+  /** Whether the embedded DNS server serves it (see {@link NetworkSpec.dns}); false on predefined networks. */
+  readonly dns: boolean;
   /** Driver-specific options as validated and completed by the driver. */
   readonly options: Readonly<Record<string, unknown>>;
   /** Labels from the spec. */

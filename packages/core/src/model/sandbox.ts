@@ -1,4 +1,5 @@
 import type { Endpoint } from './endpoint.js';
+import type { SandboxFiles } from './names.js';
 import type { NetnsRef } from './netns-ref.js';
 
 /**
@@ -17,6 +18,15 @@ export interface Sandbox {
   readonly joinedTo?: string;
   /** Containers that joined this sandbox (`container:NAME`), sorted. */
   readonly joiners: readonly string[];
+  /** The container's hostname, as its `hostname` file holds it. */
+  readonly hostname: string;
+  /**
+   * Its name files, to bind-mount over `/etc/hostname`, `/etc/hosts` and
+   * `/etc/resolv.conf`; a joiner (`container:NAME`) gets its target's.
+   * Absent when the instance keeps no state directory (a custom store
+   * without `filesDir`).
+   */
+  readonly files?: SandboxFiles;
   /** The endpoints, in the order they were connected. */
   readonly endpoints: readonly Endpoint[];
   /** Where the default route goes, when an endpoint provides one. */
