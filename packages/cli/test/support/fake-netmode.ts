@@ -60,6 +60,7 @@ export class FakeNetMode {
     const endpoint: Endpoint = {
       id: `${containerId}@${network}`,
       containerId,
+      names: {},
       network,
       networkId: `id-${network}`,
       driver: known ? 'bridge' : network,
@@ -105,6 +106,7 @@ export class FakeNetMode {
     return {
       containerId,
       netns: first.netns,
+      hostname: containerId,
       joiners: [],
       endpoints,
       ...(route
@@ -126,6 +128,7 @@ export class FakeNetMode {
     return {
       id: `id-${name}`,
       name,
+      dns: false,
       driver: 'bridge',
       subnets: [{ subnet: `${known.prefix}.0/24`, gateway: `${known.prefix}.1` }],
       internal: known.internal ?? false,
