@@ -27,6 +27,7 @@ export * from './net/address.js';
 export * from './net/names.js';
 export * from './names/name-table.js';
 export * from './names/settings.js';
+export * from './names/dns/embedded-dns-server.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
 export { UnreadableRecord, assertStateKey } from './store/state-store.js';
