@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createNetMode,
@@ -27,6 +27,7 @@ import { ADDR, createTopology, type Topology } from './support/topology.js';
 
 const WORLD_RESOLVER = fileURLToPath(new URL('./support/dns-world.mjs', import.meta.url));
 const ASK = fileURLToPath(new URL('./support/dns-ask.mjs', import.meta.url));
+const OPERATE = fileURLToPath(new URL('./fixtures/operate.mjs', import.meta.url));
 const FRONT = { subnet: '10.242.1.0/24', gateway: '10.242.1.1' };
 const BACK = { subnet: '10.242.2.0/24', gateway: '10.242.2.1' };
 const CLOSED = { subnet: '10.242.3.0/24', gateway: '10.242.3.1' };
@@ -312,6 +313,54 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     // Two upstreams (the loopback one of the host, the world's), 500 ms each.
     expect(performance.now() - asked).toBeLessThan(2_900);
     world = await startWorldResolver();
+  });
+
+  it('reconcile() writes deleted files again and removes the files of a sandbox that is gone', async () => {
+    const files = (await netmode.inspect('web')).files;
+    if (!files) throw new Error('no name files');
+    await rm(files.hosts);
+    const stale = join(dirname(files.directory), 'gone-container');
+    await mkdir(stale);
+    await writeFile(join(stale, 'hosts'), 'left by a crash\n');
+    const report = await netmode.reconcile();
+    expect(await readFile(files.hosts, 'utf8')).toContain('web1');
+    expect(existsSync(stale)).toBe(false);
+    expect(report.repaired).toContain('name files of gone-container removed (no such sandbox)');
+  });
+
+  it('outlives the processes that started it: two runtimes connect at once and exit, one companion answers for both', async () => {
+    const web = await netmode.inspectEndpoint('web');
+    expect(await netmode.stopNameServer()).toBe(true);
+    expect(await netmode.nameServer()).toBeUndefined();
+    const connectFrom = (id: string) =>
+      new Promise<Endpoint>((resolve, reject) => {
+        const args = [
+          OPERATE,
+          topo.fixture.stateDir,
+          (topo.fixture.hostNetns as { name: string }).name,
+          topo.fixture.prefix,
+          firewall,
+          'connect',
+          id,
+          'front',
+        ];
+        execFile(process.execPath, args, (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}: ${stderr}`)) : resolve(JSON.parse(stdout) as Endpoint),
+        );
+      });
+    const [p1, p2] = await Promise.all([connectFrom('p1'), connectFrom('p2')]);
+    // Both runtimes are gone; the companion one of them started is not, and it knows both.
+    const running = await netmode.nameServer();
+    expect(running?.pid).toBeGreaterThan(0);
+    expect(await ask(web.netns, FRONT.gateway, 'p1')).toMatchObject({ rcode: 'NOERROR', answers: [address(p1)] });
+    expect(await ask(web.netns, FRONT.gateway, 'p2')).toMatchObject({ rcode: 'NOERROR', answers: [address(p2)] });
+    const companions = (await topo.run(topo.fixture.hostNetns, 'ss', '-Hlunp', 'sport', '=', '53'))
+      .split('\n')
+      .filter((line) => line.includes(FRONT.gateway));
+    expect(companions).toHaveLength(1);
+    expect(companions[0]).toContain(`pid=${running?.pid}`);
+    await netmode.disconnect('p1');
+    await netmode.disconnect('p2');
   });
 
   it('the companion outlives a kill: reconcile() starts it again, and it goes when no network needs it', async () => {

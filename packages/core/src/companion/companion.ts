@@ -119,6 +119,8 @@ export class Companion {
         if (record?.pid === process.pid) tx.delete(COMPANION_KEY);
         this.#exiting = true;
         this.#control?.close();
+        // The listeners go before the lock does: a companion started next can bind them.
+        await this.#server.close();
         return true;
       });
       if (idle) {

@@ -1143,6 +1143,18 @@ export class NetworkManager {
         failures.push(`names of ${containerId}: ${errorMessage(error)}`);
       }
     }
+    // Files left by a sandbox whose records are gone (a crash between the two).
+    const everyContainer = new Set(records.map((r) => r.value.containerId));
+    for (const containerId of await this.#names.sandboxesWithFiles()) {
+      if (everyContainer.has(containerId) || this.#inFlight.has(containerId) || !isObjectName(containerId)) continue;
+      // Judged again under the lock: a connect records its endpoint before it writes the files.
+      const removed = await this.#store.transaction(async (tx) => {
+        if ((await containerEndpoints(tx, containerId)).length > 0) return false;
+        await this.#names.remove(containerId);
+        return true;
+      });
+      if (removed) repaired.push(`name files of ${containerId} removed (no such sandbox)`);
+    }
     const networks = new Map((await listNetworks(this.#store)).records.map((r) => [r.value.id, r.value]));
     const needed = records.some((r) => r.value.status === 'attached' && networks.get(r.value.networkId)?.dns === true);
     const before = await this.#names.status();
@@ -1467,6 +1479,15 @@ function describeNetns(netns: NetnsRef): string {
 /** The first 8 hex digits of an instance id: what sandbox names carry. */
 function instanceTag(instanceId: string): string {
   return instanceId.slice(0, 8);
+}
+
+function isObjectName(name: string): boolean {
+  try {
+    assertObjectName(name, 'container id');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `host` or `none` when the sandbox is that whole-sandbox mode (its name files differ). */

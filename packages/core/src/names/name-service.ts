@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -137,6 +137,17 @@ export class NameService {
     return files;
   }
 
+  /** The containers whose sandboxes have a files directory now. */
+  async sandboxesWithFiles(): Promise<string[]> {
+    const stateDir = this.#settings.stateDir;
+    if (stateDir === undefined) return [];
+    try {
+      return (await readdir(join(stateDir, 'sandboxes'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return [];
+    }
+  }
+
   /** Removes a sandbox's files (idempotent). */
   async remove(containerId: string): Promise<void> {
     const files = this.filesOf(containerId, undefined);
@@ -205,42 +216,41 @@ export class NameService {
 
   /**
    * Starts a companion, unless another process started one that is still
-   * coming up (its record names a live process): under the state lock, so
-   * two processes never start two. Waits until it answers.
+   * alive (coming up, or going): under the state lock, so two processes
+   * never start two. Waits until it answers; if the one it waits for ends
+   * instead (it was on its way out), starts another.
    */
   async #start(stateDir: string, socket: string): Promise<ControlReply | undefined> {
     if (socket.length > MAX_SOCKET_PATH) {
       this.#warn(`the state directory's path is too long for the companion's socket (${socket.length} > ${MAX_SOCKET_PATH} characters)`);
       return undefined;
     }
-    try {
-      await this.#store.transaction(async (tx) => {
-        const value = await tx.get<unknown>(COMPANION_KEY);
-        const record = value === undefined ? undefined : checkRecord(COMPANION_RECORD, COMPANION_KEY, value, tx);
-        if (record && isProcessAlive(record)) {
-          // Alive, but it did not answer: still starting, or exiting. Asked again below.
-          const again = await controlRequest(socket, { op: 'status' }, CONTROL_TIMEOUT_MS);
-          if (!again || again.exiting) await this.#waitGone(record);
-          else return;
-        }
-        const pid = await this.#spawn(stateDir);
-        tx.put(COMPANION_KEY, { pid, start: processStartTime(pid) ?? '0', startedAt: new Date().toISOString() });
-      });
-    } catch (cause) {
-      this.#warn(`cannot start the companion process: ${errorMessage(cause)}`);
-      return undefined;
-    }
-    for (let waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
-      const reply = await controlRequest(socket, { op: 'reload' }, CONTROL_TIMEOUT_MS);
-      if (reply?.ok) return reply;
-      await sleep(10);
+    for (let round = 0; round < 3; round += 1) {
+      let identity: { pid: number; start: string };
+      try {
+        identity = await this.#store.transaction(async (tx) => {
+          const value = await tx.get<unknown>(COMPANION_KEY);
+          const record = value === undefined ? undefined : checkRecord(COMPANION_RECORD, COMPANION_KEY, value, tx);
+          if (record && isProcessAlive(record)) return record;
+          const pid = await this.#spawn(stateDir);
+          const started = { pid, start: processStartTime(pid) ?? '0', startedAt: new Date().toISOString() };
+          tx.put(COMPANION_KEY, started);
+          return started;
+        });
+      } catch (cause) {
+        this.#warn(`cannot start the companion process: ${errorMessage(cause)}`);
+        return undefined;
+      }
+      for (let waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
+        const reply = await controlRequest(socket, { op: 'reload' }, CONTROL_TIMEOUT_MS);
+        if (reply?.ok) return reply;
+        if (!isProcessAlive(identity)) break;
+        await sleep(10);
+      }
+      if (isProcessAlive(identity)) break;
     }
     this.#warn(`the companion process did not answer within ${START_TIMEOUT_MS / 1000} s; see ${companionLogPath(stateDir)}`);
     return undefined;
-  }
-
-  async #waitGone(identity: { pid: number; start: string }): Promise<void> {
-    for (let waited = 0; waited < 3_000 && isProcessAlive(identity); waited += 10) await sleep(10);
   }
 
   /** Starts the companion in the host namespace, detached: it outlives this process. */
