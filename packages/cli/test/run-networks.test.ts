@@ -69,7 +69,9 @@ describe('run on several networks (a fake SDK)', () => {
     netmode.failConnect.set('back', new NetModeError(ErrorCode.INVALID_CONFIG, 'stop here, before a process starts'));
     const { session } = fakeSession(netmode, stateDir);
     const names = { hostname: 'h1', dns: ['10.9.0.53'], extraHosts: ['gw:host-gateway'] };
-    await expect(runDetached(session, { name: 'n1', networks: on('front', 'back'), names, command: ['true'] })).rejects.toThrow('stop here');
+    await expect(runDetached(session, { name: 'n1', networks: on('front', 'back'), names, command: ['true'] })).rejects.toThrow(
+      'stop here',
+    );
     const given = '"hostname":"h1","dns":["10.9.0.53"],"extraHosts":["gw:host-gateway"],"name":"n1"';
     expect(netmode.calls).toEqual([`connect n1 front {${given}}`, `connect n1 back {${given}}`, 'disconnect n1 front']);
     expect(await session.containers.get('n1')).toBeUndefined();

@@ -241,12 +241,7 @@ async function publishingNetwork(session: Session, networks: readonly NetworkAtt
  * network that publishes them, and the container's name settings (each
  * connect repeats them, as the SDK allows; its name is the container id).
  */
-function connectOptions(
-  name: string,
-  network: NetworkAttachment,
-  spec: RunSpec,
-  publishOn: string | undefined,
-): ConnectOptions {
+function connectOptions(name: string, network: NetworkAttachment, spec: RunSpec, publishOn: string | undefined): ConnectOptions {
   const { ports } = spec;
   return {
     ...spec.names,

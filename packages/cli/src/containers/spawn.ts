@@ -156,7 +156,11 @@ export function runToEnd(
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     // Settled before 'close', which waits for every pipe, the setup's too.
     let failed: unknown;
-    if (setup) setupDone(child).then(() => onStart(child), (error: unknown) => (failed = error));
+    if (setup)
+      setupDone(child).then(
+        () => onStart(child),
+        (error: unknown) => (failed = error),
+      );
     else child.once('spawn', () => onStart(child));
     child.once('error', reject);
     child.once('close', (code, signal) => {
@@ -173,7 +177,12 @@ export function runToEnd(
  * `isolation.ts`), once its setup is done, or rejects with
  * ERR_CONTAINER_SETUP when that failed.
  */
-export function startDetached(argv: readonly string[], logFd: number, env: NodeJS.ProcessEnv = process.env, setup = false): Promise<number> {
+export function startDetached(
+  argv: readonly string[],
+  logFd: number,
+  env: NodeJS.ProcessEnv = process.env,
+  setup = false,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const streams: StdioOptions = ['ignore', logFd, logFd];
     const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: setup ? [...streams, 'pipe'] : streams, env });
