@@ -15,11 +15,12 @@ const CORE_LAYERS = [
   // events.ts imports only errors and the model; exec/ is the first room that emits.
   { name: 'net-store', paths: ['net/', 'store/', 'events\\.ts$'] },
   { name: 'exec', paths: ['exec/'] },
-  { name: 'services', paths: ['netns/', 'ipam/', 'ports/', 'firewall/'] },
+  { name: 'services', paths: ['netns/', 'ipam/', 'ports/', 'firewall/', 'names/'] },
   // The driver contract and the driver kit beside it.
   { name: 'driver', paths: ['driver/'] },
   { name: 'manager', paths: ['manager/'] },
-  { name: 'entry', paths: ['create\\.ts$', 'index\\.ts$'] },
+  // The companion process's main reads the state as the manager does.
+  { name: 'entry', paths: ['create\\.ts$', 'index\\.ts$', 'companion/'] },
   // On top, so that nothing below (the public entry included) can pull vitest in.
   { name: 'testing', paths: ['testing/'] },
 ];

@@ -1,9 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNetMode, netnsPath, type Endpoint, type NetworkManager } from '@netmode/core';
+import { createNetMode, netnsPath, type NetworkManager } from '@netmode/core';
 import { integrationAvailable } from '@netmode/core/testing';
 import { registerBridgeDriver } from '@netmode/driver-bridge';
 import { registerContainerDriver } from '@netmode/driver-container';
@@ -11,121 +9,10 @@ import { registerHostDriver } from '@netmode/driver-host';
 import { registerNoneDriver } from '@netmode/driver-none';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt } from './support/cli.js';
+import { Runc, ensureRuncTools } from './support/runc.js';
 import { ADDR, createWorld, type World } from './support/world.js';
 
 const root = integrationAvailable();
-
-/** Installs runc and busybox-static with apt-get when they are missing (the test runs as root). */
-function ensureTools(): void {
-  const missing = [
-    ['runc', '/usr/sbin/runc'],
-    ['busybox-static', '/bin/busybox'],
-  ].filter(([, path]) => !existsSync(path as string));
-  if (missing.length === 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing.map(([pkg]) => pkg as string)], {
-    env,
-    stdio: 'ignore',
-  });
-}
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(command: string, args: readonly string[], stdio: 'pipe' | 'ignore' = 'pipe'): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', stdio, stdio] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/**
- * A busybox-static container run by runc (OCI runtime), its network
- * namespace the one netmode prepared: `linux.namespaces[network].path`.
- */
-class Runc {
-  readonly #dir: string;
-  readonly #state: string;
-  readonly #ids = new Set<string>();
-  #template: Record<string, unknown> | undefined;
-
-  constructor(dir: string) {
-    this.#dir = dir;
-    this.#state = join(dir, 'runc-state');
-  }
-
-  async #bundle(id: string, netns: string, args: readonly string[]): Promise<string> {
-    if (!this.#template) {
-      const spec = join(this.#dir, 'spec');
-      await mkdir(spec, { recursive: true });
-      execFileSync('runc', ['spec', '--bundle', spec]);
-      this.#template = JSON.parse(await readFile(join(spec, 'config.json'), 'utf8')) as Record<string, unknown>;
-    }
-    const bundle = join(this.#dir, id);
-    const rootfs = join(bundle, 'rootfs');
-    for (const sub of ['bin', 'proc', 'dev', 'sys', 'tmp', 'etc']) await mkdir(join(rootfs, sub), { recursive: true });
-    await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-    await symlink('busybox', join(rootfs, 'bin', 'sh'));
-    const config = structuredClone(this.#template) as {
-      process: { terminal: boolean; args: string[]; env: string[]; capabilities: Record<string, string[]> };
-      root: { path: string; readonly: boolean };
-      hostname?: string;
-      linux: { namespaces: { type: string; path?: string }[] };
-    };
-    config.process.terminal = false;
-    config.process.args = [...args];
-    config.process.env = ['PATH=/bin'];
-    // busybox ping needs a raw socket.
-    for (const set of ['bounding', 'effective', 'permitted'])
-      config.process.capabilities[set] = [...(config.process.capabilities[set] ?? []), 'CAP_NET_RAW'];
-    config.root = { path: 'rootfs', readonly: true };
-    config.hostname = id;
-    config.linux.namespaces = config.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network', path: netns } : ns));
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
-    return bundle;
-  }
-
-  /** Runs `sh -c SCRIPT` in a new container to its end. */
-  async run(id: string, endpoint: Endpoint, script: string): Promise<Ran> {
-    const bundle = await this.#bundle(id, netnsPath(endpoint.netns), ['/bin/busybox', 'sh', '-c', script]);
-    this.#ids.add(id);
-    const result = await run('runc', ['--root', this.#state, 'run', '--bundle', bundle, id]);
-    await this.delete(id);
-    return result;
-  }
-
-  /** Starts a container in the background (`runc run -d`). */
-  async start(id: string, endpoint: Endpoint, script: string): Promise<void> {
-    const bundle = await this.#bundle(id, netnsPath(endpoint.netns), ['/bin/busybox', 'sh', '-c', script]);
-    this.#ids.add(id);
-    const result = await run('runc', ['--root', this.#state, 'run', '-d', '--bundle', bundle, id], 'ignore');
-    if (result.code !== 0) throw new Error(`runc run -d ${id} exited ${result.code}`);
-  }
-
-  async delete(id: string): Promise<void> {
-    await run('runc', ['--root', this.#state, 'delete', '-f', id]);
-    this.#ids.delete(id);
-  }
-
-  /** Deletes every container it made (runc kills their processes), then its directory. */
-  async cleanup(): Promise<void> {
-    for (const id of [...this.#ids]) await this.delete(id);
-    await rm(this.#dir, { recursive: true, force: true });
-  }
-}
 
 describe.skipIf(!root)('a real OCI runtime (runc + busybox) in the namespaces netmode prepares', () => {
   let world: World;
@@ -134,20 +21,25 @@ describe.skipIf(!root)('a real OCI runtime (runc + busybox) in the namespaces ne
 
   beforeAll(async () => {
     assertBuilt();
-    ensureTools();
+    ensureRuncTools();
     world = await createWorld();
     await world.serveOutside(9000);
+    const hostResolvConf = join(world.fixture.stateDir, '..', `${world.fixture.prefix}-resolv.conf`);
+    await writeFile(hostResolvConf, `nameserver ${ADDR.internet}\n`);
     netmode = createNetMode({
       drivers: [registerNoneDriver, registerHostDriver, (c) => registerBridgeDriver(c, { bip: '10.249.0.1/24' }), registerContainerDriver],
       hostNetns: world.fixture.hostNetns,
       stateDir: world.fixture.stateDir,
       namePrefix: world.fixture.prefix,
+      hostResolvConf,
     });
     runc = new Runc(await mkdtemp(join(tmpdir(), 'netmode-runc-')));
   }, 300_000);
 
   afterAll(async () => {
     await runc?.cleanup();
+    await netmode?.stopNameServer();
+    if (world) await rm(join(world.fixture.stateDir, '..', `${world.fixture.prefix}-resolv.conf`), { force: true });
     // Deleting every namespace with the fixture's prefix removes whatever a
     // failed test left (rules included: they live in the host namespace).
     await world?.cleanup();
@@ -200,5 +92,29 @@ describe.skipIf(!root)('a real OCI runtime (runc + busybox) in the namespaces ne
     expect(seen.stdout).toMatch(/PING-EXIT [1-9]/);
     await netmode.disconnect('rc-none');
     expect(await world.sandboxes()).toEqual([]);
+  });
+
+  it('names: a runc container with the sandbox files mounted has its hostname, and nslookup resolves a peer through the embedded server', async () => {
+    await netmode.createNetwork({ name: 'rc-names', driver: 'bridge', subnets: [{ subnet: '10.249.7.0/24' }] });
+    const db = await netmode.connect('rc-db', 'rc-names', { aliases: ['database'] });
+    const web = await netmode.connect('rc-app', 'rc-names', { hostname: 'app1', extraHosts: ['legacy:10.9.9.9'] });
+    const sandbox = await netmode.inspect('rc-app');
+    if (!sandbox.files) throw new Error('no name files');
+    const seen = await runc.run(
+      'rc-names-look',
+      web,
+      'echo HOSTNAME $(hostname); cat /etc/hostname; grep legacy /etc/hosts; cat /etc/resolv.conf; nslookup database; nslookup rc-db',
+      { hostname: sandbox.hostname, files: sandbox.files },
+    );
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(seen.stdout).toContain('HOSTNAME app1');
+    expect(seen.stdout).toContain('10.9.9.9\tlegacy');
+    expect(seen.stdout).toContain('nameserver 10.249.7.1');
+    const dbAddress = (db.addresses[0] as string).split('/')[0] as string;
+    // busybox prints each answer as `Address: IP` (or `Address 1: IP`).
+    expect(seen.stdout.match(new RegExp(`Address[^\\n]*${dbAddress.replace(/\./g, '\\.')}`, 'g'))).toHaveLength(2);
+    await netmode.disconnect('rc-app');
+    await netmode.disconnect('rc-db');
+    await netmode.removeNetwork('rc-names');
   });
 });

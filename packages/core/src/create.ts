@@ -9,6 +9,8 @@ import { StoreIpam } from './ipam/ipam.js';
 import type { AddressPool } from './ipam/pools.js';
 import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
 import { validateNetnsRef } from './model/netns-ref.js';
+import { NameService, type NameServiceSettings } from './names/name-service.js';
+import { resolve } from 'node:path';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
 import { readEphemeralPortRange, readHostRoutes } from './netns/host-facts.js';
 import { NetnsSandboxService } from './netns/sandbox-service.js';
@@ -30,6 +32,7 @@ import {
   FIREWALL_REGISTRY,
   IPAM,
   MANAGER_SETTINGS,
+  NAMES,
   PORTS,
   SANDBOXES,
   STATE_STORE,
@@ -83,6 +86,22 @@ export interface NetModeOptions {
    * different stores would compute the same names.
    */
   readonly namePrefix?: string;
+  /**
+   * The host's `resolv.conf`: where containers' resolvers come from (loopback
+   * ones removed; systemd-resolved's upstream file when this is its stub),
+   * and where the embedded DNS server forwards. Default `/etc/resolv.conf`.
+   * Tests and nested runtimes whose `hostNetns` has resolvers of its own
+   * point it at a file naming those.
+   */
+  readonly hostResolvConf?: string;
+  /** The host's `hosts` file, which `host`-mode containers get. Default `/etc/hosts`. */
+  readonly hostHosts?: string;
+  /**
+   * How long the embedded DNS server waits for one upstream resolver before
+   * it tries the next (and answers SERVFAIL after the last), in
+   * milliseconds. Default 2 000.
+   */
+  readonly dnsUpstreamTimeoutMs?: number;
   /** Milliseconds after which a command is killed. Default 30 000. */
   readonly commandTimeoutMs?: number;
   /** Milliseconds to wait for the state lock before ERR_LOCK_TIMEOUT. Default 30 000. */
@@ -154,6 +173,18 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   container.register(STATE_STORE, {
     useValue: options.store ?? new FileStateStore(options.stateDir ?? DEFAULT_STATE_DIR, { lockTimeoutMs: options.lockTimeoutMs }),
   });
+  const names: NameServiceSettings = {
+    // Files and the companion need a directory: a custom store without `stateDir` has none.
+    stateDir: options.stateDir !== undefined ? resolve(options.stateDir) : options.store ? undefined : DEFAULT_STATE_DIR,
+    hostNetns,
+    hostResolvConf: pathOption(options.hostResolvConf, 'hostResolvConf', '/etc/resolv.conf'),
+    hostHosts: pathOption(options.hostHosts, 'hostHosts', '/etc/hosts'),
+    dnsPort: 53,
+    upstreamTimeoutMs: positiveOption(options.dnsUpstreamTimeoutMs, 'dnsUpstreamTimeoutMs', 2_000),
+  };
+  container.register(NAMES, {
+    useFactory: instanceCachingFactory((c) => new NameService(names, c.resolve<StateStore>(STATE_STORE), events)),
+  });
   // Factories, so a service replaced in `configure` is what the others use.
   container.register(IPAM, {
     useFactory: instanceCachingFactory((c) => {
@@ -190,6 +221,18 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   container.resolve(FIREWALL);
   for (const register of options.drivers) register(container);
   return container.resolve(NetworkManager);
+}
+
+function pathOption(value: unknown, field: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/')) throw invalidConfig(field, `${JSON.stringify(value)} must be an absolute path`);
+  return value;
+}
+
+function positiveOption(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidConfig(field, `${JSON.stringify(value)} must be a whole number of milliseconds, at least 1`);
+  return value;
 }
 
 function defaultRunner(processes: 'direct' | 'helper', options: ExecaRunnerOptions): CommandRunner {

@@ -27,6 +27,10 @@ export * from './net/address.js';
 export * from './net/names.js';
 export * from './names/name-table.js';
 export * from './names/settings.js';
+export * from './names/name-files.js';
+export { NameService, readHostResolvConf, type NameServiceSettings, type SandboxNames } from './names/name-service.js';
+export { companionLogPath, controlSocketPath, type ControlReply, type ControlRequest } from './names/companion-control.js';
+export * from './names/dns/embedded-dns-server.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';
 export { UnreadableRecord, assertStateKey } from './store/state-store.js';

@@ -28,3 +28,5 @@ export const FIREWALL_BACKEND = Symbol.for('netmode.FirewallBackend');
 export const FIREWALL_REGISTRY = Symbol.for('netmode.FirewallRegistry');
 /** The {@link Firewall} the instance selected (`createNetMode({ firewall })`): the one every driver uses unless told otherwise. */
 export const FIREWALL = Symbol.for('netmode.Firewall');
+/** The instance's {@link NameService}: sandbox name files and the embedded DNS server's companion. */
+export const NAMES = Symbol.for('netmode.Names');

@@ -93,6 +93,12 @@ export function validateFirewallNetwork(network: FirewallNetwork): ValidNetwork 
     if (other) throw invalidConfig(field, `${text} overlaps ${formatCidr(other)} of the same network`, context);
     cidrs.push(cidr);
   }
+  let dnsAddress: string | undefined;
+  if (network.dnsAddress !== undefined) {
+    const parsed = parseAddress(network.dnsAddress, 'dnsAddress');
+    if (parsed.family !== 4) throw ipv4Only('dnsAddress', network.dnsAddress, context);
+    dnsAddress = parsed.text;
+  }
   return {
     networkId: network.networkId,
     bridge: network.bridge,
@@ -100,6 +106,7 @@ export function validateFirewallNetwork(network: FirewallNetwork): ValidNetwork 
     icc: network.icc,
     ipMasq: network.ipMasq,
     internal: network.internal,
+    ...(dnsAddress === undefined ? {} : { dnsAddress }),
   };
 }
 

@@ -30,7 +30,10 @@ import type { PortAllocator } from '../ports/types.js';
 import { currentProcess, isProcessAlive, type ProcessIdentity } from '../store/process-identity.js';
 import { checkRecord } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
-import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
+import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NAMES, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
+import type { NameService, SandboxNames } from '../names/name-service.js';
+import type { ControlReply } from '../names/companion-control.js';
+import type { NameFileContents } from '../model/names.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
 import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
 import { gc, reconcile, type MaintenanceDeps } from './maintenance.js';
@@ -45,7 +48,7 @@ import {
   newNetworkRecord,
   withoutOperator,
 } from './records.js';
-import { NAME_SETTING_FIELDS, hostnameOf, nameSettingsOf, settleNameSettings } from '../names/settings.js';
+import { HOST_GATEWAY, NAME_SETTING_FIELDS, hostnameOf, nameSettingsOf, parseExtraHost, settleNameSettings } from '../names/settings.js';
 import type { NameSettings } from '../model/names.js';
 import { addJoiner, joinersOf, removeJoiner, resolveJoinTarget, sandboxOwnerOf } from './shared-sandboxes.js';
 import { ensureStateFormat, formatRecord } from './state-format.js';
@@ -103,6 +106,7 @@ export class NetworkManager {
   readonly #sandboxes: SandboxService;
   readonly #ports: PortAllocator;
   readonly #settings: ManagerSettings;
+  readonly #names: NameService;
   /** Containers this process is connecting or disconnecting right now. */
   readonly #inFlight = new Set<string>();
   /** The check of the state directory's format, once per manager. */
@@ -117,6 +121,7 @@ export class NetworkManager {
     @inject(PORTS) ports: PortAllocator,
     @inject(EVENTS) events: NetModeEmitter,
     @inject(MANAGER_SETTINGS) settings: ManagerSettings,
+    @inject(NAMES) names: NameService,
   ) {
     const byName = new Map<string, NetworkDriver>();
     for (const driver of drivers) {
@@ -133,6 +138,7 @@ export class NetworkManager {
     this.#ports = ports;
     this.events = events;
     this.#settings = settings;
+    this.#names = names;
   }
 
   /** The names of the registered drivers. */
@@ -351,6 +357,9 @@ export class NetworkManager {
         throw invalidConfig(given[0] as string, `cannot be set with ${mode}: the container shares the names of ${target.containerId}`);
       }
     }
+    if (driver.name === 'none' && options.extraHosts?.some((entry) => parseExtraHost(entry).address === HOST_GATEWAY)) {
+      throw invalidConfig('extraHosts', `${HOST_GATEWAY}: a container in none mode has no way to the host`);
+    }
     const endpointId = endpointIdFor(containerId, network.id);
     const context = { containerId, network: network.name };
 
@@ -384,6 +393,7 @@ export class NetworkManager {
       });
     }
     if (claim.kind === 'regained') {
+      if (network.dns) await this.#names.sync(true);
       this.events.emit('sandbox:owner-regained', { containerId, netns: claim.endpoint.netns, joiners: claim.joiners });
       return claim.endpoint;
     }
@@ -448,6 +458,16 @@ export class NetworkManager {
       }
     }
     try {
+      // The name files are part of the sandbox a runtime mounts: written (and
+      // their failure undone) before the endpoint counts as attached.
+      if (endpoint.joinedTo === undefined) await this.#writeNames(containerId, endpoint);
+    } catch (cause) {
+      const error = asNetModeError(cause, `writing the name files of ${containerId}`).withContext({ containerId });
+      await this.#undoAttach(driver, endpoint, request, claim, error);
+      failed(error, error.rolledBack === true);
+      throw error;
+    }
+    try {
       await this.#store.transaction(async (tx) => {
         tx.put(key, endpoint);
         if (endpoint.defaultRoute && plan.takesRouteFrom !== undefined) await this.#routeMoved(tx, containerId, endpoint.id);
@@ -460,6 +480,8 @@ export class NetworkManager {
       failed(error, false);
       throw error;
     }
+    // The embedded DNS server answers for the new endpoint before connect() returns.
+    if (request.network.dns) await this.#names.sync(true);
     this.events.emit('endpoint:attached', { endpoint, durationMs: performance.now() - started });
     return endpoint;
   }
@@ -790,6 +812,7 @@ export class NetworkManager {
       const remaining = await joinersOf(tx, ownerId);
       return owner.length > 0 && owner.every((e) => e.status === 'orphaned') && remaining.length === 0 ? ownerId : undefined;
     });
+    if (endpoint.joinedTo === undefined) await this.#namesAfterDetach(containerId, endpoint);
     this.events.emit('endpoint:detached', { endpoint, durationMs: performance.now() - started });
     if (orphan && !this.#inFlight.has(orphan)) await this.#exclusive(orphan, () => this.#disconnectAll(orphan));
     return 'detached';
@@ -823,7 +846,50 @@ export class NetworkManager {
     await this.#ready();
     const endpoints = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
     if (endpoints.length === 0) throw endpointNotFound(containerId);
-    return sandboxView(containerId, endpoints, await joinersOf(this.#store, containerId));
+    const view = sandboxView(containerId, endpoints, await joinersOf(this.#store, containerId));
+    const owner = view.joinedTo ?? containerId;
+    const files = this.#names.filesOf(owner, wholeSandboxMode(view.joinedTo === undefined ? endpoints : await this.#ownerEndpoints(owner)));
+    return files ? { ...view, files } : view;
+  }
+
+  /**
+   * The text of a container's name files (`hostname`, `hosts`,
+   * `resolv.conf`), made from its records and the host's files as they are
+   * now: what {@link Sandbox.files} holds, for a runtime that writes its own.
+   * A joiner gets its target's.
+   *
+   * @throws ERR_ENDPOINT_NOT_FOUND when the container has no endpoint; ERR_STATE_CORRUPT
+   */
+  async nameFiles(containerId: string): Promise<NameFileContents> {
+    assertObjectName(containerId, 'container id');
+    await this.#ready();
+    const endpoints = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
+    const first = endpoints[0];
+    if (!first) throw endpointNotFound(containerId);
+    const owner = first.joinedTo ?? containerId;
+    return this.#names.contents(await this.#sandboxNames(owner, owner === containerId ? endpoints : await this.#ownerEndpoints(owner)));
+  }
+
+  /**
+   * The companion process whose embedded DNS server answers on this
+   * instance's networks: its PID and the addresses it listens on, or
+   * undefined when none runs (no network with the server has a container).
+   */
+  async nameServer(): Promise<{ readonly pid: number; readonly listening: readonly string[] } | undefined> {
+    const reply: ControlReply | undefined = await this.#names.status();
+    return reply ? { pid: reply.pid, listening: reply.listening } : undefined;
+  }
+
+  /**
+   * Stops the companion process of this instance's state directory, if one
+   * runs, and resolves when it is gone. Names stop resolving until the next
+   * connect to a network with the server, or `reconcile()`, starts it again:
+   * for tests, uninstallers and a runtime that shuts its networking down.
+   *
+   * @returns whether one was running.
+   */
+  async stopNameServer(): Promise<boolean> {
+    return this.#names.stop();
   }
 
   /**
@@ -899,7 +965,13 @@ export class NetworkManager {
    */
   async reconcile(): Promise<ReconcileReport> {
     await this.#ready();
-    const report = await reconcile(this.#maintenance(await this.#instance()));
+    const kernel = await reconcile(this.#maintenance(await this.#instance()));
+    const names = await this.#reconcileNames();
+    const report: ReconcileReport = {
+      ...kernel,
+      repaired: [...kernel.repaired, ...names.repaired],
+      failures: [...kernel.failures, ...names.failures],
+    };
     this.events.emit('reconcile:repaired', { report });
     return report;
   }
@@ -993,6 +1065,91 @@ export class NetworkManager {
       if (isDeepStrictEqual(current, endpoints)) await this.#routeMoved(tx, containerId, provider.id);
     });
     return `${containerId}: default route via ${provider.gateways[0]} on ${provider.network}`;
+  }
+
+  // ------------------------------------------------------------------- names
+
+  /** Writes the name files of `containerId`'s sandbox, with `endpoint` as it is about to be recorded. */
+  async #writeNames(containerId: string, endpoint: Endpoint): Promise<void> {
+    if (!this.#names.enabled) return;
+    const others = (await containerEndpoints(this.#store, containerId)).filter((e) => e.id !== endpoint.id).map(publicEndpoint);
+    await this.#names.write(await this.#sandboxNames(containerId, [...others, endpoint].sort(byConnection)));
+  }
+
+  /**
+   * After an endpoint went: the sandbox's files say so (or go with the
+   * sandbox), and the embedded DNS server forgets it. Failures are
+   * warnings: the endpoint is gone either way, and `reconcile()` rewrites.
+   */
+  async #namesAfterDetach(containerId: string, endpoint: Endpoint): Promise<void> {
+    try {
+      const left = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
+      if (left.length === 0) await this.#names.remove(containerId);
+      else await this.#names.write(await this.#sandboxNames(containerId, left));
+      if (await this.#isDnsNetwork(endpoint.network)) await this.#names.sync(false);
+    } catch (error) {
+      this.events.emit('warning', {
+        code: 'NAME_SERVER',
+        message: `container ${containerId}: the names could not follow its disconnect from ${endpoint.network} (${errorMessage(error)}); reconcile() brings them up to date`,
+        containerId,
+        network: endpoint.network,
+      });
+    }
+  }
+
+  async #isDnsNetwork(name: string): Promise<boolean> {
+    return (await getNetwork(this.#store, name))?.dns === true;
+  }
+
+  async #ownerEndpoints(ownerId: string): Promise<Endpoint[]> {
+    return (await containerEndpoints(this.#store, ownerId)).map(publicEndpoint);
+  }
+
+  /** What the name files of `containerId`'s sandbox are made from. */
+  async #sandboxNames(containerId: string, endpoints: readonly Endpoint[]): Promise<SandboxNames> {
+    const withNetworks = [];
+    for (const endpoint of endpoints) {
+      const network = await getNetwork(this.#store, endpoint.network);
+      if (network) withNetworks.push({ endpoint, network: withoutOperator<NetworkRecord>(network) });
+    }
+    return {
+      containerId,
+      mode: wholeSandboxMode(endpoints),
+      settings: endpoints[0]?.names ?? {},
+      endpoints: withNetworks,
+    };
+  }
+
+  /**
+   * The names part of `reconcile()`: every sandbox's files rewritten from
+   * its records, the files of sandboxes that are gone removed, and the
+   * companion started again if a network needs it and it died.
+   */
+  async #reconcileNames(): Promise<{ repaired: string[]; failures: string[] }> {
+    const repaired: string[] = [];
+    const failures: string[] = [];
+    if (!this.#names.enabled) return { repaired, failures };
+    const { records } = await listEndpoints(this.#store);
+    const owners = new Map<string, Endpoint[]>();
+    for (const { value } of records) {
+      if (value.joinedTo !== undefined) continue;
+      owners.set(value.containerId, [...(owners.get(value.containerId) ?? []), publicEndpoint(value)]);
+    }
+    for (const [containerId, endpoints] of owners) {
+      if (this.#inFlight.has(containerId)) continue;
+      try {
+        await this.#names.write(await this.#sandboxNames(containerId, endpoints.sort(byConnection)));
+      } catch (error) {
+        failures.push(`names of ${containerId}: ${errorMessage(error)}`);
+      }
+    }
+    const networks = new Map((await listNetworks(this.#store)).records.map((r) => [r.value.id, r.value]));
+    const needed = records.some((r) => r.value.status === 'attached' && networks.get(r.value.networkId)?.dns === true);
+    const before = await this.#names.status();
+    const after = await this.#names.sync(needed);
+    if (needed && !after) failures.push('the embedded DNS server is not running; see the warning events');
+    if (needed && after && !before) repaired.push(`name server started (pid ${after.pid})`);
+    return { repaired, failures };
   }
 
   // ----------------------------------------------------------------- helpers
@@ -1310,6 +1467,13 @@ function describeNetns(netns: NetnsRef): string {
 /** The first 8 hex digits of an instance id: what sandbox names carry. */
 function instanceTag(instanceId: string): string {
   return instanceId.slice(0, 8);
+}
+
+/** `host` or `none` when the sandbox is that whole-sandbox mode (its name files differ). */
+function wholeSandboxMode(endpoints: readonly Endpoint[]): 'host' | 'none' | undefined {
+  const [only] = endpoints;
+  if (endpoints.length !== 1 || !only) return undefined;
+  return only.driver === 'host' ? 'host' : only.driver === 'none' ? 'none' : undefined;
 }
 
 /** The sandbox view of a container's endpoints (in connection order). */

@@ -9,6 +9,8 @@ import { ExecaRunner } from '../exec/execa-runner.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { namedNetns, type NetnsRef } from '../model/netns-ref.js';
 import { NetnsSandboxService } from '../netns/sandbox-service.js';
+import { COMPANION_KEY } from '../names/companion-control.js';
+import { isProcessAlive } from '../store/process-identity.js';
 
 /**
  * Whether root-only integration tests can run here. Returns `true` as root;
@@ -214,6 +216,9 @@ export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Pro
     },
     async cleanup() {
       const failures: string[] = [];
+      // A companion process the test's netmode started runs in the host
+      // namespace and would keep it alive: end it first, by its PID.
+      await stopCompanionOf(stateDir);
       for (const name of await sandboxes.listNamed(prefix)) {
         await sandboxes.delete(namedNetns(name)).catch((error: unknown) => failures.push(`${name}: ${String(error)}`));
       }
@@ -222,4 +227,26 @@ export async function createNetnsFixture(options: NetnsFixtureOptions = {}): Pro
     },
   };
   return fixture;
+}
+
+/** Ends the companion process recorded in `stateDir` (SIGTERM, then SIGKILL after 2 s), if one runs. */
+async function stopCompanionOf(stateDir: string): Promise<void> {
+  let identity: { pid: number; start: string };
+  try {
+    identity = JSON.parse(await readFile(join(stateDir, `${COMPANION_KEY}.json`), 'utf8')) as { pid: number; start: string };
+  } catch {
+    return;
+  }
+  if (typeof identity.pid !== 'number' || !isProcessAlive(identity)) return;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(identity.pid, signal);
+    } catch {
+      return;
+    }
+    for (let waited = 0; waited < 2_000; waited += 20) {
+      if (!isProcessAlive(identity)) return;
+      await sleep(20);
+    }
+  }
 }

@@ -76,6 +76,17 @@ export function networkRules(network: ValidNetwork): OwnedRules {
   const top = network.internal
     ? [rule(CONNTRACK, ['-i', br, '!', '-o', br], ['-j', 'DROP']), rule(CONNTRACK, ['!', '-i', br, '-o', br], ['-j', 'DROP'])]
     : [];
+  // The embedded DNS server answers this network's containers only: DNS
+  // to its address is accepted from the bridge (before an internal
+  // network's drop) and dropped from anywhere else, whatever the source.
+  const dns = network.dnsAddress;
+  const dnsRules =
+    dns === undefined
+      ? []
+      : (['udp', 'tcp'] as const).flatMap((proto) => [
+          rule(INPUT, ['-d', `${dns}/32`, '-i', br, '-p', proto, '-m', proto, '--dport', '53'], ['-j', 'ACCEPT']),
+          rule(INPUT, ['-d', `${dns}/32`, '-p', proto, '-m', proto, '--dport', '53'], ['-j', 'DROP']),
+        ]);
   // Nor may it reach the host itself; replies to the host's own connections pass.
   const input = network.internal
     ? [
@@ -94,6 +105,7 @@ export function networkRules(network: ValidNetwork): OwnedRules {
     rule(CONNTRACK, ['-o', br], ['-j', 'ACCEPT']),
     rule(CONNTRACK, ['-i', br, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], ['-j', 'ACCEPT']),
     rule(ISOLATION, ['-o', br], ['-j', 'DROP']),
+    ...dnsRules,
     ...input,
   ];
   return { owner, chains: (['raw', 'nat', 'filter'] as const).flatMap(managedChains), top, end };

@@ -30,6 +30,10 @@ export const SET = {
   masqBridges: 'masq_bridges',
   /** Bridges of internal networks. */
   internalBridges: 'internal_bridges',
+  /** `br . address` for each network's embedded DNS server: where DNS to it may come from. */
+  dnsListeners: 'dns_listeners',
+  /** The embedded DNS server's addresses: DNS to one of them from anywhere but its bridge is dropped. */
+  dnsAddrs: 'dns_addrs',
   /** Every subnet of every network (interval set), for hairpin masquerade. */
   subnets4: 'subnets4',
   /** `hostIp . proto . hostPort : address . containerPort`: ports published on one host address. */
@@ -50,6 +54,8 @@ const SETS: readonly SetDefinition[] = [
   { kind: 'set', name: SET.iccOff, body: 'type ifname . ifname;' },
   { kind: 'set', name: SET.masqBridges, body: 'type ifname;' },
   { kind: 'set', name: SET.internalBridges, body: 'type ifname;' },
+  { kind: 'set', name: SET.dnsListeners, body: 'type ifname . ipv4_addr;' },
+  { kind: 'set', name: SET.dnsAddrs, body: 'type ipv4_addr;' },
   { kind: 'set', name: SET.subnets4, body: 'type ipv4_addr; flags interval;' },
   { kind: 'map', name: SET.pubIp4, body: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
   { kind: 'map', name: SET.pubAny4, body: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
@@ -117,9 +123,13 @@ const CHAINS: readonly ChainDefinition[] = [
     // connections into it pass.
     hook: 'type filter hook input priority filter; policy accept;',
     rules: [
+      // The embedded DNS server answers a network's own containers only,
+      // whatever address a packet claims: DNS to its address is taken from
+      // that network's bridge (an internal one's too) and dropped from
+      // anywhere else (another bridge, the uplink, the host itself).
+      `meta l4proto { tcp, udp } th dport 53 iifname . ip daddr @${SET.dnsListeners} accept`,
+      `meta l4proto { tcp, udp } th dport 53 ip daddr @${SET.dnsAddrs} drop`,
       `iifname @${SET.internalBridges} ct state established,related accept`,
-      // What netmode itself will serve on an internal network (its embedded
-      // DNS server) is to be accepted here, before the drop.
       `iifname @${SET.internalBridges} drop`,
     ],
   },

@@ -16,7 +16,7 @@ export function networkElements(network: ValidNetwork): NftElement[] {
   if (!network.icc) wanted.add(SET.iccOff);
   if (network.ipMasq && !network.internal) wanted.add(SET.masqBridges);
   if (network.internal) wanted.add(SET.internalBridges);
-  return [...all.filter((element) => wanted.has(element.set)), ...subnetElements(network)];
+  return [...all.filter((element) => wanted.has(element.set)), ...subnetElements(network), ...dnsElements(network)];
 }
 
 /**
@@ -25,7 +25,7 @@ export function networkElements(network: ValidNetwork): NftElement[] {
  * setup and teardown leaves nothing behind.
  */
 export function networkTeardownElements(network: ValidNetwork): NftElement[] {
-  return [...bridgeElements(network), ...subnetElements(network)];
+  return [...bridgeElements(network), ...subnetElements(network), ...dnsElements(network)];
 }
 
 /** The map elements that publish an endpoint's ports, one per port. */
@@ -55,4 +55,13 @@ function bridgeElements(network: ValidNetwork): NftElement[] {
 function subnetElements(network: ValidNetwork): NftElement[] {
   const owner = networkOwner(network.networkId);
   return network.subnets.map((subnet) => ({ set: SET.subnets4, key: subnet, owner }));
+}
+
+function dnsElements(network: ValidNetwork): NftElement[] {
+  if (network.dnsAddress === undefined) return [];
+  const owner = networkOwner(network.networkId);
+  return [
+    { set: SET.dnsListeners, key: `${ifnameLiteral(network.bridge)} . ${network.dnsAddress}`, owner },
+    { set: SET.dnsAddrs, key: network.dnsAddress, owner },
+  ];
 }

@@ -47,7 +47,15 @@ const EXPECTED: Readonly<Record<string, readonly string[]>> = {
     ]),
   ],
   'filter INPUT': [`${C('netmode')} -j NETMODE-INPUT`],
-  'filter NETMODE-INPUT': [`-i nm-c -m conntrack --ctstate RELATED,ESTABLISHED ${C(Cn)} -j ACCEPT`, `-i nm-c ${C(Cn)} -j DROP`],
+  'filter NETMODE-INPUT': [
+    // DNS to the embedded server's address: from its bridge only, before the internal network's drop.
+    ...['udp', 'tcp'].flatMap((p) => [
+      `-d 172.30.3.1/32 -i nm-c -p ${p} -m ${p} --dport 53 ${C(Cn)} -j ACCEPT`,
+      `-d 172.30.3.1/32 -p ${p} -m ${p} --dport 53 ${C(Cn)} -j DROP`,
+    ]),
+    `-i nm-c -m conntrack --ctstate RELATED,ESTABLISHED ${C(Cn)} -j ACCEPT`,
+    `-i nm-c ${C(Cn)} -j DROP`,
+  ],
   'filter NETMODE-USER': [],
   'nat PREROUTING': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],
   'nat OUTPUT': [`-m addrtype --dst-type LOCAL ${C('netmode')} -j NETMODE-DNAT`],

@@ -31,6 +31,8 @@ describe('parseTableListing', () => {
       ['10.77.0.9/32', 'network:n2'],
       ['10.89.0.0/24', 'network:n2'],
     ]);
+    expect(keys('dns_listeners')).toEqual([['"nm-br1" . 10.89.0.1', 'network:n2']]);
+    expect(keys('dns_addrs')).toEqual([['10.89.0.1', 'network:n2']]);
     expect(keys('pub_any4')).toEqual([['tcp . 8080', 'endpoint:c1']]);
     expect(keys('pub_ip4')).toEqual([['192.168.7.5 . udp . 5000', 'endpoint:c1']]);
     expect(missingFromBase(listing)).toEqual([]);

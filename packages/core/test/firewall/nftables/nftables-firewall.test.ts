@@ -90,7 +90,7 @@ describe('NftablesFirewall scripts', () => {
   const networks: [string, FirewallNetwork][] = [
     ['icc-masq', network],
     ['icc-off', { ...network, networkId: 'n2', bridge: 'nm-br1', subnets: ['10.89.0.0/24'], icc: false }],
-    ['internal', { ...network, networkId: 'n3', bridge: 'nm-br2', subnets: ['10.90.0.0/24'], internal: true }],
+    ['internal', { ...network, networkId: 'n3', bridge: 'nm-br2', subnets: ['10.90.0.0/24'], internal: true, dnsAddress: '10.90.0.1' }],
     ['no-masq', { ...network, networkId: 'n4', bridge: 'nm-br3', subnets: ['10.91.0.0/24'], ipMasq: false }],
     ['two-subnets', { ...network, networkId: 'n5', bridge: 'nm-br4', subnets: ['10.92.0.0/24', '10.93.0.0/16'] }],
   ];

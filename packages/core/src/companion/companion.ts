@@ -1,0 +1,191 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { listEndpoints, listNetworks } from '../manager/state.js';
+import { withoutOperator } from '../manager/records.js';
+import type { Endpoint } from '../model/endpoint.js';
+import type { NetworkRecord } from '../model/network.js';
+import { COMPANION_KEY, controlSocketPath, type ControlReply, type ControlRequest } from '../names/companion-control.js';
+import { upstreamsFor } from '../names/name-files.js';
+import { readHostResolvConf } from '../names/name-service.js';
+import { buildNameTable, type NameTable } from '../names/name-table.js';
+import type { StateStore, StateTransaction } from '../store/state-store.js';
+
+/** What answers DNS from a {@link NameTable}: the embedded DNS server, or a stand-in in tests. */
+export interface TableServer {
+  /** Serves `table` from now on; reports the addresses it listens on and those it could not. */
+  update(table: NameTable): Promise<{ readonly listening: readonly string[]; readonly failed: readonly { address: string; error: string }[] }>;
+  /** Closes every listener. */
+  close(): Promise<void>;
+}
+
+/** Settings of one companion process. */
+export interface CompanionSettings {
+  /** The state directory it serves. */
+  readonly stateDir: string;
+  /** The host's `resolv.conf`: where questions go that no `dns` setting sends elsewhere. */
+  readonly hostResolvConf: string;
+  /** Writes one line to the companion's log. */
+  readonly log: (line: string) => void;
+}
+
+// A reload every so often catches a change whose process died before it
+// could say so; the state directory going away ends the companion.
+const SAFETY_RELOAD_MS = 30_000;
+const STATE_DIR_CHECK_MS = 5_000;
+
+/**
+ * The per-host companion process: one per host namespace and state
+ * directory, started on demand by the SDK (`NameService.sync`), found
+ * again through its socket and its `companion` record, restarted by
+ * `reconcile()`. Today it hosts the embedded DNS server; it reads every
+ * record it answers from out of the state, so it outlives the SDK's
+ * processes, and it exits when no network needs it.
+ */
+export class Companion {
+  readonly #settings: CompanionSettings;
+  readonly #store: StateStore;
+  readonly #server: TableServer;
+  #control: Server | undefined;
+  #exiting = false;
+  #last: Omit<ControlReply, 'ok' | 'pid' | 'exiting'> = { listening: [], failed: [] };
+  #reloading: Promise<void> = Promise.resolve();
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #exited: Promise<void>;
+  #exit!: () => void;
+
+  constructor(settings: CompanionSettings, store: StateStore, server: TableServer) {
+    this.#settings = settings;
+    this.#store = store;
+    this.#server = server;
+    this.#exited = new Promise((resolve) => (this.#exit = resolve));
+  }
+
+  /** Resolves when the companion has shut down. */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** Opens the control socket (replacing a dead companion's) and serves the table the state holds now. */
+  async start(): Promise<void> {
+    const path = controlSocketPath(this.#settings.stateDir);
+    // The SDK starts a companion only under the state lock after finding
+    // none alive, so a socket file here is a dead one's.
+    await rm(path, { force: true });
+    const control = createServer((socket) => this.#serve(socket));
+    await new Promise<void>((resolve, reject) => {
+      control.once('error', reject);
+      control.listen(path, () => resolve());
+    });
+    this.#control = control;
+    this.#timers.push(setInterval(() => void this.reload(), SAFETY_RELOAD_MS).unref());
+    this.#timers.push(
+      setInterval(() => {
+        if (!existsSync(this.#settings.stateDir)) void this.shutdown('its state directory is gone');
+      }, STATE_DIR_CHECK_MS).unref(),
+    );
+    this.#settings.log(`companion ${process.pid} serving ${this.#settings.stateDir}`);
+    await this.reload();
+  }
+
+  /**
+   * Reads the records again and serves them; one reload at a time, a
+   * request during one waits for the next. When no network needs the
+   * server any more, the companion exits.
+   */
+  reload(): Promise<void> {
+    const next = this.#reloading.then(() => this.#reload());
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#exiting) return;
+    let table: NameTable;
+    try {
+      table = await this.#table(this.#store);
+    } catch (error) {
+      this.#settings.log(`cannot read the state: ${String(error)}`);
+      return;
+    }
+    if (table.networks.length === 0) {
+      // Decided under the lock: a connect that writes its record after this
+      // finds no companion and starts a new one.
+      const idle = await this.#store.transaction(async (tx) => {
+        if ((await this.#table(tx)).networks.length > 0) return false;
+        const record = await tx.get<{ pid?: number }>(COMPANION_KEY);
+        if (record?.pid === process.pid) tx.delete(COMPANION_KEY);
+        this.#exiting = true;
+        this.#control?.close();
+        return true;
+      });
+      if (idle) {
+        await this.shutdown('no network needs it');
+        return;
+      }
+      table = await this.#table(this.#store);
+    }
+    const report = await this.#server.update(table);
+    this.#last = { listening: [...report.listening], failed: [...report.failed] };
+    for (const failure of report.failed) this.#settings.log(`cannot listen on ${failure.address}: ${failure.error}`);
+  }
+
+  /** Closes the server and the control socket, and lets the process end. */
+  async shutdown(reason: string): Promise<void> {
+    if (this.#control === undefined && this.#exiting) return;
+    this.#exiting = true;
+    this.#settings.log(`companion ${process.pid} exits: ${reason}`);
+    for (const timer of this.#timers) clearInterval(timer);
+    const control = this.#control;
+    this.#control = undefined;
+    control?.close();
+    await this.#server.close();
+    try {
+      await this.#store.transaction(async (tx) => {
+        const record = await tx.get<{ pid?: number }>(COMPANION_KEY);
+        if (record?.pid === process.pid) tx.delete(COMPANION_KEY);
+      });
+    } catch {
+      // The state directory may be gone: nothing left to tidy.
+    }
+    await rm(controlSocketPath(this.#settings.stateDir), { force: true }).catch(() => undefined);
+    this.#exit();
+  }
+
+  async #table(reader: StateStore | StateTransaction): Promise<NameTable> {
+    const networks: NetworkRecord[] = (await listNetworks(reader)).records.map((r) => withoutOperator<NetworkRecord>(r.value));
+    const endpoints: Endpoint[] = (await listEndpoints(reader)).records.map((r) => withoutOperator<Endpoint>(r.value));
+    const host = readHostResolvConf(this.#settings.hostResolvConf);
+    return buildNameTable(networks, endpoints, (names) => upstreamsFor(names, host));
+  }
+
+  #serve(socket: Socket): void {
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 4096) socket.destroy();
+      const end = text.indexOf('\n');
+      if (end < 0) return;
+      let request: ControlRequest;
+      try {
+        request = JSON.parse(text.slice(0, end)) as ControlRequest;
+      } catch {
+        socket.destroy();
+        return;
+      }
+      void this.#answer(request).then(
+        (reply) => socket.end(`${JSON.stringify(reply)}\n`),
+        () => socket.destroy(),
+      );
+    });
+  }
+
+  async #answer(request: ControlRequest): Promise<ControlReply> {
+    if (request.op === 'reload' && !this.#exiting) await this.reload();
+    if (request.op === 'stop') void this.shutdown('asked to stop');
+    const exiting = this.#exiting || request.op === 'stop';
+    return { ok: !exiting, pid: process.pid, exiting, ...this.#last };
+  }
+}
