@@ -186,7 +186,12 @@ describe.skipIf(!root)("a CLI container's own names: hostname, /etc files and /s
     expect(started).toBe(false);
   });
 
-  it.todo(
-    "getent hosts db in web answers from the embedded DNS server (db's name and its alias, on the same network only): needs the SDK's server on main",
-  );
+  it('getent hosts in web answers from the embedded DNS server: db and its alias, on the same network only', async () => {
+    ok(await cli(['run', '-d', '--name', 'db', '--net', 'names', '--network-alias', 'database', ...sleeper]), 'run db');
+    const address = (await inspect('db')).endpoints['names']?.addresses[0]?.split('/')[0] as string;
+    for (const name of ['db', 'database'])
+      expect(await inside('web', 'getent', 'hosts', name)).toMatch(new RegExp(`^${address.replaceAll('.', '\\.')}\\s`));
+    // A container on the default bridge is on no network with db.
+    expect((await cli(['exec', 'resolver', '--', 'getent', 'hosts', 'db'])).code).not.toBe(0);
+  });
 });
