@@ -231,7 +231,8 @@ function pathOption(value: unknown, field: string, fallback: string): string {
 
 function positiveOption(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidConfig(field, `${JSON.stringify(value)} must be a whole number of milliseconds, at least 1`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw invalidConfig(field, `${JSON.stringify(value)} must be a whole number of milliseconds, at least 1`);
   return value;
 }
 

@@ -29,7 +29,13 @@ export * from './names/name-table.js';
 export * from './names/settings.js';
 export * from './names/name-files.js';
 export { NameService, readHostResolvConf, type NameServiceSettings, type SandboxNames } from './names/name-service.js';
-export { companionLogPath, controlSocketPath, type ControlReply, type ControlRequest } from './names/companion-control.js';
+export {
+  companionLogPath,
+  controlSocketPath,
+  type ControlReply,
+  type ControlRequest,
+  type NameServerStatus,
+} from './names/companion-control.js';
 export * from './names/dns/embedded-dns-server.js';
 
 export type { StateEntry, StateStore, StateTransaction } from './store/state-store.js';

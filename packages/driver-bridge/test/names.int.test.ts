@@ -3,7 +3,16 @@ import { statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNetMode, isProcessAlive, netnsPath, processStartTime, resolveToolPath, type Endpoint, type NetnsRef, type NetworkManager } from '@netmode/core';
+import {
+  createNetMode,
+  isProcessAlive,
+  netnsPath,
+  processStartTime,
+  resolveToolPath,
+  type Endpoint,
+  type NetnsRef,
+  type NetworkManager,
+} from '@netmode/core';
 import { registerContainerDriver } from '@netmode/driver-container';
 import { registerHostDriver } from '@netmode/driver-host';
 import { registerNoneDriver } from '@netmode/driver-none';
@@ -58,7 +67,13 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
 
   const startWorldResolver = () =>
     new Promise<{ child: ChildProcess; lines: string[] }>((resolve, reject) => {
-      const child = spawn(resolveToolPath('nsenter'), [`--net=${netnsPath(topo.ext)}`, '--', process.execPath, WORLD_RESOLVER, ADDR.internet]);
+      const child = spawn(resolveToolPath('nsenter'), [
+        `--net=${netnsPath(topo.ext)}`,
+        '--',
+        process.execPath,
+        WORLD_RESOLVER,
+        ADDR.internet,
+      ]);
       children.add(child);
       const lines: string[] = [];
       let partial = '';
@@ -90,7 +105,12 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const hostResolvConf = join(topo.fixture.stateDir, '..', `${topo.fixture.prefix}-resolv.conf`);
     await writeFile(hostResolvConf, `nameserver 127.0.0.1\nnameserver ${ADDR.internet}\nsearch corp.test\noptions edns0\n`);
     netmode = createNetMode({
-      drivers: [(c) => registerBridgeDriver(c, { firewall, bip: '10.242.0.1/24' }), registerHostDriver, registerNoneDriver, registerContainerDriver],
+      drivers: [
+        (c) => registerBridgeDriver(c, { firewall, bip: '10.242.0.1/24' }),
+        registerHostDriver,
+        registerNoneDriver,
+        registerContainerDriver,
+      ],
       hostNetns: topo.fixture.hostNetns,
       stateDir: topo.fixture.stateDir,
       namePrefix: topo.fixture.prefix,
@@ -195,7 +215,9 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
       // Shown first: the outside world reaches the server's address (the host's own, on front's bridge).
       expect(await topo.ping(topo.ext, FRONT.gateway)).toBe(true);
       expect(await ask(topo.ext, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
-      expect(await ask(topo.ext, FRONT.gateway, 'outside.test', 'A', 'tcp')).toMatchObject({ error: expect.stringMatching(/timeout|ETIMEDOUT|ECONNREFUSED/) });
+      expect(await ask(topo.ext, FRONT.gateway, 'outside.test', 'A', 'tcp')).toMatchObject({
+        error: expect.stringMatching(/timeout|ETIMEDOUT|ECONNREFUSED/),
+      });
       // From the outside world with web's own address as its source.
       await topo.run(topo.ext, 'ip', 'address', 'add', `${address(web)}/32`, 'dev', 'lo');
       expect(await ask(topo.ext, FRONT.gateway, 'db', 'A', 'udp', address(web))).toEqual({ error: 'timeout' });
@@ -210,7 +232,11 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
       firewall === 'nftables'
         ? await topo.run(topo.fixture.hostNetns, 'nft', 'list', 'table', 'inet', 'netmode')
         : await topo.run(topo.fixture.hostNetns, 'iptables-save', '-t', 'filter');
-    expect(rules).toMatch(firewall === 'nftables' ? /th dport 53 ip daddr @dns_addrs drop/ : new RegExp(`-A NETMODE-INPUT -d ${FRONT.gateway}/32 -p udp -m udp --dport 53 .*-j DROP`));
+    expect(rules).toMatch(
+      firewall === 'nftables'
+        ? /th dport 53 ip daddr @dns_addrs drop/
+        : new RegExp(`-A NETMODE-INPUT -d ${FRONT.gateway}/32 -p udp -m udp --dport 53 .*-j DROP`),
+    );
   });
 
   it('forwards other names to the outside world over UDP and TCP, truncates over UDP what does not fit, and gives the whole answer over TCP', async () => {
@@ -240,7 +266,10 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const back = await netmode.connect('both', 'back');
     const other = await netmode.inspectEndpoint('other');
     expect(await ask(both.netns, FRONT.gateway, 'other')).toMatchObject({ rcode: 'NOERROR', answers: [address(other)] });
-    expect(await ask(both.netns, BACK.gateway, 'db')).toMatchObject({ rcode: 'NOERROR', answers: [address(await netmode.inspectEndpoint('db'))] });
+    expect(await ask(both.netns, BACK.gateway, 'db')).toMatchObject({
+      rcode: 'NOERROR',
+      answers: [address(await netmode.inspectEndpoint('db'))],
+    });
     const files = (await netmode.inspect('both')).files;
     const hosts = await readFile(files?.hosts as string, 'utf8');
     expect(hosts).toContain(`${address(both)}\tboth`);

@@ -131,4 +131,3 @@ export class Runc {
     await rm(this.#dir, { recursive: true, force: true });
   }
 }
-

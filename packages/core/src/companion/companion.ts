@@ -14,7 +14,9 @@ import type { StateStore, StateTransaction } from '../store/state-store.js';
 /** What answers DNS from a {@link NameTable}: the embedded DNS server, or a stand-in in tests. */
 export interface TableServer {
   /** Serves `table` from now on; reports the addresses it listens on and those it could not. */
-  update(table: NameTable): Promise<{ readonly listening: readonly string[]; readonly failed: readonly { address: string; error: string }[] }>;
+  update(
+    table: NameTable,
+  ): Promise<{ readonly listening: readonly string[]; readonly failed: readonly { address: string; error: string }[] }>;
   /** Closes every listener. */
   close(): Promise<void>;
 }

@@ -43,7 +43,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   runCompanion(process.argv.slice(2)).then(
     () => process.exit(0),
     (error: unknown) => {
-      process.stderr.write(`${new Date().toISOString()} companion failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `${new Date().toISOString()} companion failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exit(1);
     },
   );

@@ -32,7 +32,7 @@ import { checkRecord } from '../store/record-schema.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NAMES, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import type { NameService, SandboxNames } from '../names/name-service.js';
-import type { ControlReply } from '../names/companion-control.js';
+import type { ControlReply, NameServerStatus } from '../names/companion-control.js';
 import type { NameFileContents } from '../model/names.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
 import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
@@ -875,7 +875,7 @@ export class NetworkManager {
    * instance's networks: its PID and the addresses it listens on, or
    * undefined when none runs (no network with the server has a container).
    */
-  async nameServer(): Promise<{ readonly pid: number; readonly listening: readonly string[] } | undefined> {
+  async nameServer(): Promise<NameServerStatus | undefined> {
     const reply: ControlReply | undefined = await this.#names.status();
     return reply ? { pid: reply.pid, listening: reply.listening } : undefined;
   }

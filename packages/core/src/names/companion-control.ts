@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { EmbeddedDnsListenFailure } from './dns/embedded-dns-server.js';
 
 /**
  * The companion's control channel: a Unix socket in the state directory,
@@ -11,7 +12,18 @@ import { join } from 'node:path';
  */
 
 /** What an SDK process asks the companion. */
-export type ControlRequest = { readonly op: 'reload' } | { readonly op: 'status' } | { readonly op: 'stop' };
+export interface ControlRequest {
+  /** `reload`: read the records again and answer once serving them; `status`: only answer; `stop`: exit. */
+  readonly op: 'reload' | 'status' | 'stop';
+}
+
+/** Whether the embedded DNS server runs, as `NetworkManager.nameServer()` says it. */
+export interface NameServerStatus {
+  /** The companion process's PID. */
+  readonly pid: number;
+  /** The addresses its DNS server listens on (port 53). */
+  readonly listening: readonly string[];
+}
 
 /** The companion's reply. */
 export interface ControlReply {
@@ -22,7 +34,7 @@ export interface ControlReply {
   /** The addresses its DNS server listens on, after the request. */
   readonly listening: readonly string[];
   /** The addresses it could not listen on, with the reason (an address in use, say). */
-  readonly failed: readonly { readonly address: string; readonly error: string }[];
+  readonly failed: readonly EmbeddedDnsListenFailure[];
   /** Whether it is exiting: nothing needs it any more, or it was told to stop. */
   readonly exiting: boolean;
 }

@@ -66,6 +66,14 @@ export function isSystemdStub(conf: ResolvConf): boolean {
   return conf.nameservers.length > 0 && conf.nameservers.every((s) => s === SYSTEMD_RESOLVED_STUB);
 }
 
+/** One endpoint of a sandbox and its network, as the name files need them. */
+export interface NameFileEndpoint {
+  /** The endpoint: its addresses, gateways, default route. */
+  readonly endpoint: Endpoint;
+  /** Its network: whether it has the embedded server, and its gateway. */
+  readonly network: NetworkRecord;
+}
+
 /** Everything a sandbox's files are made from. */
 export interface NameFileInputs {
   /** The container id of the sandbox (its owner's, for joiners). */
@@ -75,7 +83,7 @@ export interface NameFileInputs {
   /** The sandbox's settings. */
   readonly settings: NameSettings;
   /** Its endpoints, in connection order, each with its network. */
-  readonly endpoints: readonly { readonly endpoint: Endpoint; readonly network: NetworkRecord }[];
+  readonly endpoints: readonly NameFileEndpoint[];
   /** The host's `resolv.conf`, parsed (systemd-resolved's upstream file when the host's is its stub). */
   readonly hostResolvConf: ResolvConf;
   /** The host's own `hosts` text, for `host` mode. */
@@ -181,7 +189,10 @@ function extraHostLines(inputs: NameFileInputs): string[] {
 export function hostGatewayOf(inputs: Pick<NameFileInputs, 'endpoints' | 'mode'>): string | undefined {
   if (inputs.mode === 'host') return '127.0.0.1';
   const route = inputs.endpoints.find(({ endpoint }) => endpoint.defaultRoute && endpoint.gateways.length > 0);
-  return route?.endpoint.gateways[0] ?? inputs.endpoints.flatMap(({ network }) => network.subnets.map((s) => s.gateway)).find((g) => g !== undefined);
+  return (
+    route?.endpoint.gateways[0] ??
+    inputs.endpoints.flatMap(({ network }) => network.subnets.map((s) => s.gateway)).find((g) => g !== undefined)
+  );
 }
 
 function appendLines(text: string, lines: readonly string[]): string {

@@ -125,10 +125,14 @@ export class NameService {
       await writeInPlace(files.hosts, text.hosts);
       if (files.resolvConf !== undefined && text.resolvConf !== undefined) await writeInPlace(files.resolvConf, text.resolvConf);
     } catch (cause) {
-      throw new NetModeError(ErrorCode.STATE_DIR_UNUSABLE, `cannot write the name files of ${sandbox.containerId} in ${files.directory}: ${errorMessage(cause)}`, {
-        context: { containerId: sandbox.containerId, path: files.directory },
-        cause,
-      });
+      throw new NetModeError(
+        ErrorCode.STATE_DIR_UNUSABLE,
+        `cannot write the name files of ${sandbox.containerId} in ${files.directory}: ${errorMessage(cause)}`,
+        {
+          context: { containerId: sandbox.containerId, path: files.directory },
+          cause,
+        },
+      );
     }
     return files;
   }
@@ -254,7 +258,8 @@ export class NameService {
       '--upstream-timeout',
       String(settings.upstreamTimeoutMs),
     ];
-    const argv = settings.hostNetns.kind === 'host' ? node : [resolveToolPath('nsenter'), `--net=${netnsPath(settings.hostNetns)}`, '--', ...node];
+    const argv =
+      settings.hostNetns.kind === 'host' ? node : [resolveToolPath('nsenter'), `--net=${netnsPath(settings.hostNetns)}`, '--', ...node];
     await mkdir(stateDir, { recursive: true });
     const log = await open(companionLogPath(stateDir), 'a', 0o600);
     try {

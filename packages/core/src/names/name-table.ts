@@ -29,8 +29,8 @@ export interface NameTableEndpoint {
   readonly networkId: string;
   /**
    * The names it answers to on that network, lower case, without duplicates:
-   * the container id, the first 12 digits of a 64-hex-digit id, its
-   * `name`, its aliases on that network.
+   * its `name`, the container id, the first 12 digits of a 64-hex-digit id,
+   * its aliases on that network. The first is what PTR answers give.
    */
   readonly names: readonly string[];
   /** Its IPv4 addresses, without prefix length. */
@@ -122,10 +122,11 @@ export function buildNameTable(
   return { networks: [...served.values()].filter((n) => used.has(n.id)), sandboxes };
 }
 
+// The container's name first: a PTR answer gives the first name, as Docker gives the name.
 function namesOf(endpoint: Endpoint): string[] {
-  const names = [endpoint.containerId];
+  const names = endpoint.names.name === undefined ? [] : [endpoint.names.name];
+  names.push(endpoint.containerId);
   if (/^[0-9a-f]{64}$/.test(endpoint.containerId)) names.push(defaultHostname(endpoint.containerId));
-  if (endpoint.names.name !== undefined) names.push(endpoint.names.name);
   names.push(...endpoint.aliases);
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }

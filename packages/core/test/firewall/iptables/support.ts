@@ -16,7 +16,14 @@ export const NET_A: FirewallNetwork = {
 /** icc off. */
 export const NET_B: FirewallNetwork = { ...NET_A, networkId: 'net-b', bridge: 'nm-b', subnets: ['172.30.2.0/24'], icc: false };
 /** internal (its ipMasq must be ignored). */
-export const NET_C: FirewallNetwork = { ...NET_A, networkId: 'net-c', bridge: 'nm-c', subnets: ['172.30.3.0/24'], internal: true, dnsAddress: '172.30.3.1' };
+export const NET_C: FirewallNetwork = {
+  ...NET_A,
+  networkId: 'net-c',
+  bridge: 'nm-c',
+  subnets: ['172.30.3.0/24'],
+  internal: true,
+  dnsAddress: '172.30.3.1',
+};
 /** Two subnets, and an id that needs quoting in a comment. */
 export const NET_D: FirewallNetwork = {
   ...NET_A,
