@@ -33,6 +33,7 @@ export const CliErrorCode = {
   CONTAINER_NOT_RUNNING: 'ERR_CONTAINER_NOT_RUNNING',
   CONTAINER_BROKEN: 'ERR_CONTAINER_BROKEN',
   LAST_NETWORK: 'ERR_LAST_NETWORK',
+  CONTAINER_SETUP: 'ERR_CONTAINER_SETUP',
   COMMAND_NOT_FOUND: 'ERR_COMMAND_NOT_FOUND',
   COMMAND_NOT_EXECUTABLE: 'ERR_COMMAND_NOT_EXECUTABLE',
   NOT_ROOT: 'ERR_NOT_ROOT',
@@ -52,6 +53,8 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
   ERR_CONTAINER_BROKEN: 'Its network is gone (a deleted namespace or endpoint): remove it with netmode rm -f NAME and run it again.',
   ERR_LAST_NETWORK:
     'A container keeps at least one network: connect it to another first (netmode network connect), or remove it (netmode rm -f NAME).',
+  ERR_CONTAINER_SETUP:
+    "The container's mount and UTS namespaces could not be prepared (nothing was started, its networks were disconnected): check that util-linux (unshare, mount, findmnt) is installed and that the message's file exists; netmode doctor checks the rest.",
   ERR_COMMAND_NOT_FOUND: 'Check the command name and PATH; nothing was created.',
   ERR_COMMAND_NOT_EXECUTABLE: 'Check the file is executable (chmod +x); nothing was created.',
   ERR_NOT_ROOT: 'Run it as root (it creates network namespaces).',

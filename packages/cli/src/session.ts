@@ -54,6 +54,9 @@ export class Session {
         firewalls: this.#registrations.firewalls,
         ...(this.globals.firewall === undefined ? {} : { firewall: this.globals.firewall }),
         store: this.store,
+        // The same directory as the store's: where the SDK writes the name
+        // files a container's process sees, and keeps its DNS companion.
+        stateDir: this.globals.stateDir,
         ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
         ...(this.globals.namePrefix === undefined ? {} : { namePrefix: this.globals.namePrefix }),
       });

@@ -86,11 +86,13 @@ describe('ps and inspect of a container on several networks (a fake SDK)', () =>
     const lines = stdout().split('\n');
     const from = lines.findIndex((l) => l.startsWith('networks'));
     // FIELD and VALUE, the columns two spaces or more apart; a field indented under its network keeps its indent.
-    const rows = lines.slice(from, from + 18).map((l) => /^( *[^ ]+(?: [^ ]+)*) {2,}(.*)$/.exec(l)?.slice(1).join(' | '));
+    const rows = lines.slice(from, from + 20).map((l) => /^( *[^ ]+(?: [^ ]+)*) {2,}(.*)$/.exec(l)?.slice(1).join(' | '));
     expect(rows).toEqual([
       'networks | front, back',
       'sandbox | path:/proc/self/ns/net (/proc/self/ns/net)',
       'default route | via 10.2.0.1 dev eth1 (network back)',
+      'hostname | web',
+      'files | -',
       'network | front (driver bridge)',
       '  interfaces | eth0@sandbox',
       '  addresses | 10.1.0.2/24',
@@ -106,6 +108,28 @@ describe('ps and inspect of a container on several networks (a fake SDK)', () =>
       '  aliases | www',
       '  gw priority | 5 (the default route)',
       'command | sleep 100',
+    ]);
+  });
+
+  it('inspect shows the hostname, the name settings given and the files its process sees', async () => {
+    const netmode = new FakeNetMode(NETWORKS);
+    const { session, stdout } = fakeSession(netmode, STATE);
+    await session.containers.reserve(running('db', ['front']));
+    await netmode.connect('db', 'front', { hostname: 'h1', dns: ['10.9.0.53', '10.9.0.54'], extraHosts: ['gw:host-gateway'] });
+    const files = { directory: '/state/names/db', hostname: '/state/names/db/hostname', hosts: '/state/names/db/hosts' };
+    const inspect = netmode.inspect.bind(netmode);
+    netmode.inspect = async (id) => ({ ...(await inspect(id)), files });
+    await inspectCommand(session, { options: { json: false }, name: 'db' });
+    const lines = stdout().split('\n');
+    const from = lines.findIndex((l) => l.startsWith('hostname'));
+    expect(lines.slice(from, from + 7).map((l) => l.replace(/(?<=\S) {2,}/, ' | '))).toEqual([
+      'hostname | h1',
+      'dns | 10.9.0.53, 10.9.0.54',
+      'extra hosts | gw:host-gateway',
+      'files | /state/names/db',
+      '  /etc/hostname | /state/names/db/hostname',
+      '  /etc/hosts | /state/names/db/hosts',
+      '  /etc/resolv.conf | -',
     ]);
   });
 

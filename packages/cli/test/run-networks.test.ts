@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNetworkAttachment, type NetworkAttachment } from '../src/args/network-attachment.js';
 import { runDetached } from '../src/containers/lifecycle.js';
 import { run } from '../src/declarations/run.js';
-import { runNetworks } from '../src/inputs/run.js';
+import { runNameSettings, runNetworks } from '../src/inputs/run.js';
 import { parseCommand } from '../src/registry/parse-command.js';
 import { FakeNetMode, fakeSession } from './support/fake-netmode.js';
 
@@ -32,9 +32,9 @@ describe('run on several networks (a fake SDK)', () => {
       code: 'ERR_INVALID_CONFIG',
     });
     expect(netmode.calls).toEqual([
-      'connect web front {}',
-      'connect web inner {}',
-      'connect web back {}',
+      'connect web front {"name":"web"}',
+      'connect web inner {"name":"web"}',
+      'connect web back {"name":"web"}',
       'disconnect web inner',
       'disconnect web front',
     ]);
@@ -58,10 +58,23 @@ describe('run on several networks (a fake SDK)', () => {
     };
     await expect(runDetached(session, spec)).rejects.toThrow('stop here');
     expect(netmode.calls.slice(0, 3)).toEqual([
-      'connect db inner {"ip":"10.3.0.9","mac":"02:00:00:00:00:09","aliases":["database"],"gwPriority":-1}',
-      'connect db front {"ports":[{"containerPort":5432}]}',
-      'connect db back {"aliases":["b1","b2"],"gwPriority":3}',
+      'connect db inner {"name":"db","ip":"10.3.0.9","mac":"02:00:00:00:00:09","aliases":["database"],"gwPriority":-1}',
+      'connect db front {"name":"db","ports":[{"containerPort":5432}]}',
+      'connect db back {"name":"db","aliases":["b1","b2"],"gwPriority":3}',
     ]);
+  });
+
+  it("gives every connect the container's name settings and its name, which the SDK checks", async () => {
+    const netmode = new FakeNetMode(NETWORKS);
+    netmode.failConnect.set('back', new NetModeError(ErrorCode.INVALID_CONFIG, 'stop here, before a process starts'));
+    const { session } = fakeSession(netmode, stateDir);
+    const names = { hostname: 'h1', dns: ['10.9.0.53'], extraHosts: ['gw:host-gateway'] };
+    await expect(runDetached(session, { name: 'n1', networks: on('front', 'back'), names, command: ['true'] })).rejects.toThrow(
+      'stop here',
+    );
+    const given = '"hostname":"h1","dns":["10.9.0.53"],"extraHosts":["gw:host-gateway"],"name":"n1"';
+    expect(netmode.calls).toEqual([`connect n1 front {${given}}`, `connect n1 back {${given}}`, 'disconnect n1 front']);
+    expect(await session.containers.get('n1')).toBeUndefined();
   });
 
   it('publishes on the first network when every one is internal, so that its driver says why not', async () => {
@@ -71,7 +84,7 @@ describe('run on several networks (a fake SDK)', () => {
     await expect(
       runDetached(session, { name: 'x', networks: on('inner', 'inner2'), ports: [{ containerPort: 80 }], command: ['true'] }),
     ).rejects.toThrow('internal network');
-    expect(netmode.calls).toEqual(['connect x inner {"ports":[{"containerPort":80}]}']);
+    expect(netmode.calls).toEqual(['connect x inner {"name":"x","ports":[{"containerPort":80}]}']);
     expect(await session.containers.get('x')).toBeUndefined();
   });
 });
@@ -145,5 +158,46 @@ describe("run's --net values", () => {
     );
     // A later network's own options never conflict with the flags.
     expect(networksOf('--ip', '10.1.0.9', '--net', 'front', '--net', 'name=back,ip=10.2.0.9')).toHaveLength(2);
+  });
+});
+
+describe("run's name flags", () => {
+  const globals = { stateDir: '/nonexistent/netmode-run-test', debug: false };
+  const namesOf = (...args: string[]) => {
+    const parsed = parseCommand(run, 'run', [...args, '--', 'true'], globals);
+    if (parsed.help) throw new Error('help');
+    return runNameSettings(parsed.input.options);
+  };
+
+  it("are Docker's, collected as the SDK's name settings, and those left out stay out", () => {
+    expect(namesOf()).toEqual({});
+    expect(
+      namesOf(
+        '--hostname',
+        'h1',
+        '--domainname',
+        'example.test',
+        '--dns',
+        '10.0.0.53',
+        '--dns=10.0.0.54',
+        '--dns-search',
+        'a.test',
+        '--dns-option',
+        'ndots:2',
+        '--dns-opt',
+        'edns0',
+        '--add-host',
+        'db:10.0.0.5',
+        '--add-host',
+        'gw:host-gateway',
+      ),
+    ).toEqual({
+      hostname: 'h1',
+      domainname: 'example.test',
+      dns: ['10.0.0.53', '10.0.0.54'],
+      dnsSearch: ['a.test'],
+      dnsOptions: ['ndots:2', 'edns0'],
+      extraHosts: ['db:10.0.0.5', 'gw:host-gateway'],
+    });
   });
 });

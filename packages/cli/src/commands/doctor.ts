@@ -64,6 +64,12 @@ async function tools(firewall: string): Promise<Check[]> {
   const wanted: [string, string[], 'fail' | 'warn', string][] = [
     ['ip', ['-V'], 'fail', 'every mode'],
     ['nsenter', ['--version'], 'fail', 'entering namespaces'],
+    ...(['unshare', 'mount', 'umount', 'findmnt'] as const).map((tool): [string, string[], 'fail', string] => [
+      tool,
+      ['--version'],
+      'fail',
+      "a container's own mount and UTS namespaces (run)",
+    ]),
     ['nft', ['--version'], firewall === 'nftables' ? 'fail' : 'warn', 'the nftables firewall'],
     ['iptables', ['--version'], firewall === 'iptables' ? 'fail' : 'warn', 'the iptables firewall'],
     ['sysctl', ['--version'], 'warn', 'reading sysctls'],

@@ -13,6 +13,38 @@ function defaultRouteText(sandbox: Sandbox | undefined): string {
   return route ? `via ${route.gateway} dev ${route.ifname} (network ${route.network})` : '-';
 }
 
+/**
+ * The rows of a sandbox's names: its hostname, the name settings it was
+ * made with (those given), and the files its process sees as /etc/hostname,
+ * /etc/hosts and /etc/resolv.conf.
+ */
+function nameRows(sandbox: Sandbox | undefined): Row[] {
+  if (!sandbox) return [['hostname', '-']];
+  const names = sandbox.endpoints[0]?.names ?? {};
+  const given: [string, string | readonly string[] | undefined][] = [
+    ['domainname', names.domainname],
+    ['dns', names.dns],
+    ['dns search', names.dnsSearch],
+    ['dns options', names.dnsOptions],
+    ['extra hosts', names.extraHosts],
+  ];
+  const files = sandbox.files;
+  return [
+    ['hostname', sandbox.hostname],
+    ...given.flatMap(([field, value]): Row[] =>
+      value === undefined || value.length === 0 ? [] : [[field, typeof value === 'string' ? value : value.join(', ')]],
+    ),
+    ['files', files?.directory ?? '-'],
+    ...(files
+      ? ([
+          ['  /etc/hostname', files.hostname],
+          ['  /etc/hosts', files.hosts],
+          ['  /etc/resolv.conf', files.resolvConf ?? '-'],
+        ] as Row[])
+      : []),
+  ];
+}
+
 /** The rows of one endpoint: a `network` row, then its details indented under it. */
 function endpointRows(endpoint: Endpoint): Row[] {
   const status = endpoint.status === 'attached' ? '' : `, ${endpoint.status}`;
@@ -54,6 +86,7 @@ export async function inspectCommand(session: Session, { options, name }: Inspec
     ['networks', v.networks.join(', ')],
     ['sandbox', sandbox ? `${formatNetns(sandbox.netns)} (${netnsPath(sandbox.netns)})` : '-'],
     ['default route', defaultRouteText(sandbox)],
+    ...nameRows(sandbox),
     ...(sandbox && sandbox.joiners.length > 0 ? [['joined by', sandbox.joiners.join(', ')] as Row] : []),
     ...(sandbox?.endpoints ?? []).flatMap(endpointRows),
     ['command', shortCommand(v.command)],

@@ -1,6 +1,6 @@
 import { ExitCode } from '../cli-error.js';
 import { runDetached, runForeground, type RunSpec } from '../containers/lifecycle.js';
-import { runNetworks, type RunInput } from '../inputs/run.js';
+import { runNameSettings, runNetworks, type RunInput } from '../inputs/run.js';
 import type { Session } from '../session.js';
 
 /** `netmode run [OPTIONS] [--] CMD [ARGS...]` */
@@ -10,6 +10,7 @@ export async function runCommand(session: Session, { options, command }: RunInpu
     networks: runNetworks(options),
     command,
     ports: options.publish,
+    names: runNameSettings(options),
     ...(name === undefined ? {} : { name }),
   };
   if (options.detach) {

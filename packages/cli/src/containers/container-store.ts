@@ -10,6 +10,7 @@ import {
 import Type from 'typebox';
 import type { Static } from 'typebox';
 import { CliError, CliErrorCode } from '../cli-error.js';
+import { OWN_NAMESPACES, type OwnNamespace } from './isolation.js';
 import { findMarkedProcess } from './start-marker.js';
 
 /**
@@ -47,6 +48,12 @@ export interface ContainerRecord {
    * recording it can still be found and recorded (see `start-marker.ts`).
    */
   readonly startToken?: string;
+  /**
+   * The namespaces its process has of its own besides the network's
+   * (`mnt`, `uts`: see `isolation.ts`), which `exec` enters too; absent for
+   * a container started before CLI containers had any, whose process has none.
+   */
+  readonly namespaces?: readonly OwnNamespace[];
 }
 
 /** A container's life stage, as `ps` shows it. */
@@ -78,6 +85,7 @@ function schema() {
     startedAt: Type.Optional(Type.String()),
     supervisor: Type.Optional(Identity),
     startToken: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+    namespaces: Type.Optional(Type.Array(Type.Union(OWN_NAMESPACES.map((ns) => Type.Literal(ns))))),
   });
 }
 

@@ -9,6 +9,7 @@ import {
   netnsPath,
   type ConnectOptions,
   type Endpoint,
+  type NameSettings,
   type PortMapping,
   type Sandbox,
 } from '@netmode/core';
@@ -17,7 +18,8 @@ import { CliError, CliErrorCode } from '../cli-error.js';
 import type { Session } from '../session.js';
 import { containerStatus, processOf, type ContainerRecord } from './container-store.js';
 import { isProcessAlive as isAlive, processStartTime, type ProcessIdentity } from '@netmode/core';
-import { SignalRelay, assertRunnable, nsenterArgv, runToEnd, startDetached, type Finished } from './spawn.js';
+import { OWN_NAMESPACES, enterArgv, isolatedArgv } from './isolation.js';
+import { SignalRelay, assertRunnable, runToEnd, startDetached, type Finished } from './spawn.js';
 import { START_TOKEN_VARIABLE, newStartToken } from './start-marker.js';
 
 /** What `netmode run` asks for. */
@@ -30,6 +32,11 @@ export interface RunSpec {
   readonly networks: readonly NetworkAttachment[];
   /** Ports to publish, on one network: see {@link publishingNetwork}. */
   readonly ports?: readonly PortMapping[];
+  /**
+   * Its name settings (`--hostname`, `--dns`, `--add-host`, …), given to
+   * each connect; the container's name is added as `name`.
+   */
+  readonly names?: NameSettings;
   readonly command: readonly string[];
 }
 
@@ -107,6 +114,7 @@ export async function runDetached(session: Session, spec: RunSpec): Promise<Star
     createdAt: new Date().toISOString(),
     supervisor: self(),
     startToken,
+    namespaces: OWN_NAMESPACES,
   };
   const endpoints = await connectReserved(session, record, spec);
   let fd: number | undefined;
@@ -114,7 +122,8 @@ export async function runDetached(session: Session, spec: RunSpec): Promise<Star
   try {
     mkdirSync(logDir(session), { recursive: true, mode: 0o700 });
     fd = openSync(log, 'a', 0o600);
-    proc = identify(await startDetached(nsenterArgv(sandboxPath(endpoints), command), fd, markedEnvironment(startToken)));
+    const argv = isolatedArgv(sandboxPath(endpoints), await session.netmode.inspect(name), command);
+    proc = identify(await startDetached(argv, fd, markedEnvironment(startToken), true));
     crashPoint('after-process-start');
     const started = (await session.containers.update(name, { process: proc, startedAt: new Date().toISOString() })) ?? record;
     return { record: started, endpoints };
@@ -150,14 +159,17 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
       createdAt: new Date().toISOString(),
       supervisor: self(),
       startToken,
+      namespaces: OWN_NAMESPACES,
     };
     const endpoints = await connectReserved(session, record, spec);
     let finished: Finished;
     let recorded: Promise<unknown> = Promise.resolve();
     try {
+      // Its hostname and name files: the sandbox's, which the connects made.
+      const sandbox = await session.netmode.inspect(name);
       if (relay.received) throw new Interrupted(relay.received);
       finished = await runToEnd(
-        nsenterArgv(sandboxPath(endpoints), command),
+        isolatedArgv(sandboxPath(endpoints), sandbox, command),
         stdio,
         (child) => {
           relay.attach(child);
@@ -165,6 +177,7 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
           recorded = session.containers.update(name, { process: identify(child.pid as number), startedAt: new Date().toISOString() });
         },
         markedEnvironment(startToken),
+        true,
       );
       await recorded;
     } catch (error) {
@@ -223,13 +236,16 @@ async function publishingNetwork(session: Session, networks: readonly NetworkAtt
   return first;
 }
 
-/** The options of the connect to one network: its own, and the ports on the network that publishes them. */
-function connectOptions(
-  network: NetworkAttachment,
-  ports: readonly PortMapping[] | undefined,
-  publishOn: string | undefined,
-): ConnectOptions {
+/**
+ * The options of the connect to one network: its own, the ports on the
+ * network that publishes them, and the container's name settings (each
+ * connect repeats them, as the SDK allows; its name is the container id).
+ */
+function connectOptions(name: string, network: NetworkAttachment, spec: RunSpec, publishOn: string | undefined): ConnectOptions {
+  const { ports } = spec;
   return {
+    ...spec.names,
+    name,
     ...(ports && ports.length > 0 && network.name === publishOn ? { ports } : {}),
     ...(network.ip === undefined ? {} : { ip: network.ip }),
     ...(network.mac === undefined ? {} : { mac: network.mac }),
@@ -251,7 +267,7 @@ async function connectReserved(session: Session, record: ContainerRecord, spec: 
     const publishOn = spec.ports && spec.ports.length > 0 ? await publishingNetwork(session, spec.networks) : undefined;
     for (const network of spec.networks) {
       const endpoint = await session.out.progress(`connecting ${record.name} (${network.name})`, () =>
-        netmode.connect(record.name, network.name, connectOptions(network, spec.ports, publishOn)),
+        netmode.connect(record.name, network.name, connectOptions(record.name, network, spec, publishOn)),
       );
       endpoints.push(endpoint);
     }
@@ -366,6 +382,14 @@ export async function removeContainer(session: Session, name: string, options: {
  * namespace is gone.
  */
 export async function runningSandbox(session: Session, name: string): Promise<Sandbox> {
+  return (await runningContainer(session, name)).sandbox;
+}
+
+/** A running container: its record, its process and its sandbox; see {@link runningSandbox}. */
+async function runningContainer(
+  session: Session,
+  name: string,
+): Promise<{ record: ContainerRecord; proc: ProcessIdentity; sandbox: Sandbox }> {
   const record = await session.containers.require(name);
   const proc = processOf(record);
   if (!proc || !isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
@@ -376,12 +400,16 @@ export async function runningSandbox(session: Session, name: string): Promise<Sa
   if (!existsSync(netnsPath(sandbox.netns))) {
     throw new CliError(CliErrorCode.CONTAINER_BROKEN, `the network namespace of container ${name} is gone (${netnsPath(sandbox.netns)})`);
   }
-  return sandbox;
+  return { record, proc, sandbox };
 }
 
 /**
- * Runs a command in a running container's network namespace (that of its
- * recorded process), in the foreground, and resolves with its exit status.
+ * Runs a command in a running container's namespaces, in the foreground,
+ * and resolves with its exit status: its sandbox's network namespace, and
+ * the mount and UTS namespaces of its recorded process (so the command
+ * sees the container's /etc/hosts, /etc/resolv.conf, /sys and hostname).
+ * A container started before it had namespaces of its own is entered by
+ * its network namespace alone.
  */
 export async function execInContainer(
   session: Session,
@@ -389,12 +417,16 @@ export async function execInContainer(
   command: readonly string[],
   stdio: 'inherit' | 'capture',
 ): Promise<Finished> {
-  // The sandbox's namespace, not /proc/PID/ns/net: a name, not a PID that could be recycled.
-  const sandbox = await runningSandbox(session, name);
+  // The sandbox's network namespace, not /proc/PID/ns/net: a name, not a PID
+  // that could be recycled. The others are only the process's own.
+  const { record, proc, sandbox } = await runningContainer(session, name);
   assertRunnable(command[0] as string);
+  // Checked again right before /proc/PID is read: the window for a recycled PID is as small as it gets.
+  if (!isAlive(proc)) throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `container ${name} is not running`);
+  const argv = enterArgv(netnsPath(sandbox.netns), proc.pid, record.namespaces ?? [], command);
   const relay = new SignalRelay();
   try {
-    return await runToEnd(nsenterArgv(netnsPath(sandbox.netns), command), stdio, (child) => relay.attach(child));
+    return await runToEnd(argv, stdio, (child) => relay.attach(child));
   } finally {
     relay.close();
   }

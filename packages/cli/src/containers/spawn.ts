@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { resolveToolPath } from '@netmode/core';
+import type { Readable } from 'node:stream';
 import { CliError, CliErrorCode, ExitCode } from '../cli-error.js';
+import { READY, SETUP_FD } from './isolation.js';
 
 /**
  * Checks, before anything is created, that `command` can be started the way
@@ -41,11 +42,6 @@ export function assertRunnable(command: string, path = process.env['PATH'] ?? '/
     `${command}: ${command.includes('/') ? 'no such file' : 'not found in PATH'}`,
     ExitCode.NOT_FOUND,
   );
-}
-
-/** The argv that starts `command` inside the namespace pinned at `netnsPath`. */
-export function nsenterArgv(netnsPath: string, command: readonly string[]): string[] {
-  return [resolveToolPath('nsenter'), `--net=${netnsPath}`, '--', ...command];
 }
 
 /** The exit status a shell reports for a child that ended with `code` or by `signal`. */
@@ -116,42 +112,87 @@ export interface Finished {
 }
 
 /**
+ * How a container's setup (see `isolation.ts`) reports on its pipe: resolves
+ * once it said it is ready, the moment before its shell becomes the
+ * command; rejects with ERR_CONTAINER_SETUP, quoting what it wrote, when
+ * the pipe closes without that (the setup failed and exits 125, or the
+ * process died).
+ */
+function setupDone(child: ChildProcess): Promise<void> {
+  const pipe = child.stdio[SETUP_FD] as Readable;
+  return new Promise((resolve, reject) => {
+    let text = '';
+    pipe.on('data', (d: Buffer) => (text += d.toString()));
+    pipe.once('error', () => {});
+    pipe.once('close', () => {
+      const lines = text.trim().split('\n');
+      if (lines.at(-1) === READY) return resolve();
+      const why = lines.filter(Boolean).join('; ') || 'it ended without saying why';
+      reject(new CliError(CliErrorCode.CONTAINER_SETUP, `could not set up the container's namespaces: ${why}`, ExitCode.RUN_FAILED));
+    });
+  });
+}
+
+/**
  * Starts `argv` with the terminal's stdio (`inherit`) or captured
  * (`capture`), calls `onStart` with its PID, and resolves when it ends.
+ * With `setup`, `argv` is a container's (see `isolation.ts`): `onStart` is
+ * called once its setup is done, and a failed setup rejects with
+ * ERR_CONTAINER_SETUP instead of resolving with the setup's exit status.
  */
 export function runToEnd(
   argv: readonly string[],
   stdio: 'inherit' | 'capture',
   onStart: (child: ChildProcess) => void,
   env: NodeJS.ProcessEnv = process.env,
+  setup = false,
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      stdio: stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
-      env,
-    });
+    const streams: StdioOptions = stdio === 'inherit' ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: setup ? [...streams, 'pipe'] : streams, env });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('spawn', () => onStart(child));
+    // Settled before 'close', which waits for every pipe, the setup's too.
+    let failed: unknown;
+    if (setup)
+      setupDone(child).then(
+        () => onStart(child),
+        (error: unknown) => (failed = error),
+      );
+    else child.once('spawn', () => onStart(child));
     child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ exitCode: exitStatus(code, signal), stdout, stderr }));
+    child.once('close', (code, signal) => {
+      if (failed !== undefined) reject(failed);
+      else resolve({ exitCode: exitStatus(code, signal), stdout, stderr });
+    });
   });
 }
 
 /**
  * Starts `argv` in its own session, its output appended to the open file
  * `logFd`, and lets it go: netmode does not wait for it. Resolves with its
- * PID once it has started.
+ * PID once it has started; with `setup` (a container's argv, see
+ * `isolation.ts`), once its setup is done, or rejects with
+ * ERR_CONTAINER_SETUP when that failed.
  */
-export function startDetached(argv: readonly string[], logFd: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export function startDetached(
+  argv: readonly string[],
+  logFd: number,
+  env: NodeJS.ProcessEnv = process.env,
+  setup = false,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd], env });
+    const streams: StdioOptions = ['ignore', logFd, logFd];
+    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: setup ? [...streams, 'pipe'] : streams, env });
     child.once('error', reject);
     child.once('spawn', () => {
-      child.unref();
-      resolve(child.pid as number);
+      const started = setup ? setupDone(child) : Promise.resolve();
+      started.then(() => {
+        child.unref();
+        resolve(child.pid as number);
+      }, reject);
     });
   });
 }

@@ -7,10 +7,17 @@ export const run = defineCommand({
   name: 'run',
   summary: 'connect a new container and run a command in its network namespace',
   description: `Connects a new container, starts CMD in its network namespace
-(nsenter --net=PATH -- CMD ARGS) and, in the foreground, passes signals on,
-waits for it, disconnects, and exits with its exit status. With -d, prints
-the container's name and leaves it running; its output goes to
-STATE_DIR/cli/logs/NAME.log.
+and, in the foreground, passes signals on, waits for it, disconnects, and
+exits with its exit status. With -d, prints the container's name and leaves
+it running; its output goes to STATE_DIR/cli/logs/NAME.log.
+
+CMD runs in a mount and a UTS namespace of its own (private: nothing
+reaches the host's mounts), where /etc/hostname, /etc/hosts and
+/etc/resolv.conf are the container's files (netmode inspect NAME shows
+them), /sys shows its own interfaces and hostname prints its --hostname.
+--hostname, --domainname, --dns, --dns-search, --dns-option and --add-host
+are Docker's; they belong to the container, not to one network, and a
+container:NAME joiner takes NAME's.
 
 With --net given several times, the container is connected to each network
 in turn (eth0, eth1, …); if one fails, those connected are disconnected

@@ -1,4 +1,5 @@
 // What `netmode run` takes, its options and operands, and the input its handler gets.
+import type { NameSettings } from '@netmode/core';
 import { parseGwPriority } from '../args/gw-priority.js';
 import { parseNetworkAttachment, type NetworkAttachment } from '../args/network-attachment.js';
 import { usage } from '../cli-error.js';
@@ -45,6 +46,39 @@ first network that is not internal`,
     parse: parseGwPriority,
     help: "the first network's gateway priority: the default route goes through\nthe network with the highest (default 0; ties: the first connected)",
   },
+  hostname: {
+    type: 'string',
+    arg: 'NAME',
+    help: "the container's hostname, in its /etc/hostname and /etc/hosts\n(default: its name)",
+  },
+  domainname: { type: 'string', arg: 'DOMAIN', help: "the container's domain: /etc/hosts names it HOSTNAME.DOMAIN too" },
+  dns: {
+    type: 'string',
+    arg: 'IP',
+    multiple: true,
+    help: `a resolver (IPv4): where the embedded DNS server of a user-defined network
+forwards the container's other questions, or a nameserver line of its
+/etc/resolv.conf (default: the host's)`,
+  },
+  'dns-search': {
+    type: 'string',
+    arg: 'DOMAIN',
+    multiple: true,
+    help: "a search domain of its /etc/resolv.conf (default: the host's; . for none)",
+  },
+  'dns-option': {
+    type: 'string',
+    arg: 'OPTION',
+    aliases: ['dns-opt'],
+    multiple: true,
+    help: "a resolver option of its /etc/resolv.conf, such as ndots:2 (default: the host's)",
+  },
+  'add-host': {
+    type: 'string',
+    arg: 'NAME:IP',
+    multiple: true,
+    help: "a line of its /etc/hosts; IP may be host-gateway, the host's address\non the container's network",
+  },
   detach: { type: 'boolean', short: 'd', help: 'run in the background and print the name' },
 } as const satisfies OptionSpecs;
 
@@ -86,4 +120,24 @@ export function runNetworks(values: OptionValues<typeof options>): NetworkAttach
     ...(gwPriority === undefined ? {} : { gwPriority }),
   };
   return [merged, ...rest];
+}
+
+/**
+ * The container's name settings from `run`'s flags, as the SDK's
+ * `ConnectOptions` name them; the flags left out stay out (the SDK's
+ * defaults, the host's resolvers among them). Only collected here: the SDK
+ * checks the values before it changes anything.
+ */
+export function runNameSettings(values: OptionValues<typeof options>): NameSettings {
+  const lists = {
+    dns: values.dns,
+    dnsSearch: values['dns-search'],
+    dnsOptions: values['dns-option'],
+    extraHosts: values['add-host'],
+  };
+  return {
+    ...(values.hostname === undefined ? {} : { hostname: values.hostname }),
+    ...(values.domainname === undefined ? {} : { domainname: values.domainname }),
+    ...Object.fromEntries(Object.entries(lists).filter(([, list]) => list.length > 0)),
+  };
 }

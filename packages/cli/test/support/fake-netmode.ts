@@ -2,6 +2,7 @@ import {
   ErrorCode,
   MemoryStateStore,
   NetModeError,
+  nameSettingsOf,
   type ConnectOptions,
   type Endpoint,
   type NetworkRecord,
@@ -60,7 +61,6 @@ export class FakeNetMode {
     const endpoint: Endpoint = {
       id: `${containerId}@${network}`,
       containerId,
-      names: {},
       network,
       networkId: `id-${network}`,
       driver: known ? 'bridge' : network,
@@ -69,6 +69,7 @@ export class FakeNetMode {
       gwPriority: options.gwPriority ?? 0,
       defaultRoute: false,
       aliases: [...(options.aliases ?? [])],
+      names: endpoints[0]?.names ?? nameSettingsOf(options),
       interfaces: known ? [{ name: `eth${index}`, side: 'sandbox' }] : [],
       addresses: known ? [`${options.ip ?? `${known.prefix}.${host}`}/24`] : [],
       gateways: known && !known.internal ? [`${known.prefix}.1`] : [],
@@ -106,7 +107,7 @@ export class FakeNetMode {
     return {
       containerId,
       netns: first.netns,
-      hostname: containerId,
+      hostname: first.names.hostname ?? containerId,
       joiners: [],
       endpoints,
       ...(route
@@ -128,10 +129,10 @@ export class FakeNetMode {
     return {
       id: `id-${name}`,
       name,
-      dns: false,
       driver: 'bridge',
       subnets: [{ subnet: `${known.prefix}.0/24`, gateway: `${known.prefix}.1` }],
       internal: known.internal ?? false,
+      dns: true,
       predefined: false,
       options: {},
       labels: {},
