@@ -37,6 +37,7 @@ describe.skipIf(!root)('netmode demo (the README main-job command)', () => {
     expect(report.paths.map((p) => p.path)).toEqual([
       'container to container (bridge)',
       'container to container (demo-net)',
+      'container to container by name (demo-net)',
       'networks are isolated',
       'a container on two networks reaches the first',
       '...and the one connected while it ran',
@@ -63,7 +64,7 @@ describe.skipIf(!root)('netmode demo (the README main-job command)', () => {
     expect(result.stdout).toMatch(/^PATH +FROM +TO +EXPECTED +OBSERVED +MS$/m);
     expect(result.stdout).toContain('$ netmode run -d --name sidecar --net container:web');
     expect(result.stdout).toContain('$ netmode network connect demo-net both');
-    expect(result.stdout).toContain('17 of 17 paths as expected.');
+    expect(result.stdout).toContain('18 of 18 paths as expected.');
     expect(result.stdout).toContain('Removed everything');
     expect(result.stdout).not.toContain('✗');
     const prefix = /host namespace (nd[0-9a-f]{3})host/.exec(result.stdout)?.[1] as string;

@@ -36,7 +36,9 @@ export const READY = 'ready';
 //   container's own: no `hostname` tool needed.
 // - Every nsfs mount (the /run/netns pins of other sandboxes) is detached
 //   here: a copy of one in this mount namespace would keep that network
-//   namespace, and its veth, alive after netmode deletes it.
+//   namespace, and its veth, alive after netmode deletes it. One that
+//   vanishes between the listing and its umount (another runtime deleted
+//   the namespace) is not a failure.
 // - /sys is detached, then mounted again: a sysfs shows the network
 //   namespace of the process that mounts it, this one.
 const SETUP_SCRIPT = `set -f
@@ -49,7 +51,10 @@ bind "$hostname_file" /etc/hostname
 bind "$hosts_file" /etc/hosts
 bind "$resolv_file" /etc/resolv.conf
 pins=$("$findmnt" --raw --noheadings --types nsfs --output TARGET 2>&${SETUP_FD}) || fail "could not list the namespace mounts"
-for pin in $pins; do "$umount" --lazy "$pin" 2>&${SETUP_FD} || fail "could not detach $pin"; done
+# Another runtime may delete a namespace meanwhile: a pin that went by itself is no failure.
+for pin in $pins; do
+  "$umount" --lazy "$pin" 2>/dev/null || ! "$findmnt" --mountpoint "$pin" >/dev/null 2>&1 || fail "could not detach $pin"
+done
 "$umount" --lazy /sys 2>/dev/null
 "$mount" -t sysfs -o nosuid,nodev,noexec sysfs /sys 2>&${SETUP_FD} || fail "could not mount a sysfs on /sys"
 printf '${READY}\\n' >&${SETUP_FD}

@@ -37,6 +37,12 @@ function pathsToProbe(run: DemoRun, place: Throwaway, { web, client, app1, app2,
       () => ask('app2', 'tcp-ask', app1Ip, '80'),
     ],
     [
+      // The name goes through app2's /etc/resolv.conf to demo-net's embedded DNS server.
+      { path: `container to container by name (${DEMO_NETWORK})`, from: 'app2', to: 'app1:80' },
+      { kind: 'reach', seenAs: app2Ip },
+      () => ask('app2', 'tcp-ask', 'app1', '80'),
+    ],
+    [
       { path: 'networks are isolated', from: 'client (bridge)', to: `app1 ${app1Ip}:80 (${DEMO_NETWORK})` },
       { kind: 'blocked' },
       () => ask('client', 'tcp-ask', app1Ip, '80'),

@@ -66,6 +66,12 @@ export async function removeEverythingTheDemoMade(place: Throwaway, run: DemoRun
   } catch (error) {
     problems.push(`network ${DEMO_NETWORK}: ${String(error)}`);
   }
+  // The embedded DNS server's companion runs in the demo's host namespace and would keep it alive.
+  try {
+    await demo.netmode.stopNameServer();
+  } catch (error) {
+    problems.push(`name server: ${String(error)}`);
+  }
   const started = performance.now();
   problems.push(...(await world.destroy()));
   run.teardown.push({ command: `delete namespaces ${place.prefix}*`, ms: performance.now() - started });
