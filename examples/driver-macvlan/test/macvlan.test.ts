@@ -162,6 +162,8 @@ describe('macvlan endpoints', () => {
       [
         '[host] ip -batch -',
         `  netns add ${ns}`,
+        // Docker's container sysctls, written by the sandbox service in every sandbox netmode makes.
+        `[named:${ns}] sysctl -q -w net/ipv4/ip_unprivileged_port_start=0 net/ipv4/ping_group_range=0 2147483647 net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1`,
         '[host] ip -batch -',
         `  link add eth0 address 02:42:c0:a8:07:02 link eth9 netns /run/netns/${ns} type macvlan mode bridge`,
         `[named:${ns}] ip -batch -`,

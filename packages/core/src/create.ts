@@ -13,7 +13,7 @@ import { NameService, type NameServiceSettings } from './names/name-service.js';
 import { resolve } from 'node:path';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
 import { readEphemeralPortRange, readHostRoutes } from './netns/host-facts.js';
-import { NetnsSandboxService } from './netns/sandbox-service.js';
+import { NetnsSandboxService, resolveSandboxSysctls } from './netns/sandbox-service.js';
 import { FileStateStore } from './store/file-store.js';
 import type { StateStore } from './store/state-store.js';
 import { StorePortAllocator } from './ports/port-allocator.js';
@@ -102,6 +102,16 @@ export interface NetModeOptions {
    * milliseconds. Default 2 000.
    */
   readonly dnsUpstreamTimeoutMs?: number;
+  /**
+   * Changes to the sysctls netmode writes in every sandbox it makes (bridge,
+   * none and other drivers that make a namespace; not a namespace the
+   * runtime passes as `netns`, nor `host` or `container:`): by default
+   * Docker's, {@link SANDBOX_SYSCTLS} (`net.ipv4.ip_unprivileged_port_start=0`,
+   * `net.ipv4.ping_group_range=0 2147483647`, IPv6 off). A value adds or
+   * replaces one; `null` leaves that one as the kernel makes it, for
+   * example `{ 'net.ipv6.conf.all.disable_ipv6': null, 'net.ipv6.conf.default.disable_ipv6': null }`.
+   */
+  readonly sandboxSysctls?: Readonly<Record<string, string | null>>;
   /** Milliseconds after which a command is killed. Default 30 000. */
   readonly commandTimeoutMs?: number;
   /** Milliseconds to wait for the state lock before ERR_LOCK_TIMEOUT. Default 30 000. */
@@ -162,6 +172,7 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
     throw invalidConfig('processes', `${JSON.stringify(processes)} must be 'direct' or 'helper'`);
   }
 
+  const sandboxSysctls = resolveSandboxSysctls(options.sandboxSysctls ?? {});
   const container = globalContainer.createChildContainer();
   const events = new NetModeEmitter();
   const settings: ManagerSettings = { hostNetns, namePrefix };
@@ -206,7 +217,7 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
     }),
   });
   container.register(SANDBOXES, {
-    useFactory: instanceCachingFactory((c) => new NetnsSandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events)),
+    useFactory: instanceCachingFactory((c) => new NetnsSandboxService(c.resolve<CommandRunner>(COMMAND_RUNNER), events, sandboxSysctls)),
   });
   for (const backend of BUILTIN_FIREWALL_BACKENDS) registerFirewallBackend(container, backend);
   container.register(FIREWALL_REGISTRY, {

@@ -60,7 +60,7 @@ export { HelperRunner, type HelperRunnerOptions } from './exec/helper-runner.js'
 export { IpBatch, runIpBatch, type AddressOptions, type LinkAddOptions, type RouteSpec } from './exec/ip-batch.js';
 export { classifyToolFailure } from './exec/tool-failure.js';
 
-export { NetnsSandboxService } from './netns/sandbox-service.js';
+export { NetnsSandboxService, SANDBOX_SYSCTLS, resolveSandboxSysctls } from './netns/sandbox-service.js';
 export type { SandboxCreateOptions, SandboxService } from './netns/types.js';
 export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
 

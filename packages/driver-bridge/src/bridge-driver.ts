@@ -259,7 +259,10 @@ export class BridgeDriver implements NetworkDriver {
         .hairpinOn(hostVeth)
         .linkAlias(hostVeth, ctx.ownerAlias(owner));
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
-      const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname).linkUp(ifname);
+      const inside = new IpBatch()
+        .linkUp('lo')
+        .addressAdd(`${address}/${live.prefixLength}`, ifname, { broadcast: true })
+        .linkUp(ifname);
       // Another endpoint of the container may provide the default route: the manager says.
       if (!request.network.internal && request.defaultRoute) inside.defaultRouteAdd(live.subnet.gateway, ifname);
 
@@ -330,7 +333,12 @@ export class BridgeDriver implements NetworkDriver {
     // neighbours may hold another MAC for it. arp_notify, set before eth0
     // comes up, makes the kernel announce it with a gratuitous ARP.
     if (work.arpNotify !== undefined) await writeSysctls(ctx, work.netns, { [`net/ipv4/conf/${work.arpNotify}/arp_notify`]: '1' });
-    await runIpBatch(ctx.runner, work.netns, work.inside, ctx.signal);
+    // A sandbox made here gets Docker's container sysctls, beside the batch
+    // (another process, but no longer wait: the two run at once).
+    await allSettled([
+      runIpBatch(ctx.runner, work.netns, work.inside, ctx.signal),
+      work.owned ? ctx.sandboxes.prepare?.(work.netns, ctx.signal) : undefined,
+    ]);
   }
 
   async detach(endpoint: Endpoint, ctx: DriverContext): Promise<void> {

@@ -55,6 +55,8 @@ export interface AddressOptions {
   readonly peer?: string;
   /** Whether duplicate address detection is skipped (IPv6: the address is usable at once). */
   readonly nodad?: boolean;
+  /** Whether the IPv4 address gets its subnet's broadcast address (`brd +`), as Docker gives eth0's. */
+  readonly broadcast?: boolean;
 }
 
 /**
@@ -203,7 +205,7 @@ export class IpBatch {
   }
 
   /**
-   * `address add CIDR [peer ADDRESS] dev DEV [scope SCOPE] [nodad]` (an
+   * `address add CIDR [peer ADDRESS] [brd +] dev DEV [scope SCOPE] [nodad]` (an
    * address with its prefix length, like `172.17.0.2/16`).
    */
   addressAdd(cidr: string, dev: string, options: AddressOptions = {}): this {
@@ -214,6 +216,7 @@ export class IpBatch {
       'add',
       `${parsed.address.text}/${parsed.prefixLength}`,
       ...(options.peer === undefined ? [] : ['peer', parseAddress(options.peer, 'peer').text]),
+      ...(options.broadcast && parsed.address.family === 4 ? ['brd', '+'] : []),
       'dev',
       dev,
       ...(options.scope === undefined ? [] : ['scope', checkScope(options.scope)]),

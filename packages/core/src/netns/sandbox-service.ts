@@ -15,10 +15,24 @@ import type { SandboxCreateOptions, SandboxService } from './types.js';
 export class NetnsSandboxService implements SandboxService {
   readonly #runner: CommandRunner;
   readonly #events: NetModeEmitter | undefined;
+  readonly #sysctls: readonly string[];
 
-  constructor(runner: CommandRunner, events?: NetModeEmitter) {
+  /**
+   * @param sysctls - every sysctl {@link NetnsSandboxService.prepare}
+   * writes in a sandbox it makes; default none, plain namespaces (for test
+   * fixtures and tools). `createNetMode` passes {@link SANDBOX_SYSCTLS},
+   * changed by its `sandboxSysctls`.
+   */
+  constructor(runner: CommandRunner, events?: NetModeEmitter, sysctls: Readonly<Record<string, string>> = {}) {
     this.#runner = runner;
     this.#events = events;
+    this.#sysctls = Object.entries(resolveSandboxSysctls(sysctls, {})).map(([key, value]) => `${key}=${value}`);
+  }
+
+  /** Writes the sandbox sysctls in `ref` (one `sysctl -w` process; none when there are none). */
+  async prepare(ref: NetnsRef, signal?: AbortSignal): Promise<void> {
+    if (this.#sysctls.length === 0) return;
+    await this.#runner.run({ command: 'sysctl', args: ['-q', '-w', ...this.#sysctls], netns: ref, ...(signal ? { signal } : {}) });
   }
 
   /**
@@ -35,7 +49,7 @@ export class NetnsSandboxService implements SandboxService {
       // namespace is fresh whatever namespace creates it, and `ip -n` would
       // lose the /run/netns bind mount in its private mount namespace.
       await runIpBatch(this.#runner, { kind: 'host' }, new IpBatch().netnsAdd(name), signal);
-      if (loopbackUp) await runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal);
+      await Promise.all([loopbackUp ? runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal) : undefined, this.prepare(ref, signal)]);
     } catch (cause) {
       // It did not exist before, and the endpoint record keeps other callers
       // off this name, so whatever is there now is ours to remove.
@@ -136,4 +150,51 @@ export class NetnsSandboxService implements SandboxService {
       return [];
     }
   }
+}
+
+/**
+ * What Docker writes in every container's network namespace, and netmode
+ * in every sandbox it makes: unprivileged processes may bind ports below
+ * 1024 and send ICMP echo (ping) without raw sockets, and IPv6 is off
+ * (containers are IPv4-only until netmode's IPv6 lands: no `::1`, no
+ * link-local address). Keys use `/` as separator.
+ */
+export const SANDBOX_SYSCTLS: Readonly<Record<string, string>> = {
+  'net/ipv4/ip_unprivileged_port_start': '0',
+  'net/ipv4/ping_group_range': '0 2147483647',
+  'net/ipv6/conf/all/disable_ipv6': '1',
+  'net/ipv6/conf/default/disable_ipv6': '1',
+};
+
+const SYSCTL_KEY = /^net\/[A-Za-z0-9_./-]+$/;
+const SYSCTL_VALUE = /^-?[0-9]+( -?[0-9]+)*$/;
+
+/**
+ * {@link SANDBOX_SYSCTLS} changed by `changes`: a value replaces or adds one
+ * (a key with `.` or `/` separators, under `net`), `null` leaves that one
+ * as the kernel makes it.
+ *
+ * @throws ERR_INVALID_CONFIG for a key outside `net/` or a value that is not whole numbers.
+ */
+export function resolveSandboxSysctls(changes: Readonly<Record<string, string | null>>, base = SANDBOX_SYSCTLS): Record<string, string> {
+  if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) {
+    throw invalidConfig('sandboxSysctls', 'must be an object of sysctl names to values (or null)');
+  }
+  const result: Record<string, string> = { ...base };
+  for (const [raw, value] of Object.entries(changes)) {
+    // `net.ipv4.x` as sysctl(8) writes it; interface names with dots are written with `/`.
+    const key = raw.includes('/') ? raw : raw.replaceAll('.', '/');
+    if (!SYSCTL_KEY.test(key) || key.split('/').includes('..')) {
+      throw invalidConfig(`sandboxSysctls.${raw}`, 'must be a network sysctl (net.…) of a network namespace');
+    }
+    if (value === null) {
+      delete result[key];
+      continue;
+    }
+    if (typeof value !== 'string' || !SYSCTL_VALUE.test(value)) {
+      throw invalidConfig(`sandboxSysctls.${raw}`, `${JSON.stringify(value)} must be whole numbers separated by spaces, or null`);
+    }
+    result[key] = value;
+  }
+  return result;
 }

@@ -31,6 +31,15 @@ export interface SandboxService {
    * own. Throws ERR_NETNS_EXISTS like {@link SandboxService.create}.
    */
   claim(name: string): Promise<NetnsRef>;
+  /**
+   * Gives a sandbox netmode made the settings Docker gives every container's
+   * namespace (see `SANDBOX_SYSCTLS`, changed by `createNetMode({
+   * sandboxSysctls })`): one process. {@link SandboxService.create} does it
+   * itself; a driver that makes a namespace in a batch of its own (after
+   * {@link SandboxService.claim}) calls this. Optional: a service without
+   * it leaves namespaces as the kernel makes them.
+   */
+  prepare?(ref: NetnsRef, signal?: AbortSignal): Promise<void>;
   /** Deletes a named namespace; idempotent. A path reference is refused (ERR_INVALID_CONFIG). */
   delete(ref: NetnsRef, signal?: AbortSignal): Promise<void>;
   /** Whether the namespace's pinning file exists. */
