@@ -23,10 +23,12 @@ import { renderText } from './report/text.js';
 import { diffRoot, snapshotRoot } from './root-check.js';
 import { CNI_DIR, CniSystem } from './systems/cni.js';
 import { FloorSystem } from './systems/floor.js';
+import { AARDVARK } from './systems/aardvark.js';
 import { NETAVARK, NetavarkSystem } from './systems/netavark.js';
 import { FLAVOURS, NetmodeSystem } from './systems/netmode.js';
 import type { EndpointSystem } from './systems/system.js';
 import { runBatch, type BatchRun } from './workloads/batch.js';
+import { runDns, type DnsResults } from './workloads/dns.js';
 import { runModes, type ModeRow } from './workloads/modes.js';
 import { runNftFacts } from './workloads/nft-facts.js';
 import { progress } from './workloads/sample.js';
@@ -112,6 +114,7 @@ async function main(): Promise<number> {
   let scale: Awaited<ReturnType<typeof runScale>> | undefined;
   let rss: Awaited<ReturnType<typeof runRss>> | undefined;
   let nftFacts: Awaited<ReturnType<typeof runNftFacts>> | undefined;
+  let dns: DnsResults | undefined;
   const info = await machine();
   // The machine is shared: the load says how much other work ran beside the benchmark.
   const load = () =>
@@ -121,8 +124,11 @@ async function main(): Promise<number> {
   info['load average at start (1, 5, 15 min)'] = load();
   try {
     progress(`namespaces prefix ${ns.prefix}, temp dir ${tmp}`);
-    peers['cni'] = await ensurePeer(join(CNI_DIR, 'bridge'), 'containernetworking-plugins', progress);
-    peers['netavark'] = await ensurePeer(NETAVARK, 'netavark', progress);
+    // `--only dns` runs the DNS workload alone.
+    const all = plan.only === undefined;
+    if (all) peers['cni'] = await ensurePeer(join(CNI_DIR, 'bridge'), 'containernetworking-plugins', progress);
+    if (all) peers['netavark'] = await ensurePeer(NETAVARK, 'netavark', progress);
+    peers['aardvark-dns'] = await ensurePeer(AARDVARK, 'aardvark-dns', progress);
     for (const [name, peer] of Object.entries(peers)) if (!peer.available) progress(`peer ${name} SKIPPED: ${peer.detail}`);
 
     const profiler = new Profiler();
@@ -134,45 +140,55 @@ async function main(): Promise<number> {
         progress(`setting up ${label} failed, left out: ${errorText(error)}`);
       }
     };
-    for (const flavour of [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync]) {
+    for (const flavour of all ? [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync] : []) {
       await make(flavour.label, () => NetmodeSystem.create(ns, tmp, profiler, flavour));
     }
     if (peers['cni']?.available) await make('CNI', () => CniSystem.create(ns, tmp));
     if (peers['netavark']?.available) await make('netavark', () => NetavarkSystem.create(ns, tmp));
-    await make('floor', () => FloorSystem.create(ns));
+    if (all) await make('floor', () => FloorSystem.create(ns));
 
     stopIfInterrupted();
-    single.push(...(await runSingle(systems, plan)));
-    for (const system of systems) {
-      // The store without fsyncs matters where transactions queue: 4 at a time.
-      const widths = system.key === FLAVOURS.nftNoSync.key ? [plan.concurrency] : [1, plan.concurrency];
-      for (const width of widths) {
-        stopIfInterrupted();
-        batch.push(await runBatch(system, plan.batch, width, `b${width}x`));
+    if (all) {
+      single.push(...(await runSingle(systems, plan)));
+      for (const system of systems) {
+        // The store without fsyncs matters where transactions queue: 4 at a time.
+        const widths = system.key === FLAVOURS.nftNoSync.key ? [plan.concurrency] : [1, plan.concurrency];
+        for (const width of widths) {
+          stopIfInterrupted();
+          batch.push(await runBatch(system, plan.batch, width, `b${width}x`));
+        }
+      }
+      stopIfInterrupted();
+      try {
+        secondNetwork = await runSecondNetwork(systems, plan);
+      } catch (error) {
+        errors.push(`second network: ${errorText(error)}`);
       }
     }
     stopIfInterrupted();
     try {
-      secondNetwork = await runSecondNetwork(systems, plan);
+      dns = await runDns(ns, tmp, plan, peers['aardvark-dns'] ?? { available: false, detail: 'not looked for' });
     } catch (error) {
-      errors.push(`second network: ${errorText(error)}`);
+      errors.push(`dns: ${errorText(error)}`);
     }
-    stopIfInterrupted();
-    try {
-      modes = await runModes(ns, tmp, profiler, plan);
-    } catch (error) {
-      errors.push(`modes: ${errorText(error)}`);
+    if (all) {
+      stopIfInterrupted();
+      try {
+        modes = await runModes(ns, tmp, profiler, plan);
+      } catch (error) {
+        errors.push(`modes: ${errorText(error)}`);
+      }
+      stopIfInterrupted();
+      try {
+        nftFacts = await runNftFacts(ns, plan);
+      } catch (error) {
+        errors.push(`nft facts: ${errorText(error)}`);
+      }
+      stopIfInterrupted();
+      rss = await runRss(ns, tmp, plan);
+      stopIfInterrupted();
+      scale = await runScale(ns, tmp, plan);
     }
-    stopIfInterrupted();
-    try {
-      nftFacts = await runNftFacts(ns, plan);
-    } catch (error) {
-      errors.push(`nft facts: ${errorText(error)}`);
-    }
-    stopIfInterrupted();
-    rss = await runRss(ns, tmp, plan);
-    stopIfInterrupted();
-    scale = await runScale(ns, tmp, plan);
   } catch (error) {
     errors.push(`run stopped: ${errorText(error)}`);
     progress(`run stopped: ${errorText(error)}`);
@@ -205,6 +221,7 @@ async function main(): Promise<number> {
     scale,
     rss,
     nftFacts,
+    dns,
     root: { unchanged: changes.length === 0, changes, leftoverNamespaces, otherNamespaces },
     errors,
     machine: info,

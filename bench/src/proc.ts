@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** What one process left behind, with its wall time from spawn to exit. */
@@ -120,6 +121,110 @@ export function startProcess(argv: readonly string[]): Promise<RunningProcess> {
   });
 }
 
+/** A process left running that talks in lines: the DNS workload's resolver, load generator and watcher. */
+export interface PipedProcess extends RunningProcess {
+  /** Resolves with the next line it prints that starts with `prefix` (lines before it are dropped); rejects if it exits first or after `timeoutMs`. */
+  line(prefix: string, timeoutMs?: number): Promise<string>;
+  /** Writes one line to its standard input. */
+  write(line: string): void;
+}
+
+/** Starts a process with piped standard input and output and leaves it running; ended by its PID like {@link startProcess}. */
+export function startPiped(argv: readonly string[]): Promise<PipedProcess> {
+  const [file, ...args] = argv as [string, ...string[]];
+  if (stopping) return Promise.reject(new Error(`${file} not started: the run is stopping`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: PLAIN_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(child);
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    child.once('exit', () => live.delete(child));
+    const lines: string[] = [];
+    let partial = '';
+    let stderr = '';
+    let wake: (() => void) | undefined;
+    let dropped = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts);
+      wake?.();
+    });
+    child.stderr?.on('data', (d: Buffer) => (stderr = `${stderr}${d.toString()}`.slice(-2000)));
+    child.stdin?.on('error', () => undefined);
+    child.once('exit', () => wake?.());
+    const alive = () => child.exitCode === null && child.signalCode === null;
+    child.once('error', (error) => {
+      live.delete(child);
+      reject(error);
+    });
+    child.once('spawn', () =>
+      resolve({
+        pid: child.pid as number,
+        alive,
+        write: (line) => void child.stdin?.write(`${line}\n`),
+        line: (prefix, timeoutMs = 10_000) =>
+          new Promise<string>((found, fail) => {
+            const timer = setTimeout(() => {
+              wake = undefined;
+              fail(
+                new Error(
+                  `${args.at(-2) ?? file}: no line '${prefix}…' within ${timeoutMs} ms${dropped ? ` (last: ${dropped})` : ''}${stderr ? `; stderr: ${stderr.trim().split('\n').slice(-2).join(' / ')}` : ''}`,
+                ),
+              );
+            }, timeoutMs);
+            const look = () => {
+              while (lines.length > 0) {
+                const next = lines.shift() as string;
+                dropped = next;
+                if (next.startsWith(prefix)) {
+                  clearTimeout(timer);
+                  wake = undefined;
+                  found(next);
+                  return;
+                }
+              }
+              if (!alive()) {
+                clearTimeout(timer);
+                wake = undefined;
+                fail(
+                  new Error(
+                    `${file} exited (${String(child.exitCode ?? child.signalCode)}): ${stderr.trim().split('\n').slice(-2).join(' / ')}`,
+                  ),
+                );
+              }
+            };
+            wake = look;
+            look();
+          }),
+        stop: async () => {
+          if (!alive()) return;
+          try {
+            process.kill(child.pid as number, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+          await exited;
+        },
+      }),
+    );
+  });
+}
+
+// Daemons this run started that are not its children (aardvark-dns forks and
+// its parent exits): ended by their PID with the children.
+// Each with a word of its command line, so a PID reused meanwhile is left alone.
+const daemons = new Map<number, string>();
+
+/** Records a daemon's PID and a word of its command line, so an interrupted run ends it too. */
+export function trackDaemon(pid: number, marker: string): void {
+  daemons.set(pid, marker);
+}
+
+/** Forgets a daemon that was stopped. */
+export function untrackDaemon(pid: number): void {
+  daemons.delete(pid);
+}
+
 /** An exit status other than 0, with what the tool said. */
 export class ProcError extends Error {
   constructor(
@@ -138,8 +243,16 @@ export async function mustRun(argv: readonly string[], options: ProcOptions = {}
   return result;
 }
 
-/** Sends SIGKILL to every child this module started that is still running, by its PID. */
+/** Sends SIGKILL to every child this module started that is still running, and to every tracked daemon, by its PID. */
 export function killLiveChildren(): void {
+  for (const [pid, marker] of daemons) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  daemons.clear();
   for (const child of live) {
     if (child.pid !== undefined && child.exitCode === null) {
       try {

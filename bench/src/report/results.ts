@@ -2,8 +2,9 @@ import type { PeerAvailability } from '../peers/bootstrap.js';
 import type { Plan } from '../plan.js';
 import type { RssResult } from '../rss-worker.js';
 import type { ScaleResult } from '../scale-worker.js';
-import { ratio, round, summarize, type Summary } from '../stats.js';
+import { median, ratio, round, summarize, type Summary } from '../stats.js';
 import type { BatchRun } from '../workloads/batch.js';
+import type { DnsResults } from '../workloads/dns.js';
 import type { ModeRow } from '../workloads/modes.js';
 import type { NftFact } from '../workloads/nft-facts.js';
 import type { OpSample } from '../workloads/sample.js';
@@ -27,6 +28,7 @@ export interface RawResults {
   readonly scale: ScaleResult | string | undefined;
   readonly rss: RssResult | string | undefined;
   readonly nftFacts: { readonly facts: readonly NftFact[]; readonly errors: readonly string[] } | undefined;
+  readonly dns: DnsResults | undefined;
   readonly root: {
     readonly unchanged: boolean;
     readonly changes: readonly string[];
@@ -87,11 +89,86 @@ export interface BenchReport {
       }[]
     | { error: string }
     | null;
+  /** The embedded DNS server next to aardvark-dns: load, and until a new container's name resolves. */
+  readonly dns: DnsReport | null;
   /** What one nft transaction costs by itself, with 1 and 10 map elements. */
   readonly nftTransactions: { label: string; ms: Summary }[];
   readonly profile: Record<string, ProfileSummary>;
   readonly rootNamespace: RawResults['root'];
   readonly errors: readonly string[];
+}
+
+/** The DNS workload's numbers: medians over its rounds. */
+export interface DnsReport {
+  readonly concurrency: number;
+  readonly durationMs: number;
+  readonly load: {
+    server: string;
+    kind: string;
+    label: string;
+    rounds: number;
+    /** Medians over the rounds of each round's figure. */
+    qps: number;
+    medianMs: number;
+    p99Ms: number;
+    /** Summed over the rounds. */
+    lost: number;
+    wrong: number;
+    errors: string[];
+  }[];
+  /** netmode ÷ aardvark-dns for each kind of name. */
+  readonly ratios: { kind: string; qps: number; medianMs: number; p99Ms: number }[];
+  readonly resolve: {
+    server: string;
+    label: string;
+    call: string;
+    /** From the call until the name resolved. */
+    toResolve: Summary;
+    /** The call by itself. */
+    callMs: Summary;
+    /** From the call's return until the name resolved. */
+    afterCall: Summary;
+    queries: Summary;
+    errors: string[];
+  }[];
+  readonly errors: string[];
+}
+
+function dnsReport(raw: DnsResults): DnsReport {
+  const load = raw.load.map((row) => ({
+    server: row.server,
+    kind: row.kind,
+    label: row.label,
+    rounds: row.rounds.length,
+    qps: round(median(row.rounds.map((r) => r.qps)), 0),
+    medianMs: round(median(row.rounds.map((r) => r.medianMs)), 3),
+    p99Ms: round(median(row.rounds.map((r) => r.p99Ms)), 3),
+    lost: row.rounds.reduce((sum, r) => sum + r.lost, 0),
+    wrong: row.rounds.reduce((sum, r) => sum + r.wrong, 0),
+    errors: row.errors,
+  }));
+  const ratios = (['container', 'forwarded'] as const).map((kind) => {
+    const of = (server: string) => load.find((l) => l.server === server && l.kind === kind);
+    const nm = of('netmode');
+    const aa = of('aardvark');
+    return {
+      kind,
+      qps: round(ratio(nm?.qps, aa?.qps), 3),
+      medianMs: round(ratio(nm?.medianMs, aa?.medianMs), 3),
+      p99Ms: round(ratio(nm?.p99Ms, aa?.p99Ms), 3),
+    };
+  });
+  const resolve = raw.resolve.map((row) => ({
+    server: row.server,
+    label: row.label,
+    call: row.call,
+    toResolve: roundSummary(summarize(row.toResolveMs)),
+    callMs: roundSummary(summarize(row.callMs)),
+    afterCall: roundSummary(summarize(row.toResolveMs.map((t, i) => t - (row.callMs[i] ?? 0)))),
+    queries: summarize(row.queries),
+    errors: row.errors,
+  }));
+  return { concurrency: raw.concurrency, durationMs: raw.durationMs, load, ratios, resolve, errors: raw.errors };
 }
 
 /**
@@ -247,6 +324,21 @@ export function buildReport(raw: RawResults): BenchReport {
   const nftTransactions = (raw.nftFacts?.facts ?? []).map((f) => ({ label: f.label, ms: roundSummary(summarize(f.ms)) }));
   if (raw.nftFacts && raw.nftFacts.errors.length > 0) errors.push(...raw.nftFacts.errors.slice(0, 5).map((e) => `nft facts: ${e}`));
 
+  const dns = raw.dns ? dnsReport(raw.dns) : null;
+  if (dns) {
+    const loadOf = (server: string, kind: string) => dns.load.find((l) => l.server === server && l.kind === kind);
+    for (const kind of ['container', 'forwarded'] as const) {
+      const name = kind === 'container' ? 'Container' : 'Forwarded';
+      pair(`dns${name}MedianVsAardvark`, loadOf('netmode', kind)?.medianMs ?? Number.NaN, loadOf('aardvark', kind)?.medianMs ?? Number.NaN);
+    }
+    const resolveOf = (server: string) => dns.resolve.find((r) => r.server === server);
+    pair(
+      'dnsResolveAfterCallVsAardvark',
+      resolveOf('netmode')?.afterCall.median ?? Number.NaN,
+      resolveOf('aardvark')?.afterCall.median ?? Number.NaN,
+    );
+  }
+
   const targets = buildTargets(plan, ratios, batch);
   return {
     meta: {
@@ -262,6 +354,7 @@ export function buildReport(raw: RawResults): BenchReport {
         'Peers and the floor include creating (attach) and deleting (detach) the container namespace, as netmode connect/disconnect do.',
         'Every system runs in its own throwaway host namespace; iterations go round-robin over systems.',
         'The batch workloads keep one untimed keeper endpoint attached, so no system creates or removes its bridge inside the timed part.',
+        "The DNS workload asks from inside a container of one user-defined network: netmode's embedded server and aardvark-dns 1.4 each on their own host namespace, both forwarding to one resolver in an outside-world namespace; load rounds alternate between the servers.",
         'The second-network workload times only connecting a running container (first endpoint attached and a sleep in its namespace, untimed) to a second bridge network, and disconnecting it from that one; a keeper container stays on both networks throughout.',
         ...(plan.quick
           ? [
@@ -279,6 +372,7 @@ export function buildReport(raw: RawResults): BenchReport {
     modes,
     secondNetwork: { rows: secondRows, quoted: QUOTED_SECOND_NETWORK },
     spawnVsRss,
+    dns,
     nftTransactions,
     profile,
     rootNamespace: raw.root,

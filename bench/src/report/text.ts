@@ -167,6 +167,56 @@ export function renderText(report: BenchReport): string {
   for (const r of report.secondNetwork.rows.filter((x) => x.errors.length > 0)) out.push(`  ${r.label}: first failure: ${r.errors[0]}`);
   for (const q of report.secondNetwork.quoted) out.push(`reference only: ${q.what} ${num(q.connectMs, 0)} ms (${q.source}; no ratio)`);
 
+  out.push('', '## Names: the embedded DNS server next to aardvark-dns 1.4 (issue 13)');
+  const dns = report.dns;
+  if (!dns) out.push('not run');
+  else {
+    out.push(
+      `load from inside a container, ${dns.concurrency} UDP queries in flight, ${num(dns.durationMs / 1000, 0)} s per round; medians over the rounds:`,
+    );
+    out.push(
+      table(
+        ['server, name asked', 'rounds', 'queries/s', 'median ms', 'p99 ms', 'lost', 'wrong'],
+        dns.load.map((l) => [
+          l.label,
+          String(l.rounds),
+          num(l.qps, 0),
+          num(l.medianMs, 3),
+          num(l.p99Ms, 3),
+          String(l.lost),
+          String(l.wrong),
+        ]),
+      ),
+    );
+    for (const l of dns.load.filter((x) => x.errors.length > 0))
+      out.push(`  ${l.label}: ${l.errors.length} failures, first: ${l.errors[0]}`);
+    out.push(
+      table(
+        ['netmode ÷ aardvark-dns', 'queries/s', 'median latency', 'p99 latency'],
+        dns.ratios.map((r) => [r.kind, `${num(r.qps, 3)}×`, `${num(r.medianMs, 3)}×`, `${num(r.p99Ms, 3)}×`]),
+      ),
+    );
+    out.push(
+      "until a new container's name resolves from another container (a watcher asking as fast as it can from the call on): median [min–max] ms",
+    );
+    out.push(
+      table(
+        ['server', 'call → resolves', 'the call', 'call returned → resolves', 'queries asked', 'failures', 'the call is'],
+        dns.resolve.map((r) => [
+          r.label,
+          cell(r.toResolve),
+          cell(r.callMs),
+          cell(r.afterCall),
+          num(r.queries.median, 0),
+          String(r.errors.length),
+          r.call,
+        ]),
+      ),
+    );
+    for (const r of dns.resolve.filter((x) => x.errors.length > 0)) out.push(`  ${r.label}: first failure: ${r.errors[0]}`);
+    for (const e of dns.errors) out.push(`  ${e}`);
+  }
+
   out.push('', '## Process start cost against the SDK process resident memory: median [min–max] ms');
   const rss = report.spawnVsRss;
   if (!rss) out.push('not run');
