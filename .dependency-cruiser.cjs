@@ -44,7 +44,7 @@ const layerRules = CORE_LAYERS.slice(0, -1).map((layer, index) => ({
 const everyCoreLayerPath = CORE_LAYERS.flatMap(coreLayerPath);
 
 // Packages and examples that use core as a third party would: through
-// '@netmode/core' (and '@netmode/core/testing' in tests), never a path.
+// '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path.
 const CONSUMERS = '^(packages/(driver-[^/]+|cli)|examples|bench)/';
 const CONSUMER_SOURCES = [
   '^packages/(driver-[^/]+|cli)/src/',
@@ -76,9 +76,9 @@ module.exports = {
       name: 'consumers-use-core-entry',
       severity: 'error',
       comment:
-        "Drivers, the CLI, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' in tests), never a path into core's src or dist.",
+        "Drivers, the CLI, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path into core's src or dist.",
       from: { path: CONSUMERS },
-      to: { path: '^packages/core/', pathNot: '^packages/core/dist/(testing/)?index\\.d\\.ts$' },
+      to: { path: '^packages/core/', pathNot: '^packages/core/dist/(index|testing/index|testing/conformance)\\.d\\.ts$' },
     },
     {
       name: 'consumers-no-relative-core',
@@ -90,7 +90,8 @@ module.exports = {
     {
       name: 'consumer-sources-no-testing',
       severity: 'error',
-      comment: "'@netmode/core/testing' (which loads vitest) is for tests; a package's sources import '@netmode/core'.",
+      comment:
+        "'@netmode/core/testing' and '@netmode/core/testing/conformance' (which loads vitest) are for tests; a package's sources import '@netmode/core'.",
       from: { path: CONSUMER_SOURCES },
       to: { path: '^packages/core/dist/testing/' },
     },

@@ -142,7 +142,7 @@ export interface NetworkSetup {
  *
  * Register an implementation under the `NETWORK_DRIVER` token from the
  * package's `registerXDriver(container, options)` function; prove it with
- * `testNetworkDriver()` from `@netmode/core/testing`.
+ * `testNetworkDriver()` from `@netmode/core/testing/conformance`.
  *
  * Guarantees a driver may rely on:
  * - `validate` (and `validateNetwork`) of every driver involved has passed
