@@ -389,7 +389,15 @@ export class BridgeDriver implements NetworkDriver {
     return { ok: problems.length === 0, problems };
   }
 
-  async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void> {
+  /**
+   * Puts back the bridge, its sysctls, the firewall's base and the
+   * endpoint's published ports, and the host veth's place on its bridge.
+   * Resolves to `false` when the bridge (up, with its gateway address), the
+   * firewall's base and the veth were whole before it began.
+   */
+  async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<boolean> {
+    const wasWhole = await this.#sharedStateWhole(network, ctx);
+    let putBack = !wasWhole;
     // Look again: someone may have flushed the firewall since this process looked.
     this.#live.delete(network.id);
     const live = await this.#ensureLive(network, ctx);
@@ -399,6 +407,7 @@ export class BridgeDriver implements NetworkDriver {
     if (data.hostVeth) {
       const veth = await readLink(ctx, ctx.hostNetns, data.hostVeth);
       if (veth && (!veth.up || veth.master !== live.settings.bridge)) {
+        putBack = true;
         await runIpBatch(
           ctx.runner,
           ctx.hostNetns,
@@ -410,6 +419,25 @@ export class BridgeDriver implements NetworkDriver {
     // A record without `icc` predates port isolation: the network says.
     const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
+    return putBack;
+  }
+
+  /**
+   * Whether the network's bridge (ours, not an existing one) is up with its
+   * gateway address, and the firewall's shared base is there without gaps
+   * (a backend that enforces nothing has no base). Reads only.
+   */
+  async #sharedStateWhole(network: NetworkRecord, ctx: DriverContext): Promise<boolean> {
+    const settings = readSettings(network);
+    const subnet = network.subnets[0];
+    if (!settings.existing && subnet?.gateway) {
+      const bridge = await readLink(ctx, ctx.hostNetns, settings.bridge);
+      const gateway = `${subnet.gateway}/${parseNetwork(subnet.subnet).prefixLength}`;
+      if (!bridge?.up || !bridge.ipv4.includes(gateway)) return false;
+    }
+    const enforces = Object.values(this.#firewall.capabilities).some(Boolean);
+    const base = await this.#firewall.check(scope(ctx));
+    return base.gaps.length === 0 && (base.present || !enforces);
   }
 
   /**

@@ -156,8 +156,14 @@ async function checkAndRepair(
     });
   }
   if (!driver.repair) return { kind: 'checked' };
-  await driver.repair(endpoint, network, ctx);
-  return { kind: 'repaired' };
+  const putBack = await driver.repair(endpoint, network, ctx);
+  return { kind: putBack === false ? 'checked' : 'repaired' };
+}
+
+/** Whether a reconcile did something, or failed to: a report worth an event. */
+export function reconcileDidSomething(report: ReconcileReport): boolean {
+  const { finished, lost, broken, repaired, restoredLeases, releasedLeases, failures } = report;
+  return [finished, lost, broken, repaired, failures].some((list) => list.length > 0) || restoredLeases > 0 || releasedLeases > 0;
 }
 
 /** See {@link NetworkManager.gc}. */

@@ -33,7 +33,7 @@ import type { StateStore, StateTransaction } from '../store/state-store.js';
 import { COMMAND_RUNNER, EVENTS, IPAM, MANAGER_SETTINGS, NETWORK_DRIVER, PORTS, SANDBOXES, STATE_STORE } from '../tokens.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
 import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
-import { gc, reconcile, type MaintenanceDeps } from './maintenance.js';
+import { gc, reconcile, reconcileDidSomething, type MaintenanceDeps } from './maintenance.js';
 import { INSTANCE_RECORD } from './record-kinds.js';
 import {
   assertNotBusy,
@@ -900,7 +900,9 @@ export class NetworkManager {
   async reconcile(): Promise<ReconcileReport> {
     await this.#ready();
     const report = await reconcile(this.#maintenance(await this.#instance()));
-    this.events.emit('reconcile:repaired', { report });
+    // An event says that something happened: a reconcile that found
+    // everything in order (a healthy start-up) emits nothing.
+    if (reconcileDidSomething(report)) this.events.emit('reconcile:repaired', { report });
     return report;
   }
 
