@@ -126,7 +126,10 @@ export function hostnameOf(settings: NameSettings, containerId: string): string 
 
 function assertLabels(value: string, field: string, max: number): void {
   if (typeof value !== 'string' || value.length > max || !isDnsName(value) || value.endsWith('.')) {
-    throw invalidConfig(field, `${JSON.stringify(value)} is not valid: use letters, digits and '-' in dot-separated labels, at most ${max} characters`);
+    throw invalidConfig(
+      field,
+      `${JSON.stringify(value)} is not valid: use letters, digits and '-' in dot-separated labels, at most ${max} characters`,
+    );
   }
 }
 
