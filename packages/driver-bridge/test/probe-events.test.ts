@@ -24,7 +24,10 @@ class Outcomes implements CommandRunner {
 function freshHost(): RecordingRunner {
   return new RecordingRunner()
     .failOn((s) => s.command === 'ip' && s.args.join(' ').startsWith('-json -details address show dev'), 'Cannot find device "netmode0"')
-    .failOn((s) => s.command === 'nft' && s.args.includes('list'), 'Error: No such file or directory; did you mean table ‘netmode’ in family inet?')
+    .failOn(
+      (s) => s.command === 'nft' && s.args.includes('list'),
+      'Error: No such file or directory; did you mean table ‘netmode’ in family inet?',
+    )
     .failOn((s) => s.command === 'conntrack', 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.');
 }
 
@@ -36,7 +39,13 @@ describe('a healthy first connect to the bridge network', () => {
     const failed = runner.runs.filter((r) => r.error !== undefined);
     const probes = failed.map((r) => `${r.spec.command} ${r.spec.args.join(' ')}`);
     // The bridge, the nft table, the UDP flows to flush.
-    expect(probes).toEqual(expect.arrayContaining([expect.stringMatching(/^ip -json -details address show dev netmode0$/), expect.stringMatching(/^nft -j -t list table inet netmode$/), expect.stringMatching(/^conntrack -D -p udp/)]));
+    expect(probes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ip -json -details address show dev netmode0$/),
+        expect.stringMatching(/^nft -j -t list table inet netmode$/),
+        expect.stringMatching(/^conntrack -D -p udp/),
+      ]),
+    );
     for (const { spec, error } of failed) expect(expectedAnswer(spec, error), `${spec.command} ${spec.args.join(' ')}`).toBe('missing');
   });
 });
