@@ -68,6 +68,7 @@ export class FakeNetMode {
       gwPriority: options.gwPriority ?? 0,
       defaultRoute: false,
       aliases: [...(options.aliases ?? [])],
+      names: {},
       interfaces: known ? [{ name: `eth${index}`, side: 'sandbox' }] : [],
       addresses: known ? [`${options.ip ?? `${known.prefix}.${host}`}/24`] : [],
       gateways: known && !known.internal ? [`${known.prefix}.1`] : [],
@@ -106,6 +107,7 @@ export class FakeNetMode {
       containerId,
       netns: first.netns,
       joiners: [],
+      hostname: containerId.slice(0, 12),
       endpoints,
       ...(route
         ? {
@@ -129,6 +131,7 @@ export class FakeNetMode {
       driver: 'bridge',
       subnets: [{ subnet: `${known.prefix}.0/24`, gateway: `${known.prefix}.1` }],
       internal: known.internal ?? false,
+      dns: false,
       predefined: false,
       options: {},
       labels: {},
