@@ -13,7 +13,8 @@ const CORE_LAYERS = [
   // nothing: its symbols are used by services and the manager alike), the model.
   { name: 'errors-model', paths: ['errors\\.ts$', 'tokens\\.ts$', 'model/'] },
   // events.ts imports only errors and the model; exec/ is the first room that emits.
-  { name: 'net-store', paths: ['net/', 'store/', 'events\\.ts$'] },
+  // names/ (a sandbox's name settings and the name table) reads only net/ and the model.
+  { name: 'net-store', paths: ['net/', 'store/', 'names/', 'events\\.ts$'] },
   { name: 'exec', paths: ['exec/'] },
   { name: 'services', paths: ['netns/', 'ipam/', 'ports/', 'firewall/'] },
   // The driver contract and the driver kit beside it.
