@@ -97,6 +97,14 @@ module.exports = {
       to: { path: '^packages/core/dist/testing/' },
     },
     {
+      name: 'core-without-vitest',
+      severity: 'error',
+      comment:
+        "Only the conformance suite (@netmode/core/testing/conformance) loads vitest: '@netmode/core' and '@netmode/core/testing' must load without it, under any test runner or none.",
+      from: { path: '^packages/core/src/', pathNot: '^packages/core/src/testing/conformance\\.ts$' },
+      to: { path: '(^|/)vitest(/|$)' },
+    },
+    {
       name: 'tsyringe-only-in-core',
       severity: 'error',
       comment:
