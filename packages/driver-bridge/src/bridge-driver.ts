@@ -392,16 +392,21 @@ export class BridgeDriver implements NetworkDriver {
   /**
    * Puts back the bridge, its sysctls, the firewall's base and the
    * endpoint's published ports, and the host veth's place on its bridge.
-   * Resolves to `false` when the bridge (up, with its gateway address), the
-   * firewall's base and the veth were whole before it began.
+   * Resolves to `false` when all of it was whole before it began: the
+   * bridge up with its gateway address, the firewall's base, network rules
+   * and published ports (its `gaps()`), the veth up on its bridge. An
+   * `icc: false` network's port isolation, which `gaps()` does not cover,
+   * or a backend without `gaps()`, always counts as a repair.
    */
   async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<boolean> {
-    const wasWhole = await this.#sharedStateWhole(network, ctx);
-    let putBack = !wasWhole;
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    const settings = readSettings(network);
+    // A record without `icc` predates port isolation: the network says.
+    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? settings.icc);
+    let putBack = !(await this.#wasWhole(network, settings, fw, ctx));
     // Look again: someone may have flushed the firewall since this process looked.
     this.#live.delete(network.id);
     const live = await this.#ensureLive(network, ctx);
-    const data = endpoint.driverData as Partial<BridgeEndpointData>;
     // The veth set down, taken off its bridge or moved to another one: put
     // it back (and hairpin on, which a bridge port loses when it leaves).
     if (data.hostVeth) {
@@ -416,28 +421,23 @@ export class BridgeDriver implements NetworkDriver {
         );
       }
     }
-    // A record without `icc` predates port isolation: the network says.
-    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
     return putBack;
   }
 
-  /**
-   * Whether the network's bridge (ours, not an existing one) is up with its
-   * gateway address, and the firewall's shared base is there without gaps
-   * (a backend that enforces nothing has no base). Reads only.
-   */
-  async #sharedStateWhole(network: NetworkRecord, ctx: DriverContext): Promise<boolean> {
-    const settings = readSettings(network);
-    const subnet = network.subnets[0];
-    if (!settings.existing && subnet?.gateway) {
+  /** What {@link repair} would find nothing to do about, before it starts. Reads only. */
+  async #wasWhole(network: NetworkRecord, settings: BridgeSettings, fw: FirewallEndpoint | undefined, ctx: DriverContext): Promise<boolean> {
+    if (!this.#firewall.gaps || !settings.icc || fw?.icc === false) return false;
+    let subnet: SubnetConfig | undefined = network.subnets[0];
+    if (settings.existing) {
+      subnet = await existingBridgeSubnet(ctx, settings.bridge).catch(() => undefined);
+    } else if (subnet?.gateway) {
       const bridge = await readLink(ctx, ctx.hostNetns, settings.bridge);
-      const gateway = `${subnet.gateway}/${parseNetwork(subnet.subnet).prefixLength}`;
-      if (!bridge?.up || !bridge.ipv4.includes(gateway)) return false;
+      if (!bridge?.up || !bridge.ipv4.includes(`${subnet.gateway}/${parseNetwork(subnet.subnet).prefixLength}`)) return false;
     }
-    const enforces = Object.values(this.#firewall.capabilities).some(Boolean);
-    const base = await this.#firewall.check(scope(ctx));
-    return base.gaps.length === 0 && (base.present || !enforces);
+    if (!subnet) return false;
+    const gaps = await this.#firewall.gaps(scope(ctx), firewallNetwork(network, settings, [subnet.subnet]), fw);
+    return gaps.length === 0;
   }
 
   /**

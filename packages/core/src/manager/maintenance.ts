@@ -155,9 +155,11 @@ async function checkAndRepair(
       return { ...rest, status: 'attached' };
     });
   }
-  if (!driver.repair) return { kind: 'checked' };
+  // A former check's `broken` undone is a repair in itself.
+  const healed = endpoint.status === 'broken';
+  if (!driver.repair) return { kind: healed ? 'repaired' : 'checked' };
   const putBack = await driver.repair(endpoint, network, ctx);
-  return { kind: putBack === false ? 'checked' : 'repaired' };
+  return { kind: putBack === false && !healed ? 'checked' : 'repaired' };
 }
 
 /** Whether a reconcile did something, or failed to: a report worth an event. */
