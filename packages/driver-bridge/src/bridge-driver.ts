@@ -426,7 +426,12 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   /** What {@link repair} would find nothing to do about, before it starts. Reads only. */
-  async #wasWhole(network: NetworkRecord, settings: BridgeSettings, fw: FirewallEndpoint | undefined, ctx: DriverContext): Promise<boolean> {
+  async #wasWhole(
+    network: NetworkRecord,
+    settings: BridgeSettings,
+    fw: FirewallEndpoint | undefined,
+    ctx: DriverContext,
+  ): Promise<boolean> {
     if (!this.#firewall.gaps || !settings.icc || fw?.icc === false) return false;
     let subnet: SubnetConfig | undefined = network.subnets[0];
     if (settings.existing) {

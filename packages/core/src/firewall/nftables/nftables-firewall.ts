@@ -136,7 +136,10 @@ export class NftablesFirewall implements Firewall {
    * listing of the table.
    */
   async gaps(scope: FirewallScope, network: FirewallNetwork, endpoint?: FirewallEndpoint): Promise<readonly string[]> {
-    const wanted = [...networkElements(validateFirewallNetwork(network)), ...(endpoint ? endpointElements(validateFirewallEndpoint(endpoint)) : [])];
+    const wanted = [
+      ...networkElements(validateFirewallNetwork(network)),
+      ...(endpoint ? endpointElements(validateFirewallEndpoint(endpoint)) : []),
+    ];
     const listing = await readTable(scope, TABLE, []);
     if (listing === null) return [`table ${TABLE}`];
     const missing = wanted.filter((w) => !(listing.sets.get(w.set) ?? []).some((e) => e.key === w.key && e.comment === w.owner));
