@@ -45,7 +45,7 @@ const layerRules = CORE_LAYERS.slice(0, -1).map((layer, index) => ({
 const everyCoreLayerPath = CORE_LAYERS.flatMap(coreLayerPath);
 
 // Packages and examples that use core as a third party would: through
-// '@netmode/core' (and '@netmode/core/testing' in tests), never a path.
+// '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path.
 const CONSUMERS = '^(packages/(driver-[^/]+|cli)|examples|bench)/';
 const CONSUMER_SOURCES = [
   '^packages/(driver-[^/]+|cli)/src/',
@@ -77,9 +77,9 @@ module.exports = {
       name: 'consumers-use-core-entry',
       severity: 'error',
       comment:
-        "Drivers, the CLI, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' in tests), never a path into core's src or dist.",
+        "Drivers, the CLI, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path into core's src or dist.",
       from: { path: CONSUMERS },
-      to: { path: '^packages/core/', pathNot: '^packages/core/dist/(testing/)?index\\.d\\.ts$' },
+      to: { path: '^packages/core/', pathNot: '^packages/core/dist/(index|testing/index|testing/conformance)\\.d\\.ts$' },
     },
     {
       name: 'consumers-no-relative-core',
@@ -91,9 +91,18 @@ module.exports = {
     {
       name: 'consumer-sources-no-testing',
       severity: 'error',
-      comment: "'@netmode/core/testing' (which loads vitest) is for tests; a package's sources import '@netmode/core'.",
+      comment:
+        "'@netmode/core/testing' and '@netmode/core/testing/conformance' (which loads vitest) are for tests; a package's sources import '@netmode/core'.",
       from: { path: CONSUMER_SOURCES },
       to: { path: '^packages/core/dist/testing/' },
+    },
+    {
+      name: 'core-without-vitest',
+      severity: 'error',
+      comment:
+        "Only the conformance suite (@netmode/core/testing/conformance) loads vitest: '@netmode/core' and '@netmode/core/testing' must load without it, under any test runner or none.",
+      from: { path: '^packages/core/src/', pathNot: '^packages/core/src/testing/conformance\\.ts$' },
+      to: { path: '(^|/)vitest(/|$)' },
     },
     {
       name: 'tsyringe-only-in-core',

@@ -7,6 +7,8 @@ const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 // change to core is seen by the driver tests without a rebuild. Child
 // processes that tests start (lock and IPAM races) use the built dist instead.
 const alias = {
+  // Longest first: an alias also matches the paths below it.
+  '@netmode/core/testing/conformance': src('./packages/core/src/testing/conformance.ts'),
   '@netmode/core/testing': src('./packages/core/src/testing/index.ts'),
   '@netmode/core': src('./packages/core/src/index.ts'),
   '@netmode/driver-none': src('./packages/driver-none/src/index.ts'),

@@ -1,5 +1,5 @@
-// Reads one or more vitest JSON reports (the workspace's run, and the driver
-// package checked outside it) and prints the closing line "N passed, N failed"
+// Reads one or more vitest JSON reports (the workspace's run, the driver
+// package checked outside it, and the package checks, which write the same shape) and prints the closing line "N passed, N failed"
 // (", N skipped" when any were), counting them all. Exits 1 when a test
 // failed, when a report is missing or ran no test, or when CI=true and a test
 // was skipped: in CI the root-only tests must run.

@@ -3,8 +3,10 @@
 # API docs (warnings are errors), check lint, formatting and the import rules
 # (pnpm lint, format:check, layers), run every test (the integration tests need
 # root; with CI=true they must run) and those of the driver package checked
-# outside the workspace (scripts/check-external-driver.sh), check that nothing
-# was left on the machine, and end with one line counting both: "N passed, N failed".
+# outside the workspace (scripts/check-external-driver.sh), check the packages
+# as npm would publish and a new user would install them
+# (scripts/check-packages.sh), check that nothing was left on the machine, and
+# end with one line counting all three: "N passed, N failed".
 # A failed check is not a test: the tests still run and are counted, and the
 # script exits non-zero, naming the check just above that line.
 set -euo pipefail
@@ -39,10 +41,12 @@ for name in "${failed_checks[@]}"; do echo "test.sh: FAILED: $name" >&2; done
 
 results=.vitest-results.json
 external=.vitest-results-external.json
+packages=.vitest-results-packages.json
 rm -f "$results"
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" || status=$?
 bash scripts/check-external-driver.sh "$external" || status=$?
+bash scripts/check-packages.sh "$packages" || status=$?
 
 after=$(network_state)
 if [ "$before" != "$after" ]; then
@@ -55,5 +59,5 @@ if [ ${#failed_checks[@]} -gt 0 ]; then
   echo "test.sh: the tests ran, but these checks failed (see above): ${failed_checks[*]}" >&2
   status=1
 fi
-node scripts/summarize-tests.mjs "$results" "$external" || status=$?
+node scripts/summarize-tests.mjs "$results" "$external" "$packages" || status=$?
 exit "$status"

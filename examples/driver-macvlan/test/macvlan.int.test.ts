@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, createNetMode, isNetModeError, netnsPath, type NetnsRef, type NetworkManager } from '@netmode/core';
-import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerMacvlanDriver } from '../src/index.js';
 

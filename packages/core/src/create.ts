@@ -1,6 +1,7 @@
 import 'reflect-metadata';
+import { createRequire } from 'node:module';
 import { container as globalContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
-import { invalidConfig } from './errors.js';
+import { ErrorCode, NetModeError, invalidConfig } from './errors.js';
 import { NetModeEmitter } from './events.js';
 import { ExecaRunner, type ExecaRunnerOptions } from './exec/execa-runner.js';
 import { HelperRunner } from './exec/helper-runner.js';
@@ -228,10 +229,48 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
   });
   for (const register of options.firewalls ?? []) register(container);
   options.configure?.(container);
-  // An unknown backend name fails here, before anything is used.
-  container.resolve(FIREWALL);
-  for (const register of options.drivers) register(container);
-  return container.resolve(NetworkManager);
+  try {
+    // An unknown backend name fails here, before anything is used.
+    container.resolve(FIREWALL);
+    for (const register of options.drivers) register(container);
+    return container.resolve(NetworkManager);
+  } catch (error) {
+    throw duplicateTsyringe(error) ?? error;
+  }
+}
+
+/**
+ * ERR_DUPLICATE_TSYRINGE when `error` is tsyringe failing to build a class
+ * because another copy of tsyringe decorated it, else `undefined`. tsyringe
+ * keeps the parameters of every `@injectable()` class in its module's state,
+ * so a class decorated by one copy is unknown to another copy's container.
+ * tsyringe's error has no class or code: its message is the only signal, and
+ * it counts only when a second copy is really loaded.
+ */
+function duplicateTsyringe(error: unknown): NetModeError | undefined {
+  if (!(error instanceof Error) || !/TypeInfo not known for/.test(error.message)) return undefined;
+  const copies = loadedTsyringeCopies();
+  if (copies.length < 2) return undefined;
+  return new NetModeError(
+    ErrorCode.DUPLICATE_TSYRINGE,
+    `tsyringe is loaded ${copies.length} times (${copies.join(', ')}), and a class decorated by one copy is unknown to the container of another: ${error.message}`,
+    { cause: error, context: { copies } },
+  );
+}
+
+/**
+ * The directories of the tsyringe copies loaded in this process. tsyringe's
+ * package has no `exports` map and no `type`, so Node loads its CommonJS
+ * build from `import` and `require` alike, and every copy is in the
+ * CommonJS module cache under its own path.
+ */
+function loadedTsyringeCopies(): string[] {
+  const copies = new Set<string>();
+  for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    const copy = /^(.*[\\/]node_modules[\\/]tsyringe)[\\/]/.exec(file)?.[1];
+    if (copy !== undefined) copies.add(copy);
+  }
+  return [...copies].sort();
 }
 
 function pathOption(value: unknown, field: string, fallback: string): string {

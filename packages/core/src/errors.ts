@@ -66,6 +66,8 @@ export const ErrorCode = {
   TEARDOWN_INCOMPLETE: 'ERR_TEARDOWN_INCOMPLETE',
   /** A driver failed with an error that is not a NetModeError (a bug in the driver); the original is the cause. */
   DRIVER_FAILED: 'ERR_DRIVER_FAILED',
+  /** More than one copy of tsyringe is loaded, and a class decorated by one is unknown to the container of another. */
+  DUPLICATE_TSYRINGE: 'ERR_DUPLICATE_TSYRINGE',
 } as const;
 
 /** One of the stable error code strings of {@link ErrorCode}. */
@@ -104,6 +106,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_LOCK_TIMEOUT: 'Another process holds the state lock; retry, or find the process named in the message.',
   ERR_TEARDOWN_INCOMPLETE: 'Repeat the call, or remove the listed leftovers by hand.',
   ERR_DRIVER_FAILED: "Report it to the driver's authors with the cause; context.rolledBack says whether completed steps were undone.",
+  ERR_DUPLICATE_TSYRINGE:
+    'Install one tsyringe that every package accepts (npm ls tsyringe, then npm dedupe or an overrides entry); drivers take tsyringe from @netmode/core.',
 };
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import type { NetModeError } from './errors.js';
+import type { NetModeError, ToolFailure } from './errors.js';
 import type { Endpoint } from './model/endpoint.js';
 import type { NetnsRef } from './model/netns-ref.js';
 import type { NetworkRecord } from './model/network.js';
@@ -87,8 +87,18 @@ export interface CommandExecEvent {
   readonly durationMs: number;
   /** The exit status, when the process exited on its own. */
   readonly exitCode?: number;
-  /** Whether the command counts as failed (non-zero exit, timeout, abort, spawn error). */
+  /**
+   * Whether the command counts as failed (non-zero exit, timeout, abort,
+   * spawn error). A non-zero exit that its caller expected as an answer (a
+   * probe finding nothing) is not: see {@link CommandExecEvent.expected}.
+   */
   readonly failed: boolean;
+  /**
+   * Set when the command exited non-zero in the way its caller expected, as
+   * an answer (`missing`: the probed link, table or flow does not exist);
+   * `failed` is then `false`.
+   */
+  readonly expected?: ToolFailure;
 }
 
 /** Payload of `listener:error`. */
@@ -118,7 +128,10 @@ export interface NetModeEvents {
   'endpoint:failed': [event: EndpointFailedEvent];
   /** `reconcile()` found the kernel no longer matching an endpoint (a link removed by hand); `disconnect()` cleans it up. */
   'endpoint:broken': [event: EndpointBrokenEvent];
-  /** `reconcile()` finished; the report says what it repaired. */
+  /**
+   * `reconcile()` finished having changed something, or having failed to
+   * (the report says what); not emitted when it found everything in order.
+   */
   'reconcile:repaired': [event: ReconcileEvent];
   /** A network namespace was created for a sandbox. */
   'sandbox:created': [event: SandboxEvent];

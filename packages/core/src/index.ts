@@ -53,7 +53,7 @@ export { FileStateStore, type FileStateStoreOptions } from './store/file-store.j
 export { currentProcess, isProcessAlive, processStartTime, type ProcessIdentity } from './store/process-identity.js';
 
 export type { CommandResult, CommandRunner, CommandSpec } from './exec/runner.js';
-export { KNOWN_TOOLS } from './exec/runner.js';
+export { KNOWN_TOOLS, expectedAnswer } from './exec/runner.js';
 export { resolveToolPath } from './exec/tool-path.js';
 export { ExecaRunner, buildArgv, type ExecaRunnerOptions } from './exec/execa-runner.js';
 export { HelperRunner, type HelperRunnerOptions } from './exec/helper-runner.js';

@@ -259,10 +259,7 @@ export class BridgeDriver implements NetworkDriver {
         .hairpinOn(hostVeth)
         .linkAlias(hostVeth, ctx.ownerAlias(owner));
       const host = (owned ? new IpBatch().netnsAdd(ctx.sandboxName(containerId)) : new IpBatch()).append(pair);
-      const inside = new IpBatch()
-        .linkUp('lo')
-        .addressAdd(`${address}/${live.prefixLength}`, ifname, { broadcast: true })
-        .linkUp(ifname);
+      const inside = new IpBatch().linkUp('lo').addressAdd(`${address}/${live.prefixLength}`, ifname, { broadcast: true }).linkUp(ifname);
       // Another endpoint of the container may provide the default route: the manager says.
       if (!request.network.internal && request.defaultRoute) inside.defaultRouteAdd(live.subnet.gateway, ifname);
 
@@ -397,16 +394,30 @@ export class BridgeDriver implements NetworkDriver {
     return { ok: problems.length === 0, problems };
   }
 
-  async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void> {
+  /**
+   * Puts back the bridge, its sysctls, the firewall's base and the
+   * endpoint's published ports, and the host veth's place on its bridge.
+   * Resolves to `false` when all of it was whole before it began: the
+   * bridge up with its gateway address, the firewall's base, network rules
+   * and published ports (its `gaps()`), the veth up on its bridge. An
+   * `icc: false` network's port isolation, which `gaps()` does not cover,
+   * or a backend without `gaps()`, always counts as a repair.
+   */
+  async repair(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<boolean> {
+    const data = endpoint.driverData as Partial<BridgeEndpointData>;
+    const settings = readSettings(network);
+    // A record without `icc` predates port isolation: the network says.
+    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? settings.icc);
+    let putBack = !(await this.#wasWhole(network, settings, fw, ctx));
     // Look again: someone may have flushed the firewall since this process looked.
     this.#live.delete(network.id);
     const live = await this.#ensureLive(network, ctx);
-    const data = endpoint.driverData as Partial<BridgeEndpointData>;
     // The veth set down, taken off its bridge or moved to another one: put
     // it back (and hairpin on, which a bridge port loses when it leaves).
     if (data.hostVeth) {
       const veth = await readLink(ctx, ctx.hostNetns, data.hostVeth);
       if (veth && (!veth.up || veth.master !== live.settings.bridge)) {
+        putBack = true;
         await runIpBatch(
           ctx.runner,
           ctx.hostNetns,
@@ -415,9 +426,28 @@ export class BridgeDriver implements NetworkDriver {
         );
       }
     }
-    // A record without `icc` predates port isolation: the network says.
-    const fw = firewallEndpoint(endpoint.id, endpoint.networkId, withMac(data, endpoint), data.icc ?? live.settings.icc);
     if (fw) await this.#firewall.setupEndpoint(scope(ctx), fw);
+    return putBack;
+  }
+
+  /** What {@link repair} would find nothing to do about, before it starts. Reads only. */
+  async #wasWhole(
+    network: NetworkRecord,
+    settings: BridgeSettings,
+    fw: FirewallEndpoint | undefined,
+    ctx: DriverContext,
+  ): Promise<boolean> {
+    if (!this.#firewall.gaps || !settings.icc || fw?.icc === false) return false;
+    let subnet: SubnetConfig | undefined = network.subnets[0];
+    if (settings.existing) {
+      subnet = await existingBridgeSubnet(ctx, settings.bridge).catch(() => undefined);
+    } else if (subnet?.gateway) {
+      const bridge = await readLink(ctx, ctx.hostNetns, settings.bridge);
+      if (!bridge?.up || !bridge.ipv4.includes(`${subnet.gateway}/${parseNetwork(subnet.subnet).prefixLength}`)) return false;
+    }
+    if (!subnet) return false;
+    const gaps = await this.#firewall.gaps(scope(ctx), firewallNetwork(network, settings, [subnet.subnet]), fw);
+    return gaps.length === 0;
   }
 
   /**

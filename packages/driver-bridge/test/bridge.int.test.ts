@@ -1,5 +1,6 @@
 import { ErrorCode, createNetMode, isNetModeError, macFromIpv4, type Endpoint, type NetworkManager } from '@netmode/core';
-import { integrationAvailable, testNetworkDriver, type HostSnapshot } from '@netmode/core/testing';
+import { integrationAvailable, type HostSnapshot } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBridgeDriver, type BridgeDriverOptions } from '../src/index.js';
 import { ADDR, createTopology, type Topology } from './support/topology.js';

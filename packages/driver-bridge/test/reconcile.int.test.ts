@@ -37,6 +37,36 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await topo?.cleanup();
   });
 
+  it('repairs nothing and emits no event when everything is whole (a healthy start-up)', async () => {
+    await netmode.createNetwork({ name: 'calm', driver: 'bridge', subnets: [{ subnet: '10.249.7.0/24' }] });
+    await netmode.connect('steady', 'bridge', {
+      ports: [
+        { hostPort: 8081, containerPort: 80 },
+        { hostPort: 5354, containerPort: 53, protocol: 'udp' },
+      ],
+    });
+    await netmode.connect('steady', 'calm');
+    try {
+      // A new manager, as after a restart of the runtime.
+      const restarted = make();
+      const events: ReconcileReport[] = [];
+      restarted.events.on('reconcile:repaired', (e) => events.push(e.report));
+      expect(await restarted.reconcile()).toEqual({
+        finished: [],
+        lost: [],
+        broken: [],
+        repaired: [],
+        restoredLeases: 0,
+        releasedLeases: 0,
+        failures: [],
+      });
+      expect(events).toEqual([]);
+    } finally {
+      await netmode.disconnect('steady');
+      await netmode.removeNetwork('calm');
+    }
+  });
+
   it('restores rules flushed by someone else, and the published port works again', async () => {
     const web = await netmode.connect('web', 'bridge', { ports: [{ hostPort: 8080, containerPort: 80 }] });
     const stopServer = await topo.serve(web.netns, 'tcp-serve', 80);

@@ -81,7 +81,8 @@ describe.skipIf(!integrationAvailable())('the sandboxes netmode makes have Docke
   });
 
   it('refuses a setting that is not a network sysctl, or not a number, before anything is made', () => {
-    for (const sandboxSysctls of [{ 'kernel.hostname': '1' }, { 'net.ipv4.ip_forward': 'yes' }, { 'net/../../kernel/x': '1' }]) {
+    const refused: Record<string, string>[] = [{ 'kernel.hostname': '1' }, { 'net.ipv4.ip_forward': 'yes' }, { 'net/../../kernel/x': '1' }];
+    for (const sandboxSysctls of refused) {
       expect(() => createNetMode({ drivers: [registerNoneDriver], stateDir: fixture.stateDir, sandboxSysctls })).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }),
       );

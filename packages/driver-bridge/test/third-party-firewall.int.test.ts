@@ -10,7 +10,8 @@ import {
   type FirewallOwner,
   type FirewallScope,
 } from '@netmode/core';
-import { integrationAvailable, testNetworkDriver } from '@netmode/core/testing';
+import { integrationAvailable } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { describe, expect, it } from 'vitest';
 import { registerBridgeDriver } from '../src/index.js';
 

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { ErrorCode, createNetMode, isNetModeError, netnsPath, type NetworkManager } from '@netmode/core';
-import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerHostDriver } from '../src/index.js';
 

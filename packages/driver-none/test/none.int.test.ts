@@ -1,5 +1,6 @@
 import { createNetMode, type NetworkManager } from '@netmode/core';
-import { createNetnsFixture, integrationAvailable, testNetworkDriver, type NetnsFixture } from '@netmode/core/testing';
+import { createNetnsFixture, integrationAvailable, type NetnsFixture } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerNoneDriver } from '../src/index.js';
 

@@ -1,4 +1,4 @@
-import { testNetworkDriver } from '@netmode/core/testing';
+import { testNetworkDriver } from '@netmode/core/testing/conformance';
 import { registerPtpDriver } from '../src/index.js';
 
 // The suite every netmode driver runs, from the packed @netmode/core: refusals

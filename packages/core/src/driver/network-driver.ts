@@ -142,7 +142,7 @@ export interface NetworkSetup {
  *
  * Register an implementation under the `NETWORK_DRIVER` token from the
  * package's `registerXDriver(container, options)` function; prove it with
- * `testNetworkDriver()` from `@netmode/core/testing`.
+ * `testNetworkDriver()` from `@netmode/core/testing/conformance`.
  *
  * Guarantees a driver may rely on:
  * - `validate` (and `validateNetwork`) of every driver involved has passed
@@ -259,9 +259,12 @@ export interface NetworkDriver {
    * shared with others and possibly removed by someone else — firewall rules
    * after `nft flush ruleset` or `iptables -F`, a base table, sysctls.
    * Idempotent: called by `reconcile()` for every endpoint whose `check()`
-   * passed; it must not touch what is already right.
+   * passed; it must not touch what is already right. Resolves to `false`
+   * when everything was already right and nothing was put back, so
+   * `reconcile()` reports no repair; `true` (or nothing, as drivers written
+   * before this did) when it put something back.
    */
-  repair?(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<void>;
+  repair?(endpoint: Endpoint, network: NetworkRecord, ctx: DriverContext): Promise<boolean | void>;
 
   /**
    * Removes kernel objects of this driver that are provably this instance's

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
-import type { NetModeEmitter } from '../events.js';
+import { ErrorCode, NetModeError, invalidConfig, type ToolFailure } from '../errors.js';
+import type { CommandExecEvent, NetModeEmitter } from '../events.js';
 import { formatNetns, netnsPath } from '../model/netns-ref.js';
-import type { CommandResult, CommandRunner, CommandSpec } from './runner.js';
+import { expectedAnswer, type CommandResult, type CommandRunner, type CommandSpec } from './runner.js';
 import { classifyToolFailure } from './tool-failure.js';
 import { resolveToolPath } from './tool-path.js';
 
@@ -48,18 +48,33 @@ export class ExecaRunner implements CommandRunner {
     });
     const durationMs = performance.now() - started;
     const exitCode = typeof result.exitCode === 'number' ? result.exitCode : undefined;
-    this.#events?.emit('command:exec', { argv, netns, durationMs, exitCode, failed: result.failed });
     const stdout = String(result.stdout ?? '');
     const stderr = String(result.stderr ?? '');
-    if (!result.failed) return { stdout, stderr, exitCode: 0, durationMs };
-    throw classifyFailure(spec, argv, {
+    if (!result.failed) {
+      this.#events?.emit('command:exec', { argv, netns, durationMs, exitCode, failed: false });
+      return { stdout, stderr, exitCode: 0, durationMs };
+    }
+    const error = classifyFailure(spec, argv, {
       stderr,
       exitCode,
       timedOut: result.timedOut,
       aborted: result.isCanceled,
       spawnError: exitCode === undefined && !result.timedOut && !result.isCanceled ? result.originalMessage : undefined,
     });
+    this.#events?.emit('command:exec', execEvent(argv, netns, durationMs, exitCode, expectedAnswer(spec, error)));
+    throw error;
   }
+}
+
+/** The `command:exec` event of a failed command: not failed when it failed as expected. */
+export function execEvent(
+  argv: readonly string[],
+  netns: string,
+  durationMs: number,
+  exitCode: number | undefined,
+  expected: ToolFailure | undefined,
+): CommandExecEvent {
+  return { argv, netns, durationMs, exitCode, failed: expected === undefined, ...(expected === undefined ? {} : { expected }) };
 }
 
 /**

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCode, NetModeError, errorMessage } from '../errors.js';
 import type { NetModeEmitter } from '../events.js';
 import { formatNetns } from '../model/netns-ref.js';
-import { buildArgv, classifyFailure } from './execa-runner.js';
-import type { CommandResult, CommandRunner, CommandSpec } from './runner.js';
+import { buildArgv, classifyFailure, execEvent } from './execa-runner.js';
+import { expectedAnswer, type CommandResult, type CommandRunner, type CommandSpec } from './runner.js';
 import type { HelperReply, HelperRequest } from './spawn-helper.js';
 
 /** Options of {@link HelperRunner}. */
@@ -166,20 +166,21 @@ export class HelperRunner implements CommandRunner {
     const durationMs = performance.now() - pending.started;
     const exitCode = reply.exitCode ?? undefined;
     const failed = reply.exitCode !== 0 || reply.spawnError !== null;
-    this.#events?.emit('command:exec', { argv, netns: formatNetns(spec.netns ?? { kind: 'host' }), durationMs, exitCode, failed });
+    const netns = formatNetns(spec.netns ?? { kind: 'host' });
     if (!failed) {
+      this.#events?.emit('command:exec', { argv, netns, durationMs, exitCode, failed: false });
       pending.resolve({ stdout: reply.stdout, stderr: reply.stderr, exitCode: 0, durationMs });
       return;
     }
-    pending.reject(
-      classifyFailure(spec, argv, {
-        stderr: reply.stderr,
-        exitCode,
-        timedOut: reply.timedOut,
-        aborted: reply.canceled,
-        spawnError: reply.spawnError ?? undefined,
-      }),
-    );
+    const error = classifyFailure(spec, argv, {
+      stderr: reply.stderr,
+      exitCode,
+      timedOut: reply.timedOut,
+      aborted: reply.canceled,
+      spawnError: reply.spawnError ?? undefined,
+    });
+    this.#events?.emit('command:exec', execEvent(argv, netns, durationMs, exitCode, expectedAnswer(spec, error)));
+    pending.reject(error);
   }
 }
 

@@ -1,3 +1,4 @@
+import { isToolFailure, type ToolFailure } from '../errors.js';
 import type { NetnsRef } from '../model/netns-ref.js';
 
 /** One process to run: a tool, its arguments, and where to run it. */
@@ -17,6 +18,14 @@ export interface CommandSpec {
   readonly timeoutMs?: number;
   /** Kill the process when this signal aborts. */
   readonly signal?: AbortSignal;
+  /**
+   * A failure that is an answer, not an error: a probe asking "does it
+   * exist?" expects `missing`. The runner still rejects with the classified
+   * error (the caller reads the answer from it), but reports a failure of
+   * this kind in `command:exec` with `failed: false` and `expected` set, so
+   * a healthy operation shows no failed command.
+   */
+  readonly expectedFailure?: ToolFailure;
 }
 
 /** What a finished process left behind. */
@@ -44,10 +53,22 @@ export interface CommandResult {
  *   `ERR_COMMAND_TIMEOUT`, `ERR_ABORTED`) whose context holds `argv`, `netns`,
  *   `exitCode` and `stderr`.
  * - The runner never changes the namespace of the calling process.
+ * - A runner that reports `command:exec` events reports a failure that
+ *   matches {@link CommandSpec.expectedFailure} as not failed
+ *   ({@link expectedAnswer}).
  */
 export interface CommandRunner {
   /** Runs one process to completion. Resolves only when it exited with status 0. */
   run(spec: CommandSpec): Promise<CommandResult>;
+}
+
+/**
+ * The spec's expected failure when `error` is that failure (the command
+ * answered as its caller expected), else `undefined`: what a runner reports
+ * as `expected` in `command:exec`, with `failed: false`.
+ */
+export function expectedAnswer(spec: CommandSpec, error: unknown): ToolFailure | undefined {
+  return spec.expectedFailure !== undefined && isToolFailure(error, spec.expectedFailure) ? spec.expectedFailure : undefined;
 }
 
 /** Tools netmode may run, with the Debian package that provides each (for ERR_MISSING_TOOL). */

@@ -158,6 +158,15 @@ export interface Firewall {
   /** Whether the shared base is there, and what it lacks (what `setupNetwork` would put back). Reads only. */
   check(scope: FirewallScope): Promise<FirewallBaseState>;
   /**
+   * What `setupNetwork(network)` and `setupEndpoint(endpoint)` would put
+   * back: gaps in the base, in the network's own rules or elements, and in
+   * the endpoint's published ports, one phrase each; empty when all is
+   * there. Reads only. The port isolation of `icc: false` networks is not
+   * covered. Optional: without it, a driver's `repair()` cannot tell a
+   * repair from a no-op, and reports one.
+   */
+  gaps?(scope: FirewallScope, network: FirewallNetwork, endpoint?: FirewallEndpoint): Promise<readonly string[]>;
+  /**
    * Removes the shared base when nothing uses it any more (no network's
    * rules or elements, no rule of the administrator's); resolves to whether
    * it is gone. Looking and deleting are two steps: `gc()` calls it with the
@@ -204,6 +213,9 @@ export class NoFirewall implements Firewall {
   }
   async check(): Promise<FirewallBaseState> {
     return { present: false, gaps: [] };
+  }
+  async gaps(): Promise<readonly string[]> {
+    return [];
   }
   async removeBase(): Promise<boolean> {
     return true;

@@ -155,9 +155,17 @@ async function checkAndRepair(
       return { ...rest, status: 'attached' };
     });
   }
-  if (!driver.repair) return { kind: 'checked' };
-  await driver.repair(endpoint, network, ctx);
-  return { kind: 'repaired' };
+  // A former check's `broken` undone is a repair in itself.
+  const healed = endpoint.status === 'broken';
+  if (!driver.repair) return { kind: healed ? 'repaired' : 'checked' };
+  const putBack = await driver.repair(endpoint, network, ctx);
+  return { kind: putBack === false && !healed ? 'checked' : 'repaired' };
+}
+
+/** Whether a reconcile did something, or failed to: a report worth an event. */
+export function reconcileDidSomething(report: ReconcileReport): boolean {
+  const { finished, lost, broken, repaired, restoredLeases, releasedLeases, failures } = report;
+  return [finished, lost, broken, repaired, failures].some((list) => list.length > 0) || restoredLeases > 0 || releasedLeases > 0;
 }
 
 /** See {@link NetworkManager.gc}. */

@@ -36,7 +36,7 @@ import type { ControlReply, NameServerStatus } from '../names/companion-control.
 import type { NameFileContents } from '../model/names.js';
 import { validateConnectOptions, validateLabels } from './connect-options.js';
 import type { GcOptions, GcReport, ReconcileReport } from '../model/maintenance.js';
-import { gc, reconcile, type MaintenanceDeps } from './maintenance.js';
+import { gc, reconcile, reconcileDidSomething, type MaintenanceDeps } from './maintenance.js';
 import { INSTANCE_RECORD } from './record-kinds.js';
 import {
   assertNotBusy,
@@ -972,7 +972,9 @@ export class NetworkManager {
       repaired: [...kernel.repaired, ...names.repaired],
       failures: [...kernel.failures, ...names.failures],
     };
-    this.events.emit('reconcile:repaired', { report });
+    // An event says that something happened: a reconcile that found
+    // everything in order (a healthy start-up) emits nothing.
+    if (reconcileDidSomething(report)) this.events.emit('reconcile:repaired', { report });
     return report;
   }
 

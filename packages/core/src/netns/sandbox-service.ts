@@ -49,7 +49,10 @@ export class NetnsSandboxService implements SandboxService {
       // namespace is fresh whatever namespace creates it, and `ip -n` would
       // lose the /run/netns bind mount in its private mount namespace.
       await runIpBatch(this.#runner, { kind: 'host' }, new IpBatch().netnsAdd(name), signal);
-      await Promise.all([loopbackUp ? runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal) : undefined, this.prepare(ref, signal)]);
+      await Promise.all([
+        loopbackUp ? runIpBatch(this.#runner, ref, new IpBatch().linkUp('lo'), signal) : undefined,
+        this.prepare(ref, signal),
+      ]);
     } catch (cause) {
       // It did not exist before, and the endpoint record keeps other callers
       // off this name, so whatever is there now is ours to remove.

@@ -1,3 +1,12 @@
+/**
+ * `@netmode/core/testing/conformance`: the conformance suite every driver
+ * runs, {@link testNetworkDriver}. It is a set of vitest tests, so this entry
+ * imports `vitest` (a peer dependency: install it as a dev dependency). The
+ * runner-independent kit (a recording runner, the namespace fixture) is
+ * `@netmode/core/testing`, which loads no test runner.
+ *
+ * @module
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetMode, type DriverRegistration, type NetModeOptions } from '../create.js';
 import { ErrorCode, isNetModeError } from '../errors.js';

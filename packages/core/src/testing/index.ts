@@ -5,11 +5,13 @@
  *   command, for unit tests that compare exact scripts.
  * - {@link createNetnsFixture}: a throwaway host namespace for integration
  *   tests, removed with everything else carrying its prefix at cleanup.
- * - {@link testNetworkDriver}: the conformance suite every driver runs.
  * - {@link FaultInjectingRunner}, {@link CountingRunner}: wrappers that fail
  *   or count commands, to prove rollback step by step.
  *
- * This entry imports `vitest`; install it as a dev dependency to use it.
+ * It loads no test runner, so it serves vitest, `node:test`, mocha or jest
+ * alike. The conformance suite every driver runs, `testNetworkDriver()`, is a
+ * set of vitest tests and lives in its own entry,
+ * `@netmode/core/testing/conformance`.
  *
  * @module
  */
@@ -22,4 +24,3 @@ export {
   type NetnsFixture,
   type NetnsFixtureOptions,
 } from './netns-fixture.js';
-export { testNetworkDriver, type DriverConformanceOptions } from './conformance.js';

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ErrorCode, NetModeError, isNetModeError } from '../../src/errors.js';
-import { NetModeEmitter } from '../../src/events.js';
+import { ErrorCode, NetModeError, isNetModeError, isToolFailure } from '../../src/errors.js';
+import { NetModeEmitter, type CommandExecEvent } from '../../src/events.js';
 import { ExecaRunner, buildArgv, type ExecaRunnerOptions } from '../../src/exec/execa-runner.js';
 import { HelperRunner } from '../../src/exec/helper-runner.js';
 import type { CommandRunner } from '../../src/exec/runner.js';
@@ -38,6 +38,26 @@ describe.each(RUNNERS)('%s', (_name, make) => {
     expect(seen[0]?.argv).toEqual([resolveToolPath('cat')]);
     expect(seen[0]?.failed).toBe(false);
     expect(seen[0]?.durationMs).toBeGreaterThan(0);
+  });
+
+  it('reports a failure its caller expected as an answer as not failed, and still rejects with it', async () => {
+    const events = new NetModeEmitter();
+    const seen: CommandExecEvent[] = [];
+    events.on('command:exec', (e) => seen.push(e));
+    const runner = make({ events });
+    // Reads only; the link does not exist ("Device … does not exist", exit 1).
+    const probe = { command: 'ip', args: ['link', 'show', 'dev', 'npk-absent0'] };
+    const answers = [
+      await runner.run({ ...probe, expectedFailure: 'missing' }).catch((e: unknown) => e),
+      await runner.run(probe).catch((e: unknown) => e),
+      await runner.run({ ...probe, expectedFailure: 'exists' }).catch((e: unknown) => e),
+    ];
+    for (const answer of answers) expect(isToolFailure(answer, 'missing'), String(answer)).toBe(true);
+    expect(seen.map((e) => [e.exitCode, e.failed, e.expected])).toEqual([
+      [1, false, 'missing'],
+      [1, true, undefined],
+      [1, true, undefined],
+    ]);
   });
 
   it("reports each process in the caller's async context (AsyncLocalStorage)", async () => {

@@ -66,6 +66,7 @@ export async function readLink(ctx: DriverContext, netns: NetnsRef, name: string
       args: ['-json', '-details', 'address', 'show', 'dev', name],
       netns,
       signal: ctx.signal,
+      expectedFailure: 'missing',
     }));
   } catch (error) {
     if (isToolFailure(error, 'missing')) return undefined;
@@ -143,7 +144,13 @@ export async function readRoutes(ctx: DriverContext, netns: NetnsRef, options: R
   const args = ['-json', options.family === 6 ? '-6' : '-4', 'route', 'show', ...(options.dev === undefined ? [] : ['dev', options.dev])];
   let stdout: string;
   try {
-    ({ stdout } = await ctx.runner.run({ command: 'ip', args, netns, signal: ctx.signal }));
+    ({ stdout } = await ctx.runner.run({
+      command: 'ip',
+      args,
+      netns,
+      signal: ctx.signal,
+      ...(options.dev === undefined ? {} : { expectedFailure: 'missing' as const }),
+    }));
   } catch (error) {
     if (options.dev !== undefined && isToolFailure(error, 'missing')) return [];
     throw error;

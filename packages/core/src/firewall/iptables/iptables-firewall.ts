@@ -12,7 +12,7 @@ import { ownerMark, parseOwnerMark } from '../../model/owner.js';
 import { PortFilter } from '../port-filter.js';
 import { assertOwnerId, validateFirewallEndpoint, validateFirewallNetwork } from '../validate.js';
 import { baseRules, endpointRules, networkRules, noRules, type OwnedRules } from './desired-rules.js';
-import { anyOwnedChain, baseGaps, ensureChains, hasBase, reconcile, removeBase, ruleOwners } from './reconcile.js';
+import { anyOwnedChain, baseGaps, ensureChains, hasBase, ownedGaps, reconcile, removeBase, ruleOwners } from './reconcile.js';
 import { RestoreScript } from './restore-script.js';
 import { BASE_OWNER, endpointOwner, networkOwner, type IptablesTable } from './rule.js';
 import { SavedRuleset } from './saved-ruleset.js';
@@ -168,6 +168,17 @@ export class IptablesFirewall implements Firewall {
   async check(scope: FirewallScope): Promise<FirewallBaseState> {
     const saved = await this.#read(scope, ALL_TABLES);
     return anyOwnedChain(saved, ALL_TABLES) ? { present: true, gaps: baseGaps(saved, ALL_TABLES) } : { present: false, gaps: [] };
+  }
+
+  /** Gaps in the base, and chains where the network's or the endpoint's rules are not exactly theirs: one `iptables-save`. */
+  async gaps(scope: FirewallScope, network: FirewallNetwork, endpoint?: FirewallEndpoint): Promise<readonly string[]> {
+    const wanted = [networkRules(validateFirewallNetwork(network))];
+    // As setupEndpoint: an isolated endpoint without ports has no rules here.
+    if (endpoint && (endpoint.ports.length > 0 || endpoint.hostInterface === undefined)) {
+      wanted.push(endpointRules(validateFirewallEndpoint(endpoint)));
+    }
+    const saved = await this.#read(scope, ALL_TABLES);
+    return [...baseGaps(saved, ALL_TABLES), ...wanted.flatMap((rules) => ownedGaps(saved, rules))];
   }
 
   async #setup(scope: FirewallScope, tables: readonly IptablesTable[], wanted: OwnedRules): Promise<void> {

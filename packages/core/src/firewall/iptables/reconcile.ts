@@ -25,13 +25,8 @@ export function ensureChains(saved: SavedRuleset, tables: readonly IptablesTable
 /** Adds what it takes for `wanted.owner`'s rules to become exactly `wanted`. */
 export function reconcile(saved: SavedRuleset, wanted: OwnedRules, script: RestoreScript): void {
   for (const ref of unique(wanted.chains)) {
-    const inChain = (rule: ChainRef) => rule.table === ref.table && rule.chain === ref.chain;
-    const top = wanted.top.filter(inChain);
-    const end = wanted.end.filter(inChain);
-    const present = saved.ownedBy(ref, wanted.owner);
-    const want = [...top, ...end].map((rule) => ruleKey(rule.args));
-    const have = present.map(ruleKey);
-    if (want.length === have.length && want.every((key, i) => key === have[i])) continue;
+    const { top, end, present, exact } = compare(saved, wanted, ref);
+    if (exact) continue;
     for (const args of present) script.deleteRule({ ...ref, args });
     // Inserting at 1 in reverse leaves the top rules in their wanted order.
     for (const rule of [...top].reverse()) script.insertRule(rule);
@@ -94,6 +89,24 @@ export function ruleOwners(saved: SavedRuleset, tables: readonly IptablesTable[]
     }
   }
   return owners;
+}
+
+/** The chains where `wanted.owner`'s rules are not exactly `wanted` (what {@link reconcile} would rewrite), one phrase each. */
+export function ownedGaps(saved: SavedRuleset, wanted: OwnedRules): string[] {
+  return unique(wanted.chains)
+    .filter((ref) => !compare(saved, wanted, ref).exact)
+    .map((ref) => `rules of ${wanted.owner} in ${ref.table} ${ref.chain}`);
+}
+
+/** The owner's wanted rules of one chain against those it has there. */
+function compare(saved: SavedRuleset, wanted: OwnedRules, ref: ChainRef) {
+  const inChain = (rule: ChainRef) => rule.table === ref.table && rule.chain === ref.chain;
+  const top = wanted.top.filter(inChain);
+  const end = wanted.end.filter(inChain);
+  const present = saved.ownedBy(ref, wanted.owner);
+  const want = [...top, ...end].map((rule) => ruleKey(rule.args));
+  const have = present.map(ruleKey);
+  return { top, end, present, exact: want.length === have.length && want.every((key, i) => key === have[i]) };
 }
 
 function unique(chains: readonly ChainRef[]): ChainRef[] {

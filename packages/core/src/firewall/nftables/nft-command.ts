@@ -20,7 +20,8 @@ export async function applyScript(scope: FirewallScope, input: string): Promise<
 export async function readTable(scope: FirewallScope, table: string, flags: readonly string[]): Promise<TableListing | null> {
   const args = ['-j', ...flags, 'list', 'table', ...table.split(' ')];
   try {
-    return parseTableListing((await scope.runner.run({ command: 'nft', args, netns: scope.netns, signal: scope.signal })).stdout);
+    const spec = { command: 'nft', args, netns: scope.netns, signal: scope.signal, expectedFailure: 'missing' as const };
+    return parseTableListing((await scope.runner.run(spec)).stdout);
   } catch (error) {
     if (tableMissing(error)) return null;
     throw error;

@@ -131,6 +131,22 @@ export class NftablesFirewall implements Firewall {
   }
 
   /**
+   * Gaps in the base, and the network's and the endpoint's elements missing
+   * (matched by key and owner comment, as teardown matches them): one full
+   * listing of the table.
+   */
+  async gaps(scope: FirewallScope, network: FirewallNetwork, endpoint?: FirewallEndpoint): Promise<readonly string[]> {
+    const wanted = [
+      ...networkElements(validateFirewallNetwork(network)),
+      ...(endpoint ? endpointElements(validateFirewallEndpoint(endpoint)) : []),
+    ];
+    const listing = await readTable(scope, TABLE, []);
+    if (listing === null) return [`table ${TABLE}`];
+    const missing = wanted.filter((w) => !(listing.sets.get(w.set) ?? []).some((e) => e.key === w.key && e.comment === w.owner));
+    return [...describeGaps(tableGaps(BASE, listing)), ...missing.map((e) => `element ${e.key} of ${e.set}`)];
+  }
+
+  /**
    * Whether the table exists with the whole base (every set, map, chain and
    * base rule). `false` when it is missing or was changed outside netmode.
    */
