@@ -177,7 +177,7 @@ export class BridgeDriver implements NetworkDriver {
       (await ctx.ipam.listSubnets()).find((s) => s.owner === networkOwner(network.id));
     if (subnet) {
       await steps.step('firewall', network.name, () =>
-        this.#firewall.teardownNetwork(scope(ctx), firewallNetwork(network, settings, [subnet.subnet])),
+        this.#firewall.teardownNetwork(scope(ctx), firewallNetwork(network, settings, subnet)),
       );
     }
     if (!settings.existing) {
@@ -446,7 +446,7 @@ export class BridgeDriver implements NetworkDriver {
       if (!bridge?.up || !bridge.ipv4.includes(`${subnet.gateway}/${parseNetwork(subnet.subnet).prefixLength}`)) return false;
     }
     if (!subnet) return false;
-    const gaps = await this.#firewall.gaps(scope(ctx), firewallNetwork(network, settings, [subnet.subnet]), fw);
+    const gaps = await this.#firewall.gaps(scope(ctx), firewallNetwork(network, settings, subnet), fw);
     return gaps.length === 0;
   }
 
@@ -530,7 +530,7 @@ export class BridgeDriver implements NetworkDriver {
         network: network.name,
       });
     }
-    const fw = firewallNetwork(network, settings, [subnet.subnet]);
+    const fw = firewallNetwork(network, settings, subnet);
     undo?.push('firewall', network.name, () => this.#firewall.teardownNetwork(scope(ctx), fw));
     await this.#firewall.setupNetwork(scope(ctx), fw);
     return {
@@ -584,21 +584,20 @@ function scope(ctx: DriverContext): FirewallScope {
   return { runner: ctx.runner, netns: ctx.hostNetns, ...(ctx.signal ? { signal: ctx.signal } : {}) };
 }
 
-function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subnets: readonly string[]): FirewallNetwork {
+function firewallNetwork(network: NetworkRecord, settings: BridgeSettings, subnet: { subnet: string; gateway?: string }): FirewallNetwork {
+  // The server's address is the gateway of the subnet in use: a network whose
+  // creation crashed has none in its record, but its teardown must find the
+  // elements its setup may have added.
+  const dnsAddress = network.dns ? (subnet.gateway ?? embeddedDnsAddress(network)) : undefined;
   return {
     networkId: network.id,
     bridge: settings.bridge,
-    subnets,
+    subnets: [subnet.subnet],
     icc: settings.icc,
     ipMasq: settings.ipMasq,
     internal: network.internal,
-    ...dnsOf(network),
+    ...(dnsAddress === undefined ? {} : { dnsAddress }),
   };
-}
-
-function dnsOf(network: NetworkRecord): { dnsAddress?: string } {
-  const dnsAddress = embeddedDnsAddress(network);
-  return dnsAddress === undefined ? {} : { dnsAddress };
 }
 
 /** The record's data with the MAC filled in from the sandbox interface when the record predates `mac` in it. */
