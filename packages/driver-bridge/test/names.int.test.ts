@@ -31,6 +31,7 @@ const OPERATE = fileURLToPath(new URL('./fixtures/operate.mjs', import.meta.url)
 const FRONT = { subnet: '10.242.1.0/24', gateway: '10.242.1.1' };
 const BACK = { subnet: '10.242.2.0/24', gateway: '10.242.2.1' };
 const CLOSED = { subnet: '10.242.3.0/24', gateway: '10.242.3.1' };
+const QUIET = { subnet: '10.242.4.0/24', gateway: '10.242.4.1' };
 
 /** What `dns-ask.mjs` reports. */
 interface Asked {
@@ -291,6 +292,24 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     expect(await ask(sandbox.netns, FRONT.gateway, 'db')).toMatchObject({ rcode: 'NOERROR' });
     await expect(netmode.connect('side2', 'container:web', { hostname: 'other' })).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
     await netmode.disconnect('side');
+  });
+
+  it('with icc off, containers still resolve each other (and are still kept apart), and never learn another network\'s names', async () => {
+    await netmode.createNetwork({ name: 'quiet', driver: 'bridge', subnets: [QUIET], options: { icc: false } });
+    const q1 = await netmode.connect('q1', 'quiet');
+    const q2 = await netmode.connect('q2', 'quiet');
+    const server = await topo.serveName(q2.netns, 7000, 'q2-answers');
+    try {
+      expect(await ask(q1.netns, QUIET.gateway, 'q2')).toMatchObject({ rcode: 'NOERROR', answers: [address(q2)] });
+      expect((await topo.ask(q1.netns, 'tcp-ask', address(q2), 7000)).ok).toBe(false);
+      // db lives on front only: the question goes out and the outside world does not know it.
+      expect(await ask(q1.netns, QUIET.gateway, 'db')).toMatchObject({ rcode: 'NXDOMAIN', answers: [] });
+    } finally {
+      await server();
+      await netmode.disconnect('q1');
+      await netmode.disconnect('q2');
+      await netmode.removeNetwork('quiet');
+    }
   });
 
   it('an internal network resolves its own names and forwards nothing', async () => {
