@@ -481,7 +481,15 @@ export class NetworkManager {
       throw error;
     }
     // The embedded DNS server answers for the new endpoint before connect() returns.
-    if (request.network.dns) await this.#names.sync(true);
+    if (request.network.dns && this.#names.enabled) await this.#names.sync(true);
+    else if (request.network.dns) {
+      this.events.emit('warning', {
+        code: 'NAME_SERVER',
+        message: `network ${request.network.name} has the embedded DNS server, but this instance keeps no state directory (a custom store without stateDir): names will not resolve; pass stateDir to createNetMode`,
+        containerId,
+        network: request.network.name,
+      });
+    }
     this.events.emit('endpoint:attached', { endpoint, durationMs: performance.now() - started });
     return endpoint;
   }
