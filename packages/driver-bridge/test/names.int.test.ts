@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,7 @@ import { registerNoneDriver } from '@netmode/driver-none';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBridgeDriver } from '../src/index.js';
-import { ADDR, createTopology, type Topology } from './support/topology.js';
+import { ADDR, createTopology, type Launched, type Topology } from './support/topology.js';
 
 // Names (issue #13): the files of every sandbox, and the embedded DNS server
 // that answers a network's containers with the names on that network only,
@@ -46,8 +46,7 @@ interface Asked {
 describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)('names (%s)', (firewall) => {
   let topo: Topology;
   let netmode: NetworkManager;
-  let world: { child: ChildProcess; lines: string[] } | undefined;
-  const children = new Set<ChildProcess>();
+  let world: Launched | undefined;
   const address = (endpoint: Endpoint) => (endpoint.addresses[0] as string).split('/')[0] as string;
 
   /** One question from inside `netns` (optionally from the local address `source`). */
@@ -67,38 +66,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
       });
     });
 
-  const startWorldResolver = () =>
-    new Promise<{ child: ChildProcess; lines: string[] }>((resolve, reject) => {
-      const child = spawn(resolveToolPath('nsenter'), [
-        `--net=${netnsPath(topo.ext)}`,
-        '--',
-        process.execPath,
-        WORLD_RESOLVER,
-        ADDR.internet,
-      ]);
-      children.add(child);
-      const lines: string[] = [];
-      let partial = '';
-      child.stdout.on('data', (d: Buffer) => {
-        const parts = (partial + d.toString()).split('\n');
-        partial = parts.pop() ?? '';
-        for (const line of parts) {
-          if (line === 'ready') resolve({ child, lines });
-          else lines.push(line);
-        }
-      });
-      child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-      child.on('exit', (code) => reject(new Error(`the world's resolver exited ${code}`)));
-    });
-
-  const stopChild = async (child: ChildProcess) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    children.delete(child);
-  };
+  const startWorldResolver = () => topo.launch(topo.ext, WORLD_RESOLVER, ADDR.internet);
 
   beforeAll(async () => {
     topo = await createTopology();
@@ -125,7 +93,6 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     world = await startWorldResolver();
   });
   afterAll(async () => {
-    for (const child of children) await stopChild(child);
     await netmode?.stopNameServer();
     await topo?.cleanup();
   });
@@ -294,7 +261,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     await netmode.disconnect('side');
   });
 
-  it('with icc off, containers still resolve each other (and are still kept apart), and never learn another network\'s names', async () => {
+  it("with icc off, containers still resolve each other (and are still kept apart), and never learn another network's names", async () => {
     await netmode.createNetwork({ name: 'quiet', driver: 'bridge', subnets: [QUIET], options: { icc: false } });
     const q1 = await netmode.connect('q1', 'quiet');
     const q2 = await netmode.connect('q2', 'quiet');
@@ -325,7 +292,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
 
   it('SERVFAIL within the timeout when the outside resolver is gone', async () => {
     const web = await netmode.inspectEndpoint('web');
-    if (world) await stopChild(world.child);
+    await world?.stop();
     world = undefined;
     const asked = performance.now();
     expect(await ask(web.netns, FRONT.gateway, 'outside.test')).toMatchObject({ rcode: 'SERVFAIL' });

@@ -39,6 +39,12 @@ export interface Topology {
    * checking that a disconnect left nothing.
    */
   serve(netns: NetnsRef, mode: 'tcp-serve' | 'udp-serve', port: number): Promise<() => Promise<void>>;
+  /**
+   * Starts the Node script `script` with `args` in `netns` and resolves once
+   * it printed `ready`: a server of a test's own (a DNS resolver). Stopped by
+   * its PID with the returned `stop`, or by {@link cleanup}.
+   */
+  launch(netns: NetnsRef, script: string, ...args: string[]): Promise<Launched>;
   /** Like {@link serve}, a TCP server that answers every connection with `name`: tells which server a client reached. */
   serveName(netns: NetnsRef, port: number, name: string): Promise<() => Promise<void>>;
   /**
@@ -55,6 +61,14 @@ export interface Topology {
   run(netns: NetnsRef, command: string, ...args: string[]): Promise<string>;
   /** Stops every probe server (by its PID) and deletes every namespace. */
   cleanup(): Promise<void>;
+}
+
+/** A process {@link Topology.launch} started. */
+export interface Launched {
+  /** The lines it printed after `ready`, as they come. */
+  readonly lines: string[];
+  /** Ends it (SIGKILL, by its PID) and resolves once it exited. */
+  stop(): Promise<void>;
 }
 
 /** What a {@link Topology.record} server received. */
@@ -93,11 +107,17 @@ export async function createTopology(): Promise<Topology> {
     await run(ext, 'ip', 'address', 'add', `${ADDR.internet}/32`, 'dev', 'lo');
     await run(ext, 'ip', 'route', 'add', `${ADDR.hostSecond}/32`, 'via', ADDR.host);
 
-    const nsenter = (netns: NetnsRef, args: string[]) => [`--net=${netnsPath(netns)}`, '--', process.execPath, PROBE, ...args];
-    /** Starts a probe server and resolves once it listens, with the lines it printed since and a way to stop it. */
-    const start = (netns: NetnsRef, args: string[]) =>
-      new Promise<{ lines: string[]; stop: () => Promise<void> }>((resolve, reject) => {
-        const child = spawn(resolveToolPath('nsenter'), nsenter(netns, args));
+    const nsenter = (netns: NetnsRef, args: string[], script = PROBE) => [
+      `--net=${netnsPath(netns)}`,
+      '--',
+      process.execPath,
+      script,
+      ...args,
+    ];
+    /** Starts a script (the probe by default) and resolves once it printed `ready`, with the lines it printed since and a way to stop it. */
+    const start = (netns: NetnsRef, args: string[], script = PROBE) =>
+      new Promise<Launched>((resolve, reject) => {
+        const child = spawn(resolveToolPath('nsenter'), nsenter(netns, args, script));
         servers.add(child);
         const exited = new Promise<void>((done) => child.once('exit', () => done()));
         const stop = async () => {
@@ -129,6 +149,7 @@ export async function createTopology(): Promise<Topology> {
           child.stdout.on('data', (d: Buffer) => (out += d.toString()));
           child.on('exit', (code) => resolve({ ok: code === 0, out: out.trim() }));
         }),
+      launch: (netns, script, ...args) => start(netns, args, script),
       serve: (netns, mode, port) => start(netns, [mode, String(port)]).then((server) => server.stop),
       serveName: (netns, port, name) => start(netns, ['tcp-name', String(port), name]).then((server) => server.stop),
       record: async (netns, port) => {
