@@ -13,6 +13,7 @@ export { createApiServer, DEFAULT_BODY_LIMIT, type ApiServerOptions } from './se
 export { parseHost, formatHost, isLoopbackHost, DEFAULT_TCP_PORT, DEFAULT_UNIX_SOCKET, type ListenSpec } from './listen/host-spec.js';
 export { listenAll, type ListenSecurity, type Listening, type TlsSettings } from './listen/listen-all.js';
 export { ApiErrorCode, type ErrorBody } from './errors.js';
+export { openApiDocument } from './openapi.js';
 export { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION } from './docker/api-version.js';
 export { NETMODE_PREFIX } from './netmode/routes.js';
 export type { DockerNetwork, DockerNetworkContainer } from './docker/network-json.js';

@@ -91,6 +91,8 @@ export function createApiServer(netmode: NetworkManager, options: ApiServerOptio
   );
 
   server.register(swagger, {
+    // HEAD /_ping is a route of its own (Docker's clients ping with it).
+    exposeHeadRoutes: true,
     openapi: {
       openapi: '3.0.3',
       info: {
