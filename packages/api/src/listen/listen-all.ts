@@ -57,7 +57,7 @@ const SD_LISTEN_FDS_START = 3;
  */
 export async function listenAll(server: FastifyInstance, specs: readonly ListenSpec[], security: ListenSecurity = {}): Promise<Listening> {
   if (specs.length === 0) throw invalidConfig('host', 'give at least one address to listen on');
-  for (const spec of specs) checkSecurity(spec, security);
+  for (const spec of specs) checkListenSecurity(spec, security);
   const gid = security.group === undefined ? 0 : resolveGroup(security.group);
   await server.ready();
   const handler = server.routing;
@@ -99,7 +99,8 @@ export async function listenAll(server: FastifyInstance, specs: readonly ListenS
   return Object.assign(() => closeAll(server, opened), { addresses });
 }
 
-function checkSecurity(spec: ListenSpec, security: ListenSecurity): void {
+/** Throws unless the spec may listen with `security`: TCP off loopback only with TLS client verification. */
+export function checkListenSecurity(spec: ListenSpec, security: ListenSecurity): void {
   if (spec.kind !== 'tcp' || isLoopbackHost(spec.host) || security.tls?.verify === true) return;
   throw invalidConfig(
     'host',
