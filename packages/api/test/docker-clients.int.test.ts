@@ -24,11 +24,14 @@ const NEWER_DOCKER = '/usr/local/bin/docker';
 /** One raw HTTP request over the unix socket: for bodies no client library would send. */
 const raw = (socketPath: string, method: string, path: string, body: string, contentType = 'application/json') =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest({ socketPath, method, path, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = httpRequest(
+      { socketPath, method, path, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -51,7 +54,8 @@ describe.skipIf(!integrationAvailable())('real Docker clients against the API se
   };
 
   beforeAll(async () => {
-    if (!existsSync(DEBIAN_DOCKER)) throw new Error(`${DEBIAN_DOCKER} is missing: apt-get install docker.io (scripts/bootstrap.sh --test does)`);
+    if (!existsSync(DEBIAN_DOCKER))
+      throw new Error(`${DEBIAN_DOCKER} is missing: apt-get install docker.io (scripts/bootstrap.sh --test does)`);
     fixture = await createNetnsFixture({ prefixStart: 'na' });
     dir = await mkdtemp(join(tmpdir(), 'netmode-api-int-'));
     const resolvConf = join(dir, 'resolv.conf');
@@ -78,10 +82,17 @@ describe.skipIf(!integrationAvailable())('real Docker clients against the API se
   it("Debian's docker CLI talks to the server: version, network create, ls, inspect, rm", async () => {
     expect(await cli(DEBIAN_DOCKER, 'version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}')).toBe('1.43 linux\n');
 
-    const id = (await cli(DEBIAN_DOCKER, 'network', 'create', '--subnet', '10.247.1.0/24', '--gateway', '10.247.1.1', '--label', 'app=shop', 'dnet')).trim();
+    const id = (
+      await cli(DEBIAN_DOCKER, 'network', 'create', '--subnet', '10.247.1.0/24', '--gateway', '10.247.1.1', '--label', 'app=shop', 'dnet')
+    ).trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const record = await netmode.inspectNetwork('dnet');
-    expect(record).toMatchObject({ id, driver: 'bridge', subnets: [{ subnet: '10.247.1.0/24', gateway: '10.247.1.1' }], labels: { app: 'shop' } });
+    expect(record).toMatchObject({
+      id,
+      driver: 'bridge',
+      subnets: [{ subnet: '10.247.1.0/24', gateway: '10.247.1.1' }],
+      labels: { app: 'shop' },
+    });
 
     const ls = await cli(DEBIAN_DOCKER, 'network', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}');
     const held = await netmode.listNetworks();
@@ -120,7 +131,11 @@ describe.skipIf(!integrationAvailable())('real Docker clients against the API se
       for (const line of lines) if (line.trim() !== '') events.push(JSON.parse(line));
     });
 
-    const created = (await docker.createNetwork({ Name: 'dode', CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: '10.247.2.0/24' }] } })) as Docker.Network;
+    const created = (await docker.createNetwork({
+      Name: 'dode',
+      CheckDuplicate: true,
+      IPAM: { Driver: 'default', Config: [{ Subnet: '10.247.2.0/24' }] },
+    })) as Docker.Network;
     const list = await docker.listNetworks();
     expect(list.map((n) => n.Name).sort()).toEqual((await netmode.listNetworks()).map((n) => n.name).sort());
     const network = docker.getNetwork(created.id);
@@ -132,7 +147,10 @@ describe.skipIf(!integrationAvailable())('real Docker clients against the API se
     // The address is really there, in the sandbox netmode made.
     expect(await fixture.ip(endpoint.netns, '-o', '-4', 'addr', 'show', 'dev', 'eth0')).toContain('10.247.2.10/24');
 
-    const inspected = (await network.inspect()) as { Name: string; Containers: Record<string, { IPv4Address: string; EndpointID: string }> };
+    const inspected = (await network.inspect()) as {
+      Name: string;
+      Containers: Record<string, { IPv4Address: string; EndpointID: string }>;
+    };
     expect(inspected.Name).toBe('dode');
     expect(inspected.Containers['app1']).toMatchObject({ IPv4Address: '10.247.2.10/24', EndpointID: endpoint.id });
 
@@ -164,7 +182,12 @@ describe.skipIf(!integrationAvailable())('real Docker clients against the API se
       ['POST', '/v1.43/networks/keep/disconnect', JSON.stringify({ Container: 'held', Forced: true }), 400],
       ['POST', '/netmode/v1/containers/other/connect', JSON.stringify({ mode: 'keep', options: { ip: '10.247.4.9', cap: 'all' } }), 400],
       ['POST', '/netmode/v1/containers/held/disconnect', '{"network": ', 400],
-      ['POST', '/netmode/v1/networks', JSON.stringify({ name: 'bad', driver: 'bridge', subnets: [{ subnet: '10.247.6.0/24', mask: 24 }] }), 400],
+      [
+        'POST',
+        '/netmode/v1/networks',
+        JSON.stringify({ name: 'bad', driver: 'bridge', subnets: [{ subnet: '10.247.6.0/24', mask: 24 }] }),
+        400,
+      ],
       ['DELETE', '/v1.43/networks/keep', '', 403],
       ['POST', '/netmode/v1/gc', JSON.stringify({ validContainerIds: 'held' }), 400],
     ];

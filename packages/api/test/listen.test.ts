@@ -53,19 +53,27 @@ describe('parseHost: Docker -H syntax', () => {
     expect(parseHost(value)).toEqual(spec);
   });
 
-  it.each(['npipe:////./pipe/docker', 'ssh://me@host', 'http://127.0.0.1:2375', 'unix://relative.sock', 'tcp://1.2.3.4:99999', 'tcp://h:1/path', 'tcp://::1:2375', 'fd://x', 'fd://1', ''])(
-    'refuses %j with ERR_INVALID_CONFIG',
-    (value) => {
-      const error = (() => {
-        try {
-          parseHost(value);
-        } catch (e) {
-          return e;
-        }
-      })();
-      expect(isNetModeError(error, ErrorCode.INVALID_CONFIG), String(error)).toBe(true);
-    },
-  );
+  it.each([
+    'npipe:////./pipe/docker',
+    'ssh://me@host',
+    'http://127.0.0.1:2375',
+    'unix://relative.sock',
+    'tcp://1.2.3.4:99999',
+    'tcp://h:1/path',
+    'tcp://::1:2375',
+    'fd://x',
+    'fd://1',
+    '',
+  ])('refuses %j with ERR_INVALID_CONFIG', (value) => {
+    const error = (() => {
+      try {
+        parseHost(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isNetModeError(error, ErrorCode.INVALID_CONFIG), String(error)).toBe(true);
+  });
 });
 
 describe('listening', () => {
@@ -107,7 +115,9 @@ describe('listening', () => {
       await stop();
       expect(() => statSync(socket)).toThrow();
     }
-    const error = await refusal(() => listenAll(createApiServer(fakeManager().netmode), [parseHost(`unix://${join(dir, 'g.sock')}`)], { group: 'no-such-group-here' }));
+    const error = await refusal(() =>
+      listenAll(createApiServer(fakeManager().netmode), [parseHost(`unix://${join(dir, 'g.sock')}`)], { group: 'no-such-group-here' }),
+    );
     expect(isNetModeError(error, ErrorCode.INVALID_CONFIG), String(error)).toBe(true);
   });
 

@@ -33,7 +33,10 @@ describe('the API server (unit, against a fake manager)', () => {
     it('refuses an API version it does not serve, as dockerd', async () => {
       const r = await server.inject({ method: 'GET', url: '/v1.99/networks' });
       expect(r.statusCode).toBe(400);
-      expect(r.json()).toMatchObject({ message: 'client version 1.99 is too new. Maximum supported API version is 1.43', code: 'ERR_INVALID_CONFIG' });
+      expect(r.json()).toMatchObject({
+        message: 'client version 1.99 is too new. Maximum supported API version is 1.43',
+        code: 'ERR_INVALID_CONFIG',
+      });
       expect((await server.inject('/v1.12/version')).statusCode).toBe(400);
     });
 
@@ -125,7 +128,7 @@ describe('the API server (unit, against a fake manager)', () => {
       expect(r.json()).toMatchObject({ code: ErrorCode.NETWORK_IN_USE, message: 'bridge is a predefined network and cannot be removed' });
     });
 
-    it('filters the list by name, id, driver, type, label and dangling, in both of Docker\'s filter forms', async () => {
+    it("filters the list by name, id, driver, type, label and dangling, in both of Docker's filter forms", async () => {
       await server.inject({ method: 'POST', url: '/networks/create', payload: { Name: 'front', Labels: { tier: 'web' } } });
       await server.inject({ method: 'POST', url: '/networks/create', payload: { Name: 'back' } });
       await server.inject({ method: 'POST', url: '/networks/back/connect', payload: { Container: 'db' } });
@@ -180,7 +183,13 @@ describe('the API server (unit, against a fake manager)', () => {
       expect(again.json().code).toBe(ErrorCode.ENDPOINT_EXISTS);
       const inspected = (await server.inject('/networks/used')).json();
       expect(inspected.Containers).toEqual({
-        c1: { Name: 'c1', EndpointID: expect.stringMatching(/^c1@/), MacAddress: '02:42:ac:12:00:02', IPv4Address: '172.18.0.9/16', IPv6Address: '' },
+        c1: {
+          Name: 'c1',
+          EndpointID: expect.stringMatching(/^c1@/),
+          MacAddress: '02:42:ac:12:00:02',
+          IPv4Address: '172.18.0.9/16',
+          IPv6Address: '',
+        },
       });
       expect((await server.inject({ method: 'DELETE', url: '/networks/used' })).statusCode).toBe(403);
 
@@ -188,7 +197,11 @@ describe('the API server (unit, against a fake manager)', () => {
       expect(pruned.statusCode).toBe(200);
       expect(pruned.json()).toEqual({ NetworksDeleted: ['idle'] });
 
-      const disconnect = await server.inject({ method: 'POST', url: '/networks/used/disconnect', payload: { Container: 'c1', Force: false } });
+      const disconnect = await server.inject({
+        method: 'POST',
+        url: '/networks/used/disconnect',
+        payload: { Container: 'c1', Force: false },
+      });
       expect(disconnect.statusCode).toBe(200);
       const notOn = await server.inject({ method: 'POST', url: '/networks/used/disconnect', payload: { Container: 'c1' } });
       expect(notOn.statusCode).toBe(404);
@@ -210,7 +223,11 @@ describe('the API server (unit, against a fake manager)', () => {
         expect(r.statusCode, JSON.stringify(payload)).toBe(400);
         expect(r.json().code).toBe(ErrorCode.UNSUPPORTED);
       }
-      const links = await server.inject({ method: 'POST', url: '/networks/bridge/connect', payload: { Container: 'c', EndpointConfig: { Links: ['a:b'] } } });
+      const links = await server.inject({
+        method: 'POST',
+        url: '/networks/bridge/connect',
+        payload: { Container: 'c', EndpointConfig: { Links: ['a:b'] } },
+      });
       expect(links.statusCode).toBe(400);
       expect(changes()).toEqual([]);
     });
@@ -218,20 +235,130 @@ describe('the API server (unit, against a fake manager)', () => {
 
   describe('bad requests change nothing', () => {
     const cases: [string, { method: 'POST'; url: string; payload?: string; headers?: Record<string, string> }, number, string][] = [
-      ['malformed JSON', { method: 'POST', url: '/networks/create', payload: '{"Name": "x",', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['an unknown field', { method: 'POST', url: '/networks/create', payload: '{"Name":"x","Colour":"red"}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a nested unknown field', { method: 'POST', url: '/networks/create', payload: '{"Name":"x","IPAM":{"Config":[{"Subnet":"10.1.0.0/24","Mask":1}]}}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a wrong type', { method: 'POST', url: '/networks/create', payload: '{"Name":"x","Internal":"true"}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a missing Name', { method: 'POST', url: '/networks/create', payload: '{}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
+      [
+        'malformed JSON',
+        { method: 'POST', url: '/networks/create', payload: '{"Name": "x",', headers: { 'content-type': 'application/json' } },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'an unknown field',
+        {
+          method: 'POST',
+          url: '/networks/create',
+          payload: '{"Name":"x","Colour":"red"}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a nested unknown field',
+        {
+          method: 'POST',
+          url: '/networks/create',
+          payload: '{"Name":"x","IPAM":{"Config":[{"Subnet":"10.1.0.0/24","Mask":1}]}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a wrong type',
+        {
+          method: 'POST',
+          url: '/networks/create',
+          payload: '{"Name":"x","Internal":"true"}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a missing Name',
+        { method: 'POST', url: '/networks/create', payload: '{}', headers: { 'content-type': 'application/json' } },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
       ['no body', { method: 'POST', url: '/networks/create' }, 400, ErrorCode.INVALID_CONFIG],
-      ['an oversized body', { method: 'POST', url: '/networks/create', payload: JSON.stringify({ Name: 'x', Labels: { a: 'x'.repeat(5000) } }), headers: { 'content-type': 'application/json' } }, 413, ApiErrorCode.BODY_TOO_LARGE],
-      ['a body in another media type', { method: 'POST', url: '/networks/create', payload: 'Name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, ErrorCode.INVALID_CONFIG],
-      ['an unknown connect option', { method: 'POST', url: '/netmode/v1/containers/c1/connect', payload: '{"mode":"bridge","options":{"privileged":true}}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a netns of an unknown kind', { method: 'POST', url: '/netmode/v1/containers/c1/connect', payload: '{"mode":"bridge","options":{"netns":{"kind":"pid","pid":1}}}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a port as a string', { method: 'POST', url: '/netmode/v1/containers/c1/connect', payload: '{"mode":"bridge","options":{"ports":[{"containerPort":"80"}]}}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['gc without its list', { method: 'POST', url: '/netmode/v1/gc', payload: '{}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['gc with a bad date', { method: 'POST', url: '/netmode/v1/gc', payload: '{"validContainerIds":[],"listedAt":"yesterday"}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
-      ['a network spec with an unknown field', { method: 'POST', url: '/netmode/v1/networks', payload: '{"name":"x","driver":"bridge","ipv6":true}', headers: { 'content-type': 'application/json' } }, 400, ErrorCode.INVALID_CONFIG],
+      [
+        'an oversized body',
+        {
+          method: 'POST',
+          url: '/networks/create',
+          payload: JSON.stringify({ Name: 'x', Labels: { a: 'x'.repeat(5000) } }),
+          headers: { 'content-type': 'application/json' },
+        },
+        413,
+        ApiErrorCode.BODY_TOO_LARGE,
+      ],
+      [
+        'a body in another media type',
+        { method: 'POST', url: '/networks/create', payload: 'Name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        415,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'an unknown connect option',
+        {
+          method: 'POST',
+          url: '/netmode/v1/containers/c1/connect',
+          payload: '{"mode":"bridge","options":{"privileged":true}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a netns of an unknown kind',
+        {
+          method: 'POST',
+          url: '/netmode/v1/containers/c1/connect',
+          payload: '{"mode":"bridge","options":{"netns":{"kind":"pid","pid":1}}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a port as a string',
+        {
+          method: 'POST',
+          url: '/netmode/v1/containers/c1/connect',
+          payload: '{"mode":"bridge","options":{"ports":[{"containerPort":"80"}]}}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'gc without its list',
+        { method: 'POST', url: '/netmode/v1/gc', payload: '{}', headers: { 'content-type': 'application/json' } },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'gc with a bad date',
+        {
+          method: 'POST',
+          url: '/netmode/v1/gc',
+          payload: '{"validContainerIds":[],"listedAt":"yesterday"}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
+      [
+        'a network spec with an unknown field',
+        {
+          method: 'POST',
+          url: '/netmode/v1/networks',
+          payload: '{"name":"x","driver":"bridge","ipv6":true}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        ErrorCode.INVALID_CONFIG,
+      ],
     ];
     it.each(cases)('%s', async (_what, request, status, code) => {
       const r = await server.inject(request);
@@ -253,7 +380,10 @@ describe('the API server (unit, against a fake manager)', () => {
       const connect = await server.inject({
         method: 'POST',
         url: '/netmode/v1/containers/web/connect',
-        payload: { mode: 'bridge', options: { netns: { kind: 'named', name: 'ns1' }, ports: [{ hostPort: 8080, containerPort: 80 }], hostname: 'web' } },
+        payload: {
+          mode: 'bridge',
+          options: { netns: { kind: 'named', name: 'ns1' }, ports: [{ hostPort: 8080, containerPort: 80 }], hostname: 'web' },
+        },
       });
       expect(connect.statusCode).toBe(201);
       expect(connect.json()).toMatchObject({ containerId: 'web', network: 'bridge', netns: { kind: 'named', name: 'ns1' } });
@@ -265,7 +395,9 @@ describe('the API server (unit, against a fake manager)', () => {
       const twice = await server.inject({ method: 'POST', url: '/netmode/v1/containers/web/connect', payload: { mode: 'bridge' } });
       expect(twice.statusCode).toBe(409);
       expect(twice.json().code).toBe(ErrorCode.ENDPOINT_EXISTS);
-      expect((await server.inject({ method: 'POST', url: '/netmode/v1/containers/web/disconnect', payload: { network: 'bridge' } })).statusCode).toBe(204);
+      expect(
+        (await server.inject({ method: 'POST', url: '/netmode/v1/containers/web/disconnect', payload: { network: 'bridge' } })).statusCode,
+      ).toBe(204);
       expect((await server.inject({ method: 'POST', url: '/netmode/v1/containers/web/disconnect' })).statusCode).toBe(204);
       expect((await server.inject({ method: 'POST', url: '/netmode/v1/containers/web/disconnect', payload: {} })).statusCode).toBe(204);
       const missing = await server.inject('/netmode/v1/containers/web');
@@ -274,19 +406,35 @@ describe('the API server (unit, against a fake manager)', () => {
     });
 
     it('creates, inspects and removes networks; reconciles; collects garbage; tells its info', async () => {
-      const created = await server.inject({ method: 'POST', url: '/netmode/v1/networks', payload: { name: 'n1', driver: 'bridge', subnets: [{ subnet: '10.3.0.0/24' }] } });
+      const created = await server.inject({
+        method: 'POST',
+        url: '/netmode/v1/networks',
+        payload: { name: 'n1', driver: 'bridge', subnets: [{ subnet: '10.3.0.0/24' }] },
+      });
       expect(created.statusCode).toBe(201);
       expect(created.json()).toMatchObject({ name: 'n1', driver: 'bridge', predefined: false });
       expect((await server.inject('/netmode/v1/networks/n1')).json()).toMatchObject({ name: 'n1' });
       expect(((await server.inject('/netmode/v1/networks')).json() as { name: string }[]).map((n) => n.name)).toContain('n1');
-      expect((await server.inject({ method: 'POST', url: '/netmode/v1/networks', payload: { name: 'n1', driver: 'bridge' } })).statusCode).toBe(409);
-      expect((await server.inject({ method: 'POST', url: '/netmode/v1/networks', payload: { name: 'n2', driver: 'overlay' } })).statusCode).toBe(404);
+      expect(
+        (await server.inject({ method: 'POST', url: '/netmode/v1/networks', payload: { name: 'n1', driver: 'bridge' } })).statusCode,
+      ).toBe(409);
+      expect(
+        (await server.inject({ method: 'POST', url: '/netmode/v1/networks', payload: { name: 'n2', driver: 'overlay' } })).statusCode,
+      ).toBe(404);
       expect((await server.inject({ method: 'DELETE', url: '/netmode/v1/networks/n1' })).statusCode).toBe(204);
       expect((await server.inject({ method: 'POST', url: '/netmode/v1/reconcile' })).json()).toMatchObject({ failures: [] });
-      const gc = await server.inject({ method: 'POST', url: '/netmode/v1/gc', payload: { validContainerIds: ['a'], listedAt: '2024-01-01T00:00:00Z' } });
+      const gc = await server.inject({
+        method: 'POST',
+        url: '/netmode/v1/gc',
+        payload: { validContainerIds: ['a'], listedAt: '2024-01-01T00:00:00Z' },
+      });
       expect(gc.statusCode).toBe(200);
       expect(calls.at(-1)).toEqual(['gc', ['a'], { listedAt: new Date('2024-01-01T00:00:00Z') }]);
-      expect((await server.inject('/netmode/v1/info')).json()).toEqual({ drivers: ['bridge', 'host', 'none'], hostNetns: { kind: 'named', name: 'fakehost' }, version: '9.9.9' });
+      expect((await server.inject('/netmode/v1/info')).json()).toEqual({
+        drivers: ['bridge', 'host', 'none'],
+        hostNetns: { kind: 'named', name: 'fakehost' },
+        version: '9.9.9',
+      });
     });
   });
 });

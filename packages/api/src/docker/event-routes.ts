@@ -10,11 +10,22 @@ const EVENT_FILTERS = ['container', 'event', 'network', 'scope', 'type'] as cons
 
 /** One event as dockerd writes it on `/events`. */
 export interface DockerEvent {
+  /** Always `network`. */
   readonly Type: 'network';
+  /** What happened: `network:created`, `network:removed`, `endpoint:attached`, `endpoint:detached`. */
   readonly Action: 'create' | 'destroy' | 'connect' | 'disconnect';
-  readonly Actor: { readonly ID: string; readonly Attributes: Readonly<Record<string, string>> };
+  /** The network. */
+  readonly Actor: {
+    /** The network's id. */
+    readonly ID: string;
+    /** `name` (the network's), `type` (its driver) and, on connect and disconnect, `container`. */
+    readonly Attributes: Readonly<Record<string, string>>;
+  };
+  /** Always `local`. */
   readonly scope: 'local';
+  /** Unix time in seconds. */
   readonly time: number;
+  /** Unix time in nanoseconds. */
   readonly timeNano: number;
 }
 
@@ -74,5 +85,12 @@ function subscribe(ctx: RouteContext, filters: Filters, write: LineWriter): () =
 
 function dockerEvent(action: DockerEvent['Action'], id: string, attributes: Record<string, string>): DockerEvent {
   const ms = Date.now();
-  return { Type: 'network', Action: action, Actor: { ID: id, Attributes: attributes }, scope: 'local', time: Math.floor(ms / 1000), timeNano: ms * 1e6 };
+  return {
+    Type: 'network',
+    Action: action,
+    Actor: { ID: id, Attributes: attributes },
+    scope: 'local',
+    time: Math.floor(ms / 1000),
+    timeNano: ms * 1e6,
+  };
 }

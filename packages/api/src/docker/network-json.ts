@@ -2,33 +2,66 @@ import type { Endpoint, NetworkRecord } from '@netmode/core';
 
 /** One container on a network, as Docker's network inspect shows it. */
 export interface DockerNetworkContainer {
+  /** The container's name: its `name` setting, or its netmode container id. */
   readonly Name: string;
+  /** The netmode endpoint id. */
   readonly EndpointID: string;
+  /** The MAC address of the container's interface, when known. */
   readonly MacAddress: string;
+  /** Its IPv4 address in CIDR form, or empty. */
   readonly IPv4Address: string;
+  /** Its IPv6 address in CIDR form, or empty. */
   readonly IPv6Address: string;
 }
 
 /** A network as Docker's Engine API returns it (`GET /networks/{id}`). */
 export interface DockerNetwork {
+  /** The network's name. */
   readonly Name: string;
+  /** Its 64-hex-digit id. */
   readonly Id: string;
+  /** When it was created, ISO 8601. */
   readonly Created: string;
+  /** Always `local`: its records live on this host. */
   readonly Scope: 'local';
+  /** The netmode driver. */
   readonly Driver: string;
+  /** Always false: IPv4 networks only. */
   readonly EnableIPv6: boolean;
+  /** The subnets, as Docker's default IPAM driver reports them. */
   readonly IPAM: {
+    /** Always `default`. */
     readonly Driver: 'default';
+    /** Always empty. */
     readonly Options: Record<string, string>;
-    readonly Config: readonly { readonly Subnet: string; readonly Gateway?: string; readonly IPRange?: string }[];
+    /** One entry per subnet. */
+    readonly Config: readonly {
+      /** The subnet, CIDR. */
+      readonly Subnet: string;
+      /** Its gateway (the bridge's address). */
+      readonly Gateway?: string;
+      /** The part addresses are leased from. */
+      readonly IPRange?: string;
+    }[];
   };
+  /** Whether the network has no route out of the host. */
   readonly Internal: boolean;
+  /** Always false (a swarm setting). */
   readonly Attachable: boolean;
+  /** Always false (a swarm setting). */
   readonly Ingress: boolean;
-  readonly ConfigFrom: { readonly Network: string };
+  /** Always `{Network: ""}`: no configuration-only networks. */
+  readonly ConfigFrom: {
+    /** Always empty. */
+    readonly Network: string;
+  };
+  /** Always false. */
   readonly ConfigOnly: boolean;
+  /** The containers on it, by netmode container id (empty in the list, as dockerd's). */
   readonly Containers: Record<string, DockerNetworkContainer>;
+  /** The driver options, every value as a string. */
   readonly Options: Record<string, string>;
+  /** The labels. */
   readonly Labels: Record<string, string>;
 }
 

@@ -5,14 +5,7 @@ import { ApiError } from '../errors.js';
 import { labelMatches, parseFilters, passes } from './filters.js';
 import { ERRORS, empty, json, jsonArray } from '../responses.js';
 import { dockerNetwork, netmodeOptions } from './network-json.js';
-import {
-  FiltersQuery,
-  InspectQuery,
-  NetworkConnectBody,
-  NetworkCreateBody,
-  NetworkDisconnectBody,
-  NetworkIdParams,
-} from './schemas.js';
+import { FiltersQuery, InspectQuery, NetworkConnectBody, NetworkCreateBody, NetworkDisconnectBody, NetworkIdParams } from './schemas.js';
 
 const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
 const PRUNE_FILTERS = ['label', 'label!', 'until'] as const;
@@ -28,7 +21,15 @@ export function registerNetworkRoutes(server: FastifyInstance, ctx: RouteContext
 
   server.get(
     '/networks',
-    { config: docker, schema: { summary: 'List networks', operationId: 'NetworkList', querystring: FiltersQuery, response: { 200: jsonArray('Networks, without their containers'), ...ERRORS } } },
+    {
+      config: docker,
+      schema: {
+        summary: 'List networks',
+        operationId: 'NetworkList',
+        querystring: FiltersQuery,
+        response: { 200: jsonArray('Networks, without their containers'), ...ERRORS },
+      },
+    },
     async (request) => {
       const filters = parseFilters((request.query as { filters?: string }).filters, LIST_FILTERS);
       const type = filters.get('type') ?? [];
@@ -58,7 +59,13 @@ export function registerNetworkRoutes(server: FastifyInstance, ctx: RouteContext
     '/networks/:id',
     {
       config: docker,
-      schema: { summary: 'Inspect a network', operationId: 'NetworkInspect', params: NetworkIdParams, querystring: InspectQuery, response: { 200: json('The network, with its containers'), ...ERRORS } },
+      schema: {
+        summary: 'Inspect a network',
+        operationId: 'NetworkInspect',
+        params: NetworkIdParams,
+        querystring: InspectQuery,
+        response: { 200: json('The network, with its containers'), ...ERRORS },
+      },
     },
     async (request) => {
       const { id } = request.params as { id: string };
@@ -77,7 +84,10 @@ export function registerNetworkRoutes(server: FastifyInstance, ctx: RouteContext
         summary: 'Create a network',
         operationId: 'NetworkCreate',
         body: NetworkCreateBody,
-        response: { 201: { description: 'Created', type: 'object', properties: { Id: { type: 'string' }, Warning: { type: 'string' } } }, ...ERRORS },
+        response: {
+          201: { description: 'Created', type: 'object', properties: { Id: { type: 'string' }, Warning: { type: 'string' } } },
+          ...ERRORS,
+        },
       },
     },
     async (request, reply) => {
@@ -90,7 +100,10 @@ export function registerNetworkRoutes(server: FastifyInstance, ctx: RouteContext
       refuseUnless(body.ConfigOnly !== true, 'ConfigOnly: configuration-only networks are not supported');
       refuseUnless(!body.ConfigFrom?.Network, 'ConfigFrom: configuration-only networks are not supported');
       const ipam = body.IPAM ?? {};
-      refuseUnless(ipam.Driver === undefined || ipam.Driver === '' || ipam.Driver === 'default', `IPAM driver ${ipam.Driver} is not supported`);
+      refuseUnless(
+        ipam.Driver === undefined || ipam.Driver === '' || ipam.Driver === 'default',
+        `IPAM driver ${ipam.Driver} is not supported`,
+      );
       refuseUnless(Object.keys(ipam.Options ?? {}).length === 0, 'IPAM.Options are not supported');
       const subnets = (ipam.Config ?? []).map((c, i) => {
         refuseUnless(Object.keys(c.AuxiliaryAddresses ?? {}).length === 0, `IPAM.Config[${i}].AuxiliaryAddresses are not supported`);
@@ -112,7 +125,15 @@ export function registerNetworkRoutes(server: FastifyInstance, ctx: RouteContext
 
   server.delete(
     '/networks/:id',
-    { config: docker, schema: { summary: 'Remove a network', operationId: 'NetworkDelete', params: NetworkIdParams, response: { 204: empty('Removed'), ...ERRORS } } },
+    {
+      config: docker,
+      schema: {
+        summary: 'Remove a network',
+        operationId: 'NetworkDelete',
+        params: NetworkIdParams,
+        response: { 204: empty('Removed'), ...ERRORS },
+      },
+    },
     async (request, reply) => {
       const network = await findNetwork(netmode, (request.params as { id: string }).id);
       await netmode.removeNetwork(network.name);
@@ -220,9 +241,14 @@ export async function findNetwork(netmode: NetworkManager, term: string): Promis
   if (found) return found;
   const prefixed = all.filter((n) => n.id.startsWith(term));
   if (prefixed.length > 1) {
-    throw new ApiError(400, ErrorCode.INVALID_CONFIG, `network ${term} is ambiguous (${prefixed.length} matches found based on ID prefix)`, {
-      network: term,
-    });
+    throw new ApiError(
+      400,
+      ErrorCode.INVALID_CONFIG,
+      `network ${term} is ambiguous (${prefixed.length} matches found based on ID prefix)`,
+      {
+        network: term,
+      },
+    );
   }
   if (prefixed[0]) return prefixed[0];
   throw notFound(term);

@@ -2,7 +2,14 @@ import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RouteContext } from '../context.js';
 
-const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+const GO_ARCH: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 /** `/_ping`, `/version` and `/info`: what a Docker client asks before anything else. */
 export function registerSystemRoutes(server: FastifyInstance, ctx: RouteContext): void {

@@ -46,7 +46,8 @@ export function parseHost(value: string): ListenSpec {
   switch (scheme) {
     case 'unix': {
       const path = rest === '' ? DEFAULT_UNIX_SOCKET : rest;
-      if (!path.startsWith('/') || /[\0\n]/.test(path)) throw invalidConfig('host', `${JSON.stringify(value)}: the socket path must be absolute`);
+      if (!path.startsWith('/') || /[\0\n]/.test(path))
+        throw invalidConfig('host', `${JSON.stringify(value)}: the socket path must be absolute`);
       return { kind: 'unix', path };
     }
     case 'tcp':

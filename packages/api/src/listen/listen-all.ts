@@ -69,7 +69,13 @@ export async function listenAll(server: FastifyInstance, specs: readonly ListenS
         const http: Server =
           spec.kind === 'tcp' && security.tls
             ? createHttpsServer(
-                { ca: security.tls.ca, cert: security.tls.cert, key: security.tls.key, requestCert: true, rejectUnauthorized: security.tls.verify },
+                {
+                  ca: security.tls.ca,
+                  cert: security.tls.cert,
+                  key: security.tls.key,
+                  requestCert: true,
+                  rejectUnauthorized: security.tls.verify,
+                },
                 handler,
               )
             : createHttpServer(handler);
@@ -116,7 +122,10 @@ async function targets(spec: ListenSpec): Promise<ListenSpec[]> {
   const pid = Number(process.env['LISTEN_PID']);
   const count = Number(process.env['LISTEN_FDS']);
   if (pid !== process.pid || !Number.isInteger(count) || count < 1) {
-    throw invalidConfig('host', 'fd:// needs sockets from systemd socket activation: LISTEN_PID is not this process, or LISTEN_FDS is not set');
+    throw invalidConfig(
+      'host',
+      'fd:// needs sockets from systemd socket activation: LISTEN_PID is not this process, or LISTEN_FDS is not set',
+    );
   }
   return Array.from({ length: count }, (_, i) => ({ kind: 'fd' as const, fd: SD_LISTEN_FDS_START + i }));
 }
@@ -138,7 +147,9 @@ async function replaceStaleSocket(path: string): Promise<void> {
     probe.once('error', () => resolve(false));
   });
   if (answered) {
-    throw new NetModeError(ErrorCode.BUSY, `a server already answers on unix://${path}; stop it first, or listen elsewhere`, { context: { path } });
+    throw new NetModeError(ErrorCode.BUSY, `a server already answers on unix://${path}; stop it first, or listen elsewhere`, {
+      context: { path },
+    });
   }
   await unlink(path);
 }

@@ -50,7 +50,15 @@ export function registerNetmodeRoutes(server: FastifyInstance, ctx: RouteContext
 
   server.post(
     `${NETMODE_PREFIX}/containers/:id/connect`,
-    { schema: { tags, summary: 'connect(): attach a container in a mode', params: ContainerParams, body: ConnectBody, response: { 201: json('Endpoint'), ...ERRORS } } },
+    {
+      schema: {
+        tags,
+        summary: 'connect(): attach a container in a mode',
+        params: ContainerParams,
+        body: ConnectBody,
+        response: { 201: json('Endpoint'), ...ERRORS },
+      },
+    },
     async (request, reply) => {
       const body = request.body as ConnectBody;
       return reply.code(201).send(await netmode.connect(id(request), body.mode, body.options ?? {}));
@@ -59,7 +67,13 @@ export function registerNetmodeRoutes(server: FastifyInstance, ctx: RouteContext
   server.post(
     `${NETMODE_PREFIX}/containers/:id/disconnect`,
     {
-      schema: { tags, summary: 'disconnect(): from one network, or from all', params: ContainerParams, body: DisconnectBody, response: { 204: empty('Disconnected'), ...ERRORS } },
+      schema: {
+        tags,
+        summary: 'disconnect(): from one network, or from all',
+        params: ContainerParams,
+        body: DisconnectBody,
+        response: { 204: empty('Disconnected'), ...ERRORS },
+      },
       // No body at all means the same as {}: disconnect from every network.
       preValidation: async (request) => {
         if (request.body === undefined) request.body = null;
@@ -73,31 +87,60 @@ export function registerNetmodeRoutes(server: FastifyInstance, ctx: RouteContext
   );
   server.get(
     `${NETMODE_PREFIX}/containers/:id`,
-    { schema: { tags, summary: "inspect(): a container's sandbox", params: ContainerParams, response: { 200: json('Sandbox'), ...ERRORS } } },
+    {
+      schema: { tags, summary: "inspect(): a container's sandbox", params: ContainerParams, response: { 200: json('Sandbox'), ...ERRORS } },
+    },
     (request) => netmode.inspect(id(request)),
   );
   server.get(
     `${NETMODE_PREFIX}/containers/:id/endpoint`,
     {
-      schema: { tags, summary: 'inspectEndpoint(): one endpoint', params: ContainerParams, querystring: NetworkQuery, response: { 200: json('Endpoint'), ...ERRORS } },
+      schema: {
+        tags,
+        summary: 'inspectEndpoint(): one endpoint',
+        params: ContainerParams,
+        querystring: NetworkQuery,
+        response: { 200: json('Endpoint'), ...ERRORS },
+      },
     },
     (request) => netmode.inspectEndpoint(id(request), network(request)),
   );
   server.get(
     `${NETMODE_PREFIX}/containers/:id/names`,
-    { schema: { tags, summary: "nameFiles(): the sandbox's name files", params: ContainerParams, response: { 200: json('NameFileContents'), ...ERRORS } } },
+    {
+      schema: {
+        tags,
+        summary: "nameFiles(): the sandbox's name files",
+        params: ContainerParams,
+        response: { 200: json('NameFileContents'), ...ERRORS },
+      },
+    },
     (request) => netmode.nameFiles(id(request)),
   );
   server.post(
     `${NETMODE_PREFIX}/containers/:id/check`,
     {
-      schema: { tags, summary: 'check(): does the kernel match the record', params: ContainerParams, querystring: NetworkQuery, response: { 200: json('CheckReport'), ...ERRORS } },
+      schema: {
+        tags,
+        summary: 'check(): does the kernel match the record',
+        params: ContainerParams,
+        querystring: NetworkQuery,
+        response: { 200: json('CheckReport'), ...ERRORS },
+      },
     },
     (request) => netmode.check(id(request), network(request)),
   );
-  server.get(`${NETMODE_PREFIX}/endpoints`, { schema: { tags, summary: 'list(): every endpoint', response: { 200: jsonArray('Endpoint[]'), ...ERRORS } } }, () => netmode.list());
+  server.get(
+    `${NETMODE_PREFIX}/endpoints`,
+    { schema: { tags, summary: 'list(): every endpoint', response: { 200: jsonArray('Endpoint[]'), ...ERRORS } } },
+    () => netmode.list(),
+  );
 
-  server.get(`${NETMODE_PREFIX}/networks`, { schema: { tags, summary: 'listNetworks()', response: { 200: jsonArray('NetworkRecord[]'), ...ERRORS } } }, () => netmode.listNetworks());
+  server.get(
+    `${NETMODE_PREFIX}/networks`,
+    { schema: { tags, summary: 'listNetworks()', response: { 200: jsonArray('NetworkRecord[]'), ...ERRORS } } },
+    () => netmode.listNetworks(),
+  );
   server.post(
     `${NETMODE_PREFIX}/networks`,
     { schema: { tags, summary: 'createNetwork()', body: NetworkSpecSchema, response: { 201: json('NetworkRecord'), ...ERRORS } } },
@@ -117,22 +160,34 @@ export function registerNetmodeRoutes(server: FastifyInstance, ctx: RouteContext
     },
   );
 
-  server.post(`${NETMODE_PREFIX}/reconcile`, { schema: { tags, summary: 'reconcile()', response: { 200: json('ReconcileReport'), ...ERRORS } } }, () => netmode.reconcile());
-  server.post(`${NETMODE_PREFIX}/gc`, { schema: { tags, summary: 'gc()', body: GcBody, response: { 200: json('GcReport'), ...ERRORS } } }, (request) => {
-    const body = request.body as GcBody;
-    return netmode.gc(body.validContainerIds, body.listedAt === undefined ? {} : { listedAt: new Date(body.listedAt) });
-  });
+  server.post(
+    `${NETMODE_PREFIX}/reconcile`,
+    { schema: { tags, summary: 'reconcile()', response: { 200: json('ReconcileReport'), ...ERRORS } } },
+    () => netmode.reconcile(),
+  );
+  server.post(
+    `${NETMODE_PREFIX}/gc`,
+    { schema: { tags, summary: 'gc()', body: GcBody, response: { 200: json('GcReport'), ...ERRORS } } },
+    (request) => {
+      const body = request.body as GcBody;
+      return netmode.gc(body.validContainerIds, body.listedAt === undefined ? {} : { listedAt: new Date(body.listedAt) });
+    },
+  );
 
-  server.get(`${NETMODE_PREFIX}/events`, { schema: { tags, summary: 'Every event of the manager, one JSON line each' } }, (_request, reply) => {
-    streamLines(reply, ctx, (write) => {
-      const listeners = EVENT_NAMES.map((event) => {
-        const listener = (payload: NetModeEvents[typeof event][0]) => write({ event, payload });
-        ctx.netmode.events.on(event, listener);
-        return () => ctx.netmode.events.off(event, listener);
+  server.get(
+    `${NETMODE_PREFIX}/events`,
+    { schema: { tags, summary: 'Every event of the manager, one JSON line each' } },
+    (_request, reply) => {
+      streamLines(reply, ctx, (write) => {
+        const listeners = EVENT_NAMES.map((event) => {
+          const listener = (payload: NetModeEvents[typeof event][0]) => write({ event, payload });
+          ctx.netmode.events.on(event, listener);
+          return () => ctx.netmode.events.off(event, listener);
+        });
+        return () => listeners.forEach((off) => off());
       });
-      return () => listeners.forEach((off) => off());
-    });
-  });
+    },
+  );
 
   server.get(`${NETMODE_PREFIX}/info`, { schema: { tags, summary: 'The drivers, the host namespace and the version' } }, () => ({
     drivers: netmode.drivers,
