@@ -46,9 +46,9 @@ const everyCoreLayerPath = CORE_LAYERS.flatMap(coreLayerPath);
 
 // Packages and examples that use core as a third party would: through
 // '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path.
-const CONSUMERS = '^(packages/(driver-[^/]+|cli)|examples|bench)/';
+const CONSUMERS = '^(packages/(driver-[^/]+|cli|api)|examples|bench)/';
 const CONSUMER_SOURCES = [
-  '^packages/(driver-[^/]+|cli)/src/',
+  '^packages/(driver-[^/]+|cli|api)/src/',
   '^examples/src/',
   '^examples/[^/]+/src/',
   '^examples/external/[^/]+/src/',
@@ -77,7 +77,7 @@ module.exports = {
       name: 'consumers-use-core-entry',
       severity: 'error',
       comment:
-        "Drivers, the CLI, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path into core's src or dist.",
+        "Drivers, the CLI, the API server, the examples and the benchmark import '@netmode/core' (and '@netmode/core/testing' or '@netmode/core/testing/conformance' in tests), never a path into core's src or dist.",
       from: { path: CONSUMERS },
       to: { path: '^packages/core/', pathNot: '^packages/core/dist/(index|testing/index|testing/conformance)\\.d\\.ts$' },
     },

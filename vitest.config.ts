@@ -15,6 +15,7 @@ const alias = {
   '@netmode/driver-host': src('./packages/driver-host/src/index.ts'),
   '@netmode/driver-bridge': src('./packages/driver-bridge/src/index.ts'),
   '@netmode/driver-container': src('./packages/driver-container/src/index.ts'),
+  '@netmode/api': src('./packages/api/src/index.ts'),
 };
 
 export default defineConfig({

@@ -20,9 +20,10 @@ fi
 missing=()
 # ping, conntrack and sysctl serve the bridge driver (arp_notify, stale UDP
 # flows) and its tests; with --test, runc and busybox serve the test that runs
-# a real OCI container in a namespace netmode prepared.
+# a real OCI container in a namespace netmode prepared, and Debian's docker
+# CLI (/usr/bin/docker, from docker.io) is the API server's real client.
 tools="ip:iproute2 nft:nftables iptables:iptables nsenter:util-linux sysctl:procps conntrack:conntrack ping:iputils-ping"
-[ "${1:-}" = "--test" ] && tools="$tools runc:runc busybox:busybox-static"
+[ "${1:-}" = "--test" ] && tools="$tools runc:runc busybox:busybox-static docker:docker.io"
 for pair in $tools; do
   tool=${pair%%:*} pkg=${pair#*:}
   found=
@@ -35,8 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # docker.io's package scripts would start dockerd on the machine itself:
+  # policy-rc.d's exit 101 forbids it (it is put there only for the install).
+  policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 # pnpm, at the version package.json names (corepack's signature check fails here).
