@@ -54,7 +54,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return ExitCode.OK;
     }
     const [handle, { Session }] = await Promise.all([found.spec.handler(), import('./session.js')]);
-    return await handle(await Session.open(parsed.globals, out), request.input);
+    const session = await Session.open(parsed.globals, out, found.spec.embedsSdk === true ? 'embedded' : 'auto');
+    try {
+      return await handle(session, request.input);
+    } finally {
+      await session.close();
+    }
   } catch (error) {
     if (error instanceof Error && error.name === 'Interrupted') {
       const signal = (error as Error & { signal: NodeJS.Signals }).signal;
