@@ -181,5 +181,8 @@ function errorOf(method: string, path: string, reply: Reply): Error {
   const rebuilt = rebuild(body);
   if (rebuilt) return rebuilt;
   const message = typeof body.message === 'string' ? body.message : JSON.stringify(reply.body);
-  return new CliError(CliErrorCode.DAEMON_RESPONSE, `the netmode daemon answered ${method} ${path} with status ${reply.status}: ${message}`);
+  return new CliError(
+    CliErrorCode.DAEMON_RESPONSE,
+    `the netmode daemon answered ${method} ${path} with status ${reply.status}: ${message}`,
+  );
 }
