@@ -114,7 +114,8 @@ function channelTo(globals: GlobalOptions): [ReturnType<typeof parseDaemonAddres
   const tls = globals.tlsVerify === true || globals.tlsCert !== undefined || globals.tlsCaCert !== undefined;
   const address = parseDaemonAddress(globals.host as string, tls);
   if (!tls) return [address, undefined];
-  if (address.kind !== 'tcp') throw usage('--tlsverify and the --tls* files are for -H tcp://; a unix socket is guarded by its permissions');
+  if (address.kind !== 'tcp')
+    throw usage('--tlsverify and the --tls* files are for -H tcp://; a unix socket is guarded by its permissions');
   const read = (flag: string, file: string | undefined) => {
     if (file === undefined) return undefined;
     try {
@@ -126,8 +127,5 @@ function channelTo(globals: GlobalOptions): [ReturnType<typeof parseDaemonAddres
   const ca = read('--tlscacert', globals.tlsCaCert);
   const cert = read('--tlscert', globals.tlsCert);
   const key = read('--tlskey', globals.tlsKey);
-  return [
-    address,
-    { rejectUnauthorized: globals.tlsVerify === true, ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) },
-  ];
+  return [address, { rejectUnauthorized: globals.tlsVerify === true, ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) }];
 }
