@@ -44,16 +44,14 @@ export async function daemonCommand(session: Session, { options }: DaemonInput):
     const server = createApiServer(netmode, { version: version() });
     const tls =
       options.tlsverify && options.tlscacert !== undefined && options.tlscert !== undefined && options.tlskey !== undefined
-        ? { ca: readFileSync(options.tlscacert), cert: readFileSync(options.tlscert), key: readFileSync(options.tlskey) }
+        ? { ca: readFileSync(options.tlscacert), cert: readFileSync(options.tlscert), key: readFileSync(options.tlskey), verify: true }
         : undefined;
-    const listening = await listenAll(server, specs, {
-      ...(options.group === undefined ? {} : { group: options.group }),
-      ...(tls && { tls }),
-    });
-    for (const where of listening) session.out.line(`listening on ${where}`);
+    const close = await listenAll(server, specs, { ...(options.group === undefined ? {} : { group: options.group }), ...(tls && { tls }) });
+    for (const where of close.addresses) session.out.line(`listening on ${where}`);
     await stopped;
     session.out.note(`${stopping}: no new requests; finishing those in flight`);
-    await server.close();
+    // Stops accepting, ends the event streams, waits for the requests in flight, removes the unix sockets.
+    await close();
     session.out.note('stopped');
     return ExitCode.OK;
   } finally {
