@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBE, assertBuilt, finish, printed, start } from './support/cli.js';
+import { PROBE, assertBuilt, finish, netmode, printed, start } from './support/cli.js';
 import { ADDR, createWorld, probeOf, startTime, type World } from './support/world.js';
 
 const root = integrationAvailable();
@@ -239,7 +239,9 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
   });
 
   it('doctor checks the host namespace read-only and reports JSON', async () => {
-    const result = await world.cli(['doctor', '--json']);
+    // doctor looks at this machine, whatever -H says: it is given the world's own settings.
+    const doctor = (...args: string[]) => netmode([...world.settings, 'doctor', ...args]);
+    const result = await doctor('--json');
     expect(result.code, result.stdout).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
     expect(report.ok).toBe(true);
@@ -247,6 +249,6 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     expect(byName.get('host namespace')?.detail).toBe(`named:${world.fixture.prefix}host`);
     expect(byName.get('ip_forward')?.detail).toMatch(/^[01] in named:/);
     expect(byName.get('bridge and veth')?.status).toBe('ok');
-    expect((await world.cli(['doctor'])).stdout).toMatch(/^CHECK +STATUS +DETAIL\n/);
+    expect((await doctor()).stdout).toMatch(/^CHECK +STATUS +DETAIL\n/);
   });
 });

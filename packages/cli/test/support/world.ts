@@ -46,6 +46,12 @@ export interface World {
   readonly daemon: TestDaemon | undefined;
   /** The global options that point the binary at this world. */
   readonly globals: string[];
+  /**
+   * The SDK's settings of this world (host namespace, state, prefix, the
+   * flags given): `globals` itself in-process; through a daemon, what the
+   * daemon got, for the commands that always embed the SDK (`doctor`).
+   */
+  readonly settings: readonly string[];
   cli(args: readonly string[], options?: RunOptions): Promise<Result>;
   /** The same settings as NETMODE_* environment variables, for `netmode(args, { env })`. */
   readonly env: Record<string, string>;
@@ -106,6 +112,7 @@ export async function createWorld(flags: readonly string[] = []): Promise<World>
       ext,
       daemon,
       globals,
+      settings,
       env,
       cli: (args, options) => netmode([...globals, ...args], options),
       sandboxes: async () =>
