@@ -45,6 +45,26 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          // The CLI's own integration tests a second time, each world behind
+          // a netmode daemon of its own and every command through -H (#14).
+          name: 'integration-through-daemon',
+          include: [
+            'packages/cli/test/cli.int.test.ts',
+            'packages/cli/test/names.int.test.ts',
+            'packages/cli/test/network.int.test.ts',
+            'packages/cli/test/multi-network.int.test.ts',
+          ],
+          env: { NETMODE_TEST_THROUGH_DAEMON: '1' },
+          fileParallelism: false,
+          // After the in-process run, not beside it: two worlds at once would double the load.
+          sequence: { groupOrder: 1 },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

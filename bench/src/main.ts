@@ -22,6 +22,7 @@ import { buildReport } from './report/results.js';
 import { renderText } from './report/text.js';
 import { diffRoot, snapshotRoot } from './root-check.js';
 import { CNI_DIR, CniSystem } from './systems/cni.js';
+import { DaemonSystem } from './systems/daemon.js';
 import { FloorSystem } from './systems/floor.js';
 import { AARDVARK } from './systems/aardvark.js';
 import { NETAVARK, NetavarkSystem } from './systems/netavark.js';
@@ -143,6 +144,8 @@ async function main(): Promise<number> {
     for (const flavour of all ? [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync] : []) {
       await make(flavour.label, () => NetmodeSystem.create(ns, tmp, profiler, flavour));
     }
+    // The same connect and disconnect through `netmode daemon`'s socket: the cost of the channel (#14).
+    await make('netmode through the -H socket', () => DaemonSystem.create(ns, tmp));
     if (peers['cni']?.available) await make('CNI', () => CniSystem.create(ns, tmp));
     if (peers['netavark']?.available) await make('netavark', () => NetavarkSystem.create(ns, tmp));
     if (all) await make('floor', () => FloorSystem.create(ns));

@@ -39,6 +39,8 @@ export const CliErrorCode = {
   NOT_ROOT: 'ERR_NOT_ROOT',
   DRIVER_PACKAGE_NOT_FOUND: 'ERR_DRIVER_PACKAGE_NOT_FOUND',
   DRIVER_PACKAGE_INVALID: 'ERR_DRIVER_PACKAGE_INVALID',
+  DAEMON_UNREACHABLE: 'ERR_DAEMON_UNREACHABLE',
+  DAEMON_RESPONSE: 'ERR_DAEMON_RESPONSE',
 } as const;
 
 /** One of {@link CliErrorCode}'s values. */
@@ -62,6 +64,10 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
     'Check --driver-package and NETMODE_DRIVER_PACKAGES: a path is taken from the current directory, a package name is looked up from where netmode is installed.',
   ERR_DRIVER_PACKAGE_INVALID:
     'A driver package exports exactly one function named register…Driver (as registerMacvlanDriver), which netmode calls with its container; see docs/driver-authoring.md.',
+  ERR_DAEMON_UNREACHABLE:
+    'Check that netmode daemon runs and listens where -H (or NETMODE_HOST) points, and that you may open its socket (root, or its --group); without -H, netmode embeds the SDK instead.',
+  ERR_DAEMON_RESPONSE:
+    'The daemon at -H answered something this netmode does not understand: check that it is netmode daemon (not dockerd) and of the same version (netmode --version).',
 };
 
 // The SDK's hints for these codes name SDK calls; at the shell the same advice

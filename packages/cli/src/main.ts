@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseGlobalOptions } from './args/global-options.js';
-import { CliError, ExitCode, describeFailure } from './cli-error.js';
+import { CliError, ExitCode, describeFailure, usage } from './cli-error.js';
 import { COMMANDS } from './declarations/index.js';
 import type { CommandSpec } from './registry/command-spec.js';
 import { commandHelp, groupHelp, topHelp } from './registry/help-text.js';
@@ -48,13 +48,23 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return found.status;
     }
     command = found.spec;
+    if (parsed.globals.host !== undefined && found.spec.embedsSdk !== true && parsed.sdkFlags.length > 0) {
+      throw usage(
+        `${parsed.sdkFlags.join(', ')}: with -H (or NETMODE_HOST) the SDK's settings are the daemon's; give them to netmode daemon`,
+      );
+    }
     const request = parseCommand(found.spec, found.path, found.args, parsed.globals);
     if (request.help) {
       out.line(commandHelp(found.path, found.spec));
       return ExitCode.OK;
     }
     const [handle, { Session }] = await Promise.all([found.spec.handler(), import('./session.js')]);
-    return await handle(await Session.open(parsed.globals, out), request.input);
+    const session = await Session.open(parsed.globals, out, found.spec.embedsSdk === true ? 'embedded' : 'auto');
+    try {
+      return await handle(session, request.input);
+    } finally {
+      await session.close();
+    }
   } catch (error) {
     if (error instanceof Error && error.name === 'Interrupted') {
       const signal = (error as Error & { signal: NodeJS.Signals }).signal;

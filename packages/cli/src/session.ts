@@ -1,44 +1,82 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
 import type { GlobalOptions } from './args/globals.js';
+import { usage } from './cli-error.js';
+import type { CliNetMode } from './cli-netmode.js';
 import { ContainerStore } from './containers/container-store.js';
 import { driverRegistrations, type Registrations } from './drivers/driver-registrations.js';
 import { Output } from './output/output.js';
+import { parseDaemonAddress } from './remote/daemon-address.js';
+import { HttpChannel, type ClientTls } from './remote/http-channel.js';
+import { RemoteNetMode } from './remote/remote-netmode.js';
 
 /**
- * What every command works with: the global options, one state store shared
- * by the SDK and the CLI's container records, the drivers, and the netmode
- * instance, made on first use so that a command that needs none touches
- * nothing.
+ * Where a session's SDK work happens: `auto` follows `-H` (a daemon when
+ * given, in-process otherwise); `embedded` always runs the SDK in this
+ * process (`netmode daemon` itself, whose `-H` is where it listens).
+ */
+export type SdkPlace = 'auto' | 'embedded';
+
+/**
+ * What every command works with: the global options, the state store of the
+ * CLI's container records, and the netmode instance, made on first use so
+ * that a command that needs none touches nothing. With `-H` the instance is
+ * a {@link RemoteNetMode} and the SDK's work is the daemon's; the container
+ * records (the processes this CLI starts) stay in the local state directory.
  */
 export class Session {
   readonly globals: GlobalOptions;
   readonly out: Output;
   readonly store: FileStateStore;
   readonly containers: ContainerStore;
-  readonly #registrations: Registrations;
-  #netmode: NetworkManager | undefined;
+  readonly #registrations: Registrations | undefined;
+  #manager: NetworkManager | undefined;
+  readonly #remote: RemoteNetMode | undefined;
+  #watching = false;
 
   /**
    * Loads the driver packages the global options name (the four built-in
-   * ones by default), then makes the session. Throws
-   * `ERR_DRIVER_PACKAGE_NOT_FOUND` or `ERR_DRIVER_PACKAGE_INVALID`.
+   * ones by default) unless the SDK's work is a daemon's, then makes the
+   * session. Throws `ERR_DRIVER_PACKAGE_NOT_FOUND` or
+   * `ERR_DRIVER_PACKAGE_INVALID`, or a usage error for a malformed `-H`.
    */
-  static async open(globals: GlobalOptions, out: Output = new Output()): Promise<Session> {
-    return new Session(globals, out, await driverRegistrations(globals));
+  static async open(globals: GlobalOptions, out: Output = new Output(), place: SdkPlace = 'auto'): Promise<Session> {
+    if (place === 'auto' && globals.host !== undefined) {
+      return new Session(globals, out, undefined, new RemoteNetMode(new HttpChannel(...channelTo(globals))));
+    }
+    return new Session(globals, out, await driverRegistrations(globals), undefined);
   }
 
-  private constructor(globals: GlobalOptions, out: Output, registrations: Registrations) {
+  private constructor(globals: GlobalOptions, out: Output, registrations: Registrations | undefined, remote: RemoteNetMode | undefined) {
     this.globals = globals;
     this.out = out;
     this.store = new FileStateStore(globals.stateDir);
     this.containers = new ContainerStore(this.store);
     this.#registrations = registrations;
+    this.#remote = remote;
   }
 
-  /** The netmode instance for these options. */
-  get netmode(): NetworkManager {
-    if (!this.#netmode) {
+  /** The netmode instance for these options: the daemon's with `-H`, this process's otherwise. */
+  get netmode(): CliNetMode {
+    if (this.#remote) {
+      // Warnings of the daemon's manager are printed as in-process: its event stream is opened before the first call.
+      if (!this.#watching) {
+        this.#watching = true;
+        this.#remote.events.on('warning', (w) => this.out.warn(`${w.code}: ${w.message}`));
+        this.#remote.watchEvents().catch(() => {}); // a daemon that cannot be reached fails the call itself
+      }
+      return this.#remote;
+    }
+    return this.manager;
+  }
+
+  /**
+   * The SDK's manager in this process; a session of `-H` has none (its
+   * manager is the daemon's), and asking for it is a bug.
+   */
+  get manager(): NetworkManager {
+    if (!this.#registrations) throw new Error('this session talks to a daemon (-H): it has no manager of its own');
+    if (!this.#manager) {
       const { hostNetns } = this.globals;
       if (hostNetns !== undefined && !existsSync(`${NETNS_RUN_DIR}/${hostNetns}`)) {
         throw new NetModeError(
@@ -49,7 +87,7 @@ export class Session {
           },
         );
       }
-      this.#netmode = createNetMode({
+      this.#manager = createNetMode({
         drivers: this.#registrations.drivers,
         firewalls: this.#registrations.firewalls,
         ...(this.globals.firewall === undefined ? {} : { firewall: this.globals.firewall }),
@@ -60,8 +98,34 @@ export class Session {
         ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
         ...(this.globals.namePrefix === undefined ? {} : { namePrefix: this.globals.namePrefix }),
       });
-      this.#netmode.events.on('warning', (w) => this.out.warn(`${w.code}: ${w.message}`));
+      this.#manager.events.on('warning', (w) => this.out.warn(`${w.code}: ${w.message}`));
     }
-    return this.#netmode;
+    return this.#manager;
   }
+
+  /** Lets go of the daemon's connections, if any; an embedded manager holds nothing to close. */
+  async close(): Promise<void> {
+    await this.#remote?.close();
+  }
+}
+
+/** The address and TLS files of `-H` and Docker's TLS flags. */
+function channelTo(globals: GlobalOptions): [ReturnType<typeof parseDaemonAddress>, ClientTls | undefined] {
+  const tls = globals.tlsVerify === true || globals.tlsCert !== undefined || globals.tlsCaCert !== undefined;
+  const address = parseDaemonAddress(globals.host as string, tls);
+  if (!tls) return [address, undefined];
+  if (address.kind !== 'tcp')
+    throw usage('--tlsverify and the --tls* files are for -H tcp://; a unix socket is guarded by its permissions');
+  const read = (flag: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw usage(`${flag} ${file}: ${(error as Error).message}`);
+    }
+  };
+  const ca = read('--tlscacert', globals.tlsCaCert);
+  const cert = read('--tlscert', globals.tlsCert);
+  const key = read('--tlskey', globals.tlsKey);
+  return [address, { rejectUnauthorized: globals.tlsVerify === true, ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) }];
 }

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBE, assertBuilt, finish, printed, start } from './support/cli.js';
+import { PROBE, assertBuilt, finish, netmode, printed, start } from './support/cli.js';
 import { ADDR, createWorld, probeOf, startTime, type World } from './support/world.js';
 
 const root = integrationAvailable();
@@ -187,12 +187,19 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     const ghost = await world.cli(['inspect', 'ghost']);
     expect(ghost.code).toBe(2);
     expect(ghost.stderr).toMatch(/^ERR_CONTAINER_NOT_FOUND: no such container: ghost\n {2}hint: .*netmode ps/);
-    const noHost = await world.cli(['--host-netns', `${world.fixture.prefix}nosuch`, 'network', 'ls']);
-    expect(noHost.code).toBe(2);
-    expect(noHost.stderr).toContain('ERR_NETNS_NOT_FOUND');
-    const contradiction = await world.cli(['--icc=false', '--iptables=false', 'network', 'ls']);
-    expect(contradiction.code).toBe(2);
-    expect(contradiction.stderr).toMatch(/^ERR_INVALID_CONFIG: icc: /);
+    if (world.daemon) {
+      // Through -H these are the daemon's settings: a client that gives them is refused, naming them.
+      const refused = await world.cli(['--host-netns', `${world.fixture.prefix}nosuch`, '--icc=false', 'network', 'ls']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^ERR_USAGE: --host-netns, --icc: with -H .*netmode daemon/);
+    } else {
+      const noHost = await world.cli(['--host-netns', `${world.fixture.prefix}nosuch`, 'network', 'ls']);
+      expect(noHost.code).toBe(2);
+      expect(noHost.stderr).toContain('ERR_NETNS_NOT_FOUND');
+      const contradiction = await world.cli(['--icc=false', '--iptables=false', 'network', 'ls']);
+      expect(contradiction.code).toBe(2);
+      expect(contradiction.stderr).toMatch(/^ERR_INVALID_CONFIG: icc: /);
+    }
 
     expect((await world.cli(['run', '-d', '--name', 'dup', '--', 'sleep', '100'])).code).toBe(0);
     const dup = await world.cli(['run', '-d', '--name', 'dup', '--', 'true']);
@@ -232,7 +239,9 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
   });
 
   it('doctor checks the host namespace read-only and reports JSON', async () => {
-    const result = await world.cli(['doctor', '--json']);
+    // doctor looks at this machine, whatever -H says: it is given the world's own settings.
+    const doctor = (...args: string[]) => netmode([...world.settings, 'doctor', ...args]);
+    const result = await doctor('--json');
     expect(result.code, result.stdout).toBe(0);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
     expect(report.ok).toBe(true);
@@ -240,6 +249,6 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
     expect(byName.get('host namespace')?.detail).toBe(`named:${world.fixture.prefix}host`);
     expect(byName.get('ip_forward')?.detail).toMatch(/^[01] in named:/);
     expect(byName.get('bridge and veth')?.status).toBe('ok');
-    expect((await world.cli(['doctor'])).stdout).toMatch(/^CHECK +STATUS +DETAIL\n/);
+    expect((await doctor()).stdout).toMatch(/^CHECK +STATUS +DETAIL\n/);
   });
 });

@@ -10,6 +10,12 @@ export interface ParsedGlobals {
   readonly rest: string[];
   readonly help: boolean;
   readonly version: boolean;
+  /**
+   * The flags given that are settings of the SDK (`--host-netns`,
+   * `--firewall`, the bridge's, …) rather than of this client: with `-H`
+   * they belong to `netmode daemon`, and a command refuses them.
+   */
+  readonly sdkFlags: readonly string[];
 }
 
 type Kind = 'string' | 'boolean' | 'integer' | 'firewall' | 'list';
@@ -22,6 +28,8 @@ interface Spec {
   readonly key: keyof MutableGlobals | 'iptables' | 'help' | 'version';
   readonly help: string;
   readonly arg?: string;
+  /** Client-side too: the state directory (the CLI's container records), `-H` itself, TLS, `--debug`. */
+  readonly client?: true;
 }
 
 type MutableGlobals = { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] };
@@ -75,6 +83,7 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     kind: 'string',
     env: 'NETMODE_STATE_DIR',
     key: 'stateDir',
+    client: true,
     arg: 'DIR',
     help: 'state directory (default /var/lib/netmode)',
   },
@@ -102,9 +111,45 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     arg: 'SPEC',
     help: 'register the drivers of these packages or files instead of the built-in\nnone, host, bridge and container; repeatable, or comma-separated',
   },
-  { long: 'debug', short: 'D', kind: 'boolean', env: 'NETMODE_DEBUG', key: 'debug', help: 'print the full error context on failure' },
-  { long: 'help', short: 'h', kind: 'boolean', key: 'help', help: 'print this help' },
-  { long: 'version', short: 'v', kind: 'boolean', key: 'version', help: 'print the version' },
+  {
+    long: 'host',
+    short: 'H',
+    kind: 'string',
+    env: 'NETMODE_HOST',
+    key: 'host',
+    client: true,
+    arg: 'URL',
+    help: "talk to the netmode daemon at URL (unix:///PATH or tcp://HOST:PORT) instead of\nembedding the SDK; the options above are then the daemon's",
+  },
+  {
+    long: 'tlsverify',
+    kind: 'boolean',
+    env: 'NETMODE_TLS_VERIFY',
+    key: 'tlsVerify',
+    client: true,
+    help: 'with -H tcp://: use TLS and verify the daemon',
+  },
+  {
+    long: 'tlscacert',
+    kind: 'string',
+    key: 'tlsCaCert',
+    client: true,
+    arg: 'FILE',
+    help: "with --tlsverify: the CA that signed the daemon's certificate",
+  },
+  { long: 'tlscert', kind: 'string', key: 'tlsCert', client: true, arg: 'FILE', help: 'with --tlsverify: the client certificate' },
+  { long: 'tlskey', kind: 'string', key: 'tlsKey', client: true, arg: 'FILE', help: "with --tlsverify: the client certificate's key" },
+  {
+    long: 'debug',
+    short: 'D',
+    kind: 'boolean',
+    env: 'NETMODE_DEBUG',
+    key: 'debug',
+    client: true,
+    help: 'print the full error context on failure',
+  },
+  { long: 'help', short: 'h', kind: 'boolean', key: 'help', client: true, help: 'print this help' },
+  { long: 'version', short: 'v', kind: 'boolean', key: 'version', client: true, help: 'print the version' },
 ];
 
 export const DEFAULT_STATE_DIR = '/var/lib/netmode';
@@ -201,7 +246,8 @@ export function parseGlobalOptions(argv: readonly string[], env: NodeJS.ProcessE
   } else if (iptables.value === true && firewall.value === 'none' && iptables.source === firewall.source) {
     throw usage('--iptables=true and --firewall none contradict each other');
   }
-  return { globals, rest: argv.slice(index), help: value('help').value === true, version: value('version').value === true };
+  const sdkFlags = [...fromFlags.keys()].filter((spec) => spec.client !== true).map((spec) => `--${spec.long}`);
+  return { globals, rest: argv.slice(index), help: value('help').value === true, version: value('version').value === true, sdkFlags };
 }
 
 function convert(spec: Spec, raw: string, where: string): unknown {

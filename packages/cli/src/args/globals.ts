@@ -35,6 +35,20 @@ export interface GlobalOptions {
    * current directory.
    */
   readonly driverPackages?: readonly string[];
+  /**
+   * A `netmode daemon` to talk to (Docker's `-H`: `unix:///PATH` or
+   * `tcp://HOST:PORT`) instead of embedding the SDK; for `netmode daemon`,
+   * where it listens when the command gives no `-H` of its own.
+   */
+  readonly host?: string;
+  /** With a `tcp://` host: TLS, verifying the daemon's certificate (Docker's `--tlsverify`). */
+  readonly tlsVerify?: boolean;
+  /** The CA file that signed the daemon's certificate (Docker's `--tlscacert`). */
+  readonly tlsCaCert?: string;
+  /** The client certificate file (Docker's `--tlscert`). */
+  readonly tlsCert?: string;
+  /** The client certificate's key file (Docker's `--tlskey`). */
+  readonly tlsKey?: string;
   /** Print the full error (context, stack) on failure. */
   readonly debug: boolean;
 }

@@ -16,6 +16,7 @@ if any path differs. Honours --firewall (nftables or iptables); the other
 global options do not apply.`,
   options,
   operands: NO_OPERANDS,
+  embedsSdk: true,
   check(_input, globals) {
     if (process.getuid?.() !== 0) throw new CliError(CliErrorCode.NOT_ROOT, 'the demo creates network namespaces and must run as root');
     if (globals.firewall === 'none')

@@ -12,5 +12,6 @@ namespace (read only) and other firewall managers (read only). Exits 3 when
 a check fails.`,
   options,
   operands: NO_OPERANDS,
+  embedsSdk: true,
   handler: async () => (await import('../commands/doctor.js')).doctorCommand,
 });

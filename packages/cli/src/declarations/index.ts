@@ -1,4 +1,5 @@
 import type { Declaration } from '../registry/command-spec.js';
+import { daemon } from './daemon.js';
 import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { exec } from './exec.js';
@@ -18,4 +19,4 @@ import { stop } from './stop.js';
  * is in `inputs/`, below both the declaration, which loads the handler, and
  * the handler, which takes that input: neither imports the other.
  */
-export const COMMANDS: readonly Declaration[] = [run, exec, ps, inspect, stop, rm, gc, reconcile, network, doctor, demo];
+export const COMMANDS: readonly Declaration[] = [run, exec, ps, inspect, stop, rm, gc, reconcile, network, daemon, doctor, demo];

@@ -68,7 +68,7 @@ export async function removeEverythingTheDemoMade(place: Throwaway, run: DemoRun
   }
   // The embedded DNS server's companion runs in the demo's host namespace and would keep it alive.
   try {
-    await demo.netmode.stopNameServer();
+    await demo.manager.stopNameServer();
   } catch (error) {
     problems.push(`name server: ${String(error)}`);
   }

@@ -42,6 +42,12 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs, A extends Oper
    * this command, where it is not the usual 1 or 2: `run`'s 125, as Docker.
    */
   readonly failureStatus?: number;
+  /**
+   * Whether it runs the SDK in this process whatever `-H` says: `daemon`,
+   * whose `-H` is where it listens, and the commands that look at this
+   * machine itself (`doctor`, `demo`).
+   */
+  readonly embedsSdk?: boolean;
   /** Whether its `--help` ends with the table of exit statuses. */
   readonly listsExitStatus?: boolean;
   /**

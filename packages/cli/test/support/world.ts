@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { netnsPath, resolveToolPath, type NetnsRef } from '@netmode/core';
 import { createNetnsFixture, type NetnsFixture } from '@netmode/core/testing';
 import { PROBE, netmode, type Result, type RunOptions } from './cli.js';
+import { THROUGH_DAEMON, startDaemon, type TestDaemon } from './daemon.js';
 
 /** Addresses of the test world; each lives only in a namespace the test made. */
 export const ADDR = {
@@ -41,8 +42,16 @@ export function probeOf(result: Result): Probe {
 export interface World {
   readonly fixture: NetnsFixture;
   readonly ext: NetnsRef;
+  /** The daemon every command goes through, when NETMODE_TEST_THROUGH_DAEMON=1 (support/daemon.ts). */
+  readonly daemon: TestDaemon | undefined;
   /** The global options that point the binary at this world. */
   readonly globals: string[];
+  /**
+   * The SDK's settings of this world (host namespace, state, prefix, the
+   * flags given): `globals` itself in-process; through a daemon, what the
+   * daemon got, for the commands that always embed the SDK (`doctor`).
+   */
+  readonly settings: readonly string[];
   cli(args: readonly string[], options?: RunOptions): Promise<Result>;
   /** The same settings as NETMODE_* environment variables, for `netmode(args, { env })`. */
   readonly env: Record<string, string>;
@@ -55,17 +64,29 @@ export interface World {
   cleanup(): Promise<void>;
 }
 
-/** Builds a world; `flags` are global options added before every command `cli()` runs. */
+/**
+ * Builds a world; `flags` are global options added before every command
+ * `cli()` runs. With NETMODE_TEST_THROUGH_DAEMON=1, the world's settings and
+ * `flags` go to a `netmode daemon` of its own, started once the world
+ * stands, and every command gets `--state-dir` and `-H` alone.
+ */
 export async function createWorld(flags: readonly string[] = []): Promise<World> {
   const fixture = await createNetnsFixture();
-  const globals = ['--host-netns', `${fixture.prefix}host`, '--state-dir', fixture.stateDir, '--name-prefix', fixture.prefix, ...flags];
-  const env = { NETMODE_HOST_NETNS: `${fixture.prefix}host`, NETMODE_STATE_DIR: fixture.stateDir, NETMODE_NAME_PREFIX: fixture.prefix };
+  const settings = ['--host-netns', `${fixture.prefix}host`, '--state-dir', fixture.stateDir, '--name-prefix', fixture.prefix, ...flags];
+  const globals = [...settings];
+  const env: Record<string, string> = {
+    NETMODE_HOST_NETNS: `${fixture.prefix}host`,
+    NETMODE_STATE_DIR: fixture.stateDir,
+    NETMODE_NAME_PREFIX: fixture.prefix,
+  };
+  let daemon: TestDaemon | undefined;
   const servers: ChildProcess[] = [];
   const cleanup = async () => {
     // rm -f kills only the process it recorded (PID and start time), then disconnects.
     const ps = await netmode([...globals, 'ps', '--json']).catch(() => undefined);
     const names = ps?.code === 0 ? (JSON.parse(ps.stdout) as { name: string }[]).map((c) => c.name) : [];
     for (const name of names) await netmode([...globals, 'rm', '-f', name]).catch(() => {});
+    await daemon?.stop();
     await killRecorded(fixture.stateDir);
     for (const child of servers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await fixture.cleanup();
@@ -80,10 +101,18 @@ export async function createWorld(flags: readonly string[] = []): Promise<World>
     await ip(ext, 'address', 'add', `${ADDR.ext}/30`, 'dev', 'eth0');
     await ip(ext, 'link', 'set', 'eth0', 'up');
     await ip(ext, 'address', 'add', `${ADDR.internet}/32`, 'dev', 'lo');
+    if (THROUGH_DAEMON) {
+      daemon = await startDaemon(settings);
+      globals.splice(0, globals.length, '--state-dir', fixture.stateDir, '-H', daemon.url);
+      for (const key of Object.keys(env)) delete env[key];
+      Object.assign(env, { NETMODE_STATE_DIR: fixture.stateDir, NETMODE_HOST: daemon.url });
+    }
     return {
       fixture,
       ext,
+      daemon,
       globals,
+      settings,
       env,
       cli: (args, options) => netmode([...globals, ...args], options),
       sandboxes: async () =>
