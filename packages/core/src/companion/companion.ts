@@ -29,6 +29,8 @@ export interface CompanionSettings {
   readonly hostResolvConf: string;
   /** Writes one line to the companion's log. */
   readonly log: (line: string) => void;
+  /** How long it stays once nothing needs it, in milliseconds. */
+  readonly idleExitMs: number;
 }
 
 // A reload every so often catches a change whose process died before it
@@ -42,7 +44,8 @@ const STATE_DIR_CHECK_MS = 5_000;
  * again through its socket and its `companion` record, restarted by
  * `reconcile()`. Today it hosts the embedded DNS server; it reads every
  * record it answers from out of the state, so it outlives the SDK's
- * processes, and it exits when no network needs it.
+ * processes, and it exits once no network has needed it for a while
+ * (`idleExitMs`, 5 s from the SDK).
  */
 export class Companion {
   readonly #settings: CompanionSettings;
@@ -53,6 +56,7 @@ export class Companion {
   #last: Omit<ControlReply, 'ok' | 'pid' | 'exiting'> = { listening: [], failed: [] };
   #reloading: Promise<void> = Promise.resolve();
   readonly #timers: NodeJS.Timeout[] = [];
+  #idleTimer: NodeJS.Timeout | undefined;
   readonly #exited: Promise<void>;
   #exit!: () => void;
 
@@ -93,7 +97,8 @@ export class Companion {
   /**
    * Reads the records again and serves them; one reload at a time, a
    * request during one waits for the next. When no network needs the
-   * server any more, the companion exits.
+   * server any more, the companion exits `idleExitMs` later unless one
+   * needs it again by then.
    */
   reload(): Promise<void> {
     const next = this.#reloading.then(() => this.#reload());
@@ -110,10 +115,28 @@ export class Companion {
       this.#settings.log(`cannot read the state: ${String(error)}`);
       return;
     }
-    if (table.networks.length === 0) {
-      // Decided under the lock: a connect that writes its record after this
-      // finds no companion and starts a new one.
-      const idle = await this.#store.transaction(async (tx) => {
+    // Idle: nothing needs the server now. The companion stays a while (a
+    // container that goes is often followed by one that comes: a restart,
+    // a connect–disconnect loop), then exits if nothing came.
+    if (table.networks.length > 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    } else {
+      // From the first idle reload on: later ones (a reconcile loop) do not put it off.
+      this.#idleTimer ??= setTimeout(() => void this.#exitIfIdle(), this.#settings.idleExitMs).unref();
+    }
+    const report = await this.#server.update(table);
+    this.#last = { listening: [...report.listening], failed: [...report.failed] };
+    for (const failure of report.failed) this.#settings.log(`cannot listen on ${failure.address}: ${failure.error}`);
+  }
+
+  /** Exits when, under the state lock, still nothing needs the server. */
+  async #exitIfIdle(): Promise<void> {
+    if (this.#exiting) return;
+    // Decided under the lock: a connect that writes its record after this
+    // finds no companion and starts a new one.
+    const idle = await this.#store
+      .transaction(async (tx) => {
         if ((await this.#table(tx)).networks.length > 0) return false;
         const record = await tx.get<{ pid?: number }>(COMPANION_KEY);
         if (record?.pid === process.pid) tx.delete(COMPANION_KEY);
@@ -122,16 +145,11 @@ export class Companion {
         // The listeners go before the lock does: a companion started next can bind them.
         await this.#server.close();
         return true;
-      });
-      if (idle) {
-        await this.shutdown('no network needs it');
-        return;
-      }
-      table = await this.#table(this.#store);
-    }
-    const report = await this.#server.update(table);
-    this.#last = { listening: [...report.listening], failed: [...report.failed] };
-    for (const failure of report.failed) this.#settings.log(`cannot listen on ${failure.address}: ${failure.error}`);
+      })
+      .catch(() => false);
+    this.#idleTimer = undefined;
+    if (idle) await this.shutdown('no network needs it');
+    else void this.reload();
   }
 
   /** Closes the server and the control socket, and lets the process end. */
@@ -140,6 +158,7 @@ export class Companion {
     this.#exiting = true;
     this.#settings.log(`companion ${process.pid} exits: ${reason}`);
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#idleTimer);
     const control = this.#control;
     this.#control = undefined;
     control?.close();

@@ -6,7 +6,7 @@ import { Companion } from './companion.js';
 
 /**
  * The companion process's entry: `node companion/main.js --state DIR
- * --resolv-conf PATH [--port 53] [--upstream-timeout MS]`, started by the
+ * --resolv-conf PATH [--port 53] [--upstream-timeout MS] [--idle-exit MS]`, started by the
  * SDK in the host namespace (never by hand), detached, its output in
  * `DIR/companion.log`.
  *
@@ -22,13 +22,14 @@ export async function runCompanion(argv: readonly string[]): Promise<void> {
       'resolv-conf': { type: 'string', default: '/etc/resolv.conf' },
       port: { type: 'string', default: '53' },
       'upstream-timeout': { type: 'string', default: '2000' },
+      'idle-exit': { type: 'string', default: '5000' },
     },
   });
   if (values.state === undefined) throw new Error('--state DIR is required');
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const server = new EmbeddedDnsServer({ port: Number(values.port), upstreamTimeoutMs: Number(values['upstream-timeout']), log });
   const companion = new Companion(
-    { stateDir: values.state, hostResolvConf: values['resolv-conf'], log },
+    { stateDir: values.state, hostResolvConf: values['resolv-conf'], log, idleExitMs: Number(values['idle-exit']) },
     new FileStateStore(values.state),
     server,
   );
