@@ -55,6 +55,9 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
       const b = await netmode.connect(`qb${brNf}`, name);
       try {
         await topo.serve(a.netns, 'tcp-serve', 80);
+        // netmode turns IPv6 off in its sandboxes, but a container is root in
+        // its namespace and may turn it on again: as one that forges would.
+        for (const netns of [a.netns, b.netns]) await topo.run(netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.disable_ipv6=0');
         // Addresses no router hands out, without duplicate address detection.
         await topo.run(a.netns, 'ip', '-6', 'address', 'add', `fd00:${brNf}::a/64`, 'dev', 'eth0', 'nodad');
         await topo.run(b.netns, 'ip', '-6', 'address', 'add', `fd00:${brNf}::b/64`, 'dev', 'eth0', 'nodad');
