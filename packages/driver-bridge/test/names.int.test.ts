@@ -232,6 +232,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
 
   it('a container on two networks resolves the names of both, and its hosts lists both addresses', async () => {
     const both = await netmode.connect('both', 'front');
+    const before = statSync((await netmode.inspect('both')).files?.hosts as string);
     const back = await netmode.connect('both', 'back');
     const other = await netmode.inspectEndpoint('other');
     expect(await ask(both.netns, FRONT.gateway, 'other')).toMatchObject({ rcode: 'NOERROR', answers: [address(other)] });
@@ -241,6 +242,8 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     });
     const files = (await netmode.inspect('both')).files;
     const hosts = await readFile(files?.hosts as string, 'utf8');
+    // Rewritten in place: a bind mount of the file (bound to its inode) sees the new line.
+    expect(statSync(files?.hosts as string).ino).toBe(before.ino);
     expect(hosts).toContain(`${address(both)}\tboth`);
     expect(hosts).toContain(`${address(back)}\tboth`);
     const resolv = await readFile(files?.resolvConf as string, 'utf8');
