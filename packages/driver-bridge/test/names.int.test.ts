@@ -48,12 +48,23 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
   let netmode: NetworkManager;
   let world: Launched | undefined;
   const address = (endpoint: Endpoint) => (endpoint.addresses[0] as string).split('/')[0] as string;
+  // A question that must get nothing is given 1 s: every answer in these tests comes within milliseconds.
+  const unanswered = (netns: NetnsRef, server: string, name: string, transport: 'udp' | 'tcp' = 'udp', source?: string) =>
+    ask(netns, server, name, 'A', transport, source, 1000);
 
   /** One question from inside `netns` (optionally from the local address `source`). */
-  const ask = (netns: NetnsRef, server: string, name: string, type = 'A', transport: 'udp' | 'tcp' = 'udp', source?: string) =>
+  const ask = (
+    netns: NetnsRef,
+    server: string,
+    name: string,
+    type = 'A',
+    transport: 'udp' | 'tcp' = 'udp',
+    source?: string,
+    waitMs = 3000,
+  ) =>
     new Promise<Asked>((resolve, reject) => {
       const args = [`--net=${netnsPath(netns)}`, '--', process.execPath, ASK, server, name, type, transport, ...(source ? [source] : [])];
-      const child = spawn(resolveToolPath('nsenter'), args);
+      const child = spawn(resolveToolPath('nsenter'), args, { env: { ...process.env, DNS_ASK_TIMEOUT_MS: String(waitMs) } });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.once('error', reject);
@@ -171,7 +182,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     expect(await ask(web.netns, FRONT.gateway, 'other')).toMatchObject({ rcode: 'NXDOMAIN', answers: [] });
     expect(world?.lines).toContain('asked other A over udp');
     // From other, asking front's server: dropped (the firewall, whatever the server would say).
-    expect(await ask(other.netns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
+    expect(await unanswered(other.netns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
     // Its own network's server answers it, but not with front's names.
     expect(await ask(other.netns, BACK.gateway, 'other')).toMatchObject({ rcode: 'NOERROR', answers: [address(other)] });
     expect(await ask(other.netns, BACK.gateway, 'db')).toMatchObject({ rcode: 'NXDOMAIN' });
@@ -183,16 +194,16 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     try {
       // Shown first: the outside world reaches the server's address (the host's own, on front's bridge).
       expect(await topo.ping(topo.ext, FRONT.gateway)).toBe(true);
-      expect(await ask(topo.ext, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
-      expect(await ask(topo.ext, FRONT.gateway, 'outside.test', 'A', 'tcp')).toMatchObject({
+      expect(await unanswered(topo.ext, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
+      expect(await unanswered(topo.ext, FRONT.gateway, 'outside.test', 'tcp')).toMatchObject({
         error: expect.stringMatching(/timeout|ETIMEDOUT|ECONNREFUSED/),
       });
       // From the outside world with web's own address as its source.
       await topo.run(topo.ext, 'ip', 'address', 'add', `${address(web)}/32`, 'dev', 'lo');
-      expect(await ask(topo.ext, FRONT.gateway, 'db', 'A', 'udp', address(web))).toEqual({ error: 'timeout' });
+      expect(await unanswered(topo.ext, FRONT.gateway, 'db', 'udp', address(web))).toEqual({ error: 'timeout' });
       await topo.run(topo.ext, 'ip', 'address', 'del', `${address(web)}/32`, 'dev', 'lo');
       // The host namespace itself.
-      expect(await ask(topo.fixture.hostNetns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
+      expect(await unanswered(topo.fixture.hostNetns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
     } finally {
       await topo.run(topo.ext, 'ip', 'route', 'del', FRONT.subnet).catch(() => undefined);
     }
@@ -361,7 +372,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     const identity = { pid, start: processStartTime(pid) as string };
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 100 && isProcessAlive(identity); i += 1) await new Promise((done) => setTimeout(done, 20));
-    expect(await ask(web.netns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
+    expect(await unanswered(web.netns, FRONT.gateway, 'db')).toEqual({ error: 'timeout' });
     const report = await netmode.reconcile();
     expect(report.repaired.some((line) => line.startsWith('name server started'))).toBe(true);
     expect(await ask(web.netns, FRONT.gateway, 'db')).toMatchObject({ rcode: 'NOERROR' });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { listEndpoints, listNetworks } from '../manager/state.js';
+import { containerEndpoints, listEndpoints, listNetworks } from '../manager/state.js';
 import { withoutOperator } from '../manager/records.js';
 import type { Endpoint } from '../model/endpoint.js';
 import type { NetworkRecord } from '../model/network.js';
@@ -54,9 +54,17 @@ export class Companion {
   #control: Server | undefined;
   #exiting = false;
   #last: Omit<ControlReply, 'ok' | 'pid' | 'exiting'> = { listening: [], failed: [] };
-  #reloading: Promise<void> = Promise.resolve();
   readonly #timers: NodeJS.Timeout[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
+  // What the server answers from: the records as last read, by container.
+  #networks: NetworkRecord[] = [];
+  #endpoints = new Map<string, Endpoint[]>();
+  #loaded = false;
+  // The reload that will take the requests that come now, and the one running.
+  #next: Promise<void> | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #pendingFull = false;
+  readonly #pendingIds = new Set<string>();
   readonly #exited: Promise<void>;
   #exit!: () => void;
 
@@ -95,26 +103,57 @@ export class Companion {
   }
 
   /**
-   * Reads the records again and serves them; one reload at a time, a
-   * request during one waits for the next. When no network needs the
+   * Reads the records again and serves them: every record, or (with
+   * `containerId`) that container's and the networks. Requests that come
+   * while a reload runs share the next one; each resolves once the server
+   * answers from records read after it was made. When no network needs the
    * server any more, the companion exits `idleExitMs` later unless one
    * needs it again by then.
    */
-  reload(): Promise<void> {
-    const next = this.#reloading.then(() => this.#reload());
-    this.#reloading = next.catch(() => undefined);
-    return next;
+  reload(containerId?: string): Promise<void> {
+    if (containerId === undefined) this.#pendingFull = true;
+    else this.#pendingIds.add(containerId);
+    if (!this.#next) {
+      const next = this.#running.then(() => {
+        this.#next = undefined;
+        const full = this.#pendingFull || !this.#loaded;
+        const ids = [...this.#pendingIds];
+        this.#pendingFull = false;
+        this.#pendingIds.clear();
+        return this.#reload(full, ids);
+      });
+      this.#next = next;
+      this.#running = next.catch(() => undefined);
+    }
+    return this.#next;
   }
 
-  async #reload(): Promise<void> {
+  async #reload(full: boolean, containerIds: readonly string[]): Promise<void> {
     if (this.#exiting) return;
-    let table: NameTable;
     try {
-      table = await this.#table(this.#store);
+      this.#networks = (await listNetworks(this.#store)).records.map((r) => withoutOperator<NetworkRecord>(r.value));
+      if (full) {
+        const byContainer = new Map<string, Endpoint[]>();
+        for (const { value } of (await listEndpoints(this.#store)).records) {
+          byContainer.set(value.containerId, [...(byContainer.get(value.containerId) ?? []), withoutOperator<Endpoint>(value)]);
+        }
+        this.#endpoints = byContainer;
+        this.#loaded = true;
+      } else {
+        for (const containerId of containerIds) {
+          const endpoints = (await containerEndpoints(this.#store, containerId)).map((e) => withoutOperator<Endpoint>(e));
+          if (endpoints.length > 0) this.#endpoints.set(containerId, endpoints);
+          else this.#endpoints.delete(containerId);
+        }
+      }
     } catch (error) {
       this.#settings.log(`cannot read the state: ${String(error)}`);
+      // A record that cannot be read: read everything next time.
+      this.#loaded = false;
       return;
     }
+    const host = readHostResolvConf(this.#settings.hostResolvConf);
+    const table = buildNameTable(this.#networks, [...this.#endpoints.values()].flat(), (names) => upstreamsFor(names, host));
     // Idle: nothing needs the server now. The companion stays a while (a
     // container that goes is often followed by one that comes: a restart,
     // a connect–disconnect loop), then exits if nothing came.
@@ -206,7 +245,7 @@ export class Companion {
   }
 
   async #answer(request: ControlRequest): Promise<ControlReply> {
-    if (request.op === 'reload' && !this.#exiting) await this.reload();
+    if (request.op === 'reload' && !this.#exiting) await this.reload(typeof request.containerId === 'string' ? request.containerId : undefined);
     if (request.op === 'stop') void this.shutdown('asked to stop');
     const exiting = this.#exiting || request.op === 'stop';
     return { ok: !exiting, pid: process.pid, exiting, ...this.#last };

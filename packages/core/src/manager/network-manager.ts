@@ -393,7 +393,7 @@ export class NetworkManager {
       });
     }
     if (claim.kind === 'regained') {
-      if (network.dns) await this.#names.sync(true);
+      if (network.dns) await this.#names.sync(true, containerId);
       this.events.emit('sandbox:owner-regained', { containerId, netns: claim.endpoint.netns, joiners: claim.joiners });
       return claim.endpoint;
     }
@@ -481,7 +481,7 @@ export class NetworkManager {
       throw error;
     }
     // The embedded DNS server answers for the new endpoint before connect() returns.
-    if (request.network.dns && this.#names.enabled) await this.#names.sync(true);
+    if (request.network.dns && this.#names.enabled) await this.#names.sync(true, containerId);
     else if (request.network.dns) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
@@ -1096,7 +1096,7 @@ export class NetworkManager {
       const left = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
       if (left.length === 0) await this.#names.remove(containerId);
       else await this.#names.write(await this.#sandboxNames(containerId, left));
-      if (await this.#isDnsNetwork(endpoint.network)) await this.#names.sync(false);
+      if (await this.#isDnsNetwork(endpoint.network)) await this.#names.sync(false, containerId);
     } catch (error) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
@@ -1140,15 +1140,23 @@ export class NetworkManager {
     const failures: string[] = [];
     if (!this.#names.enabled) return { repaired, failures };
     const { records } = await listEndpoints(this.#store);
-    const owners = new Map<string, Endpoint[]>();
-    for (const { value } of records) {
-      if (value.joinedTo !== undefined) continue;
-      owners.set(value.containerId, [...(owners.get(value.containerId) ?? []), publicEndpoint(value)]);
-    }
-    for (const [containerId, endpoints] of owners) {
+    const owners = new Set(records.filter((r) => r.value.joinedTo === undefined).map((r) => r.value.containerId));
+    for (const containerId of owners) {
       if (this.#inFlight.has(containerId)) continue;
       try {
-        await this.#names.write(await this.#sandboxNames(containerId, endpoints.sort(byConnection)));
+        // Under the lock, from the records as they are then, and only for a
+        // sandbox nobody is changing: a connect or disconnect in flight
+        // writes the files itself, from newer records than a listing's.
+        await this.#store.transaction(async (tx) => {
+          const current = await containerEndpoints(tx, containerId);
+          const settled = current.every(
+            (e) =>
+              (e.status === 'attached' || e.status === 'orphaned') &&
+              !(e.operator && isProcessAlive(e.operator)) &&
+              !(e.hold && isProcessAlive(e.hold)),
+          );
+          if (current.length > 0 && settled) await this.#names.write(await this.#sandboxNames(containerId, current.map(publicEndpoint)));
+        });
       } catch (error) {
         failures.push(`names of ${containerId}: ${errorMessage(error)}`);
       }

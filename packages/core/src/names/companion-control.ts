@@ -15,6 +15,13 @@ import type { EmbeddedDnsListenFailure } from './dns/embedded-dns-server.js';
 export interface ControlRequest {
   /** `reload`: read the records again and answer once serving them; `status`: only answer; `stop`: exit. */
   readonly op: 'reload' | 'status' | 'stop';
+  /**
+   * With `reload`: the one container whose endpoints changed (a connect or
+   * a disconnect). The companion reads that container's records and the
+   * networks, not every record: a connect costs the same with 10 or 1 000
+   * endpoints. Absent: everything is read again.
+   */
+  readonly containerId?: string;
 }
 
 /** Whether the embedded DNS server runs, as `NetworkManager.nameServer()` says it. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
@@ -160,15 +161,16 @@ export class NameService {
    * server has an attached endpoint), starts one first. Problems (a
    * listener that could not open, a companion that did not start) are
    * `warning` events (code `NAME_SERVER`): the containers' network works
-   * without it, and `reconcile()` tries again.
+   * without it, and `reconcile()` tries again. With `containerId`, only
+   * that container's records changed (see {@link ControlRequest.containerId}).
    *
    * @returns the companion's reply, or undefined when none runs now.
    */
-  async sync(needed: boolean): Promise<ControlReply | undefined> {
+  async sync(needed: boolean, containerId?: string): Promise<ControlReply | undefined> {
     const stateDir = this.#settings.stateDir;
     if (stateDir === undefined) return undefined;
     const socket = controlSocketPath(stateDir);
-    let reply = await controlRequest(socket, { op: 'reload' }, CONTROL_TIMEOUT_MS);
+    let reply = await controlRequest(socket, { op: 'reload', ...(containerId === undefined ? {} : { containerId }) }, CONTROL_TIMEOUT_MS);
     if ((!reply || !reply.ok) && needed) reply = await this.#start(stateDir, socket);
     if (reply && reply.failed.length > 0) {
       for (const failure of reply.failed) {
@@ -322,7 +324,8 @@ async function writeInPlace(path: string, text: string): Promise<void> {
     handle = await open(path, 'r+');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const temporary = `${path}.new`;
+    // A name of its own: another process may be writing the same file at this moment.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
     const created = await open(temporary, 'w', 0o644);
     try {
       await created.writeFile(text);

@@ -1,7 +1,7 @@
 // Asks one DNS question from inside a namespace, as a container's resolver
 // would: `nsenter --net=PATH node dns-ask.mjs SERVER NAME [TYPE] [udp|tcp] [SOURCE]`.
 // Prints one JSON line: {"rcode":"NOERROR","tc":false,"answers":["10.0.0.2"],"size":N}
-// or {"error":"timeout"} when nothing came back within 3 s. With udp (the
+// or {"error":"timeout"} when nothing came back within 3 s (DNS_ASK_TIMEOUT_MS to change it). With udp (the
 // default) a truncated answer is reported as it came (tc true), not retried.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -18,7 +18,7 @@ const print = (value) => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
   process.exit(0);
 };
-setTimeout(() => print({ error: 'timeout' }), 3000).unref();
+setTimeout(() => print({ error: 'timeout' }), Number(process.env.DNS_ASK_TIMEOUT_MS ?? 3000)).unref();
 const report = (message) => {
   const response = dnsPacket.decode(message);
   print({
