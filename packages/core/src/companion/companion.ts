@@ -245,7 +245,8 @@ export class Companion {
   }
 
   async #answer(request: ControlRequest): Promise<ControlReply> {
-    if (request.op === 'reload' && !this.#exiting) await this.reload(typeof request.containerId === 'string' ? request.containerId : undefined);
+    if (request.op === 'reload' && !this.#exiting)
+      await this.reload(typeof request.containerId === 'string' ? request.containerId : undefined);
     if (request.op === 'stop') void this.shutdown('asked to stop');
     const exiting = this.#exiting || request.op === 'stop';
     return { ok: !exiting, pid: process.pid, exiting, ...this.#last };
