@@ -47,6 +47,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
   let topo: Topology;
   let netmode: NetworkManager;
   let world: Launched | undefined;
+  let hostResolvConf: string | undefined;
   const address = (endpoint: Endpoint) => (endpoint.addresses[0] as string).split('/')[0] as string;
   // A question that must get nothing is given 1 s: every answer in these tests comes within milliseconds.
   const unanswered = (netns: NetnsRef, server: string, name: string, transport: 'udp' | 'tcp' = 'udp', source?: string) =>
@@ -83,7 +84,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     topo = await createTopology();
     // The host's resolv.conf as the test's host namespace has it: a loopback
     // resolver (only the host reaches it), the outside world's, a search domain.
-    const hostResolvConf = join(topo.fixture.stateDir, '..', `${topo.fixture.prefix}-resolv.conf`);
+    hostResolvConf = join(topo.fixture.stateDir, '..', `${topo.fixture.prefix}-resolv.conf`);
     await writeFile(hostResolvConf, `nameserver 127.0.0.1\nnameserver ${ADDR.internet}\nsearch corp.test\noptions edns0\n`);
     netmode = createNetMode({
       drivers: [
@@ -105,6 +106,7 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
   });
   afterAll(async () => {
     await netmode?.stopNameServer();
+    if (hostResolvConf) await rm(hostResolvConf, { force: true });
     await topo?.cleanup();
   });
 
