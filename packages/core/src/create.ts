@@ -10,6 +10,7 @@ import { StoreIpam } from './ipam/ipam.js';
 import type { AddressPool } from './ipam/pools.js';
 import { NetworkManager, type ManagerSettings } from './manager/network-manager.js';
 import { validateNetnsRef } from './model/netns-ref.js';
+import { CompanionPortHolder } from './names/companion-port-holder.js';
 import { NameService, type NameServiceSettings } from './names/name-service.js';
 import { resolve } from 'node:path';
 import { HOST_NETNS, type NetnsRef } from './model/netns-ref.js';
@@ -113,6 +114,16 @@ export interface NetModeOptions {
    * example `{ 'net.ipv6.conf.all.disable_ipv6': null, 'net.ipv6.conf.default.disable_ipv6': null }`.
    */
   readonly sandboxSysctls?: Readonly<Record<string, string | null>>;
+  /**
+   * Whether every published host port is kept bound in the host namespace
+   * (by the companion process of the state directory), as Docker keeps
+   * them: a port a host process has is refused with `ERR_PORT_ALLOCATED`
+   * naming it, and no host process can take a published port. Default
+   * true; needs a state directory (a custom `store` without `stateDir`
+   * holds nothing). The bridge driver's `userlandProxy` runs in the holder,
+   * so it needs this too.
+   */
+  readonly holdHostPorts?: boolean;
   /** Milliseconds after which a command is killed. Default 30 000. */
   readonly commandTimeoutMs?: number;
   /** Milliseconds to wait for the state lock before ERR_LOCK_TIMEOUT. Default 30 000. */
@@ -207,6 +218,9 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
       });
     }),
   });
+  const holdHostPorts = options.holdHostPorts ?? true;
+  if (typeof holdHostPorts !== 'boolean')
+    throw invalidConfig('holdHostPorts', `must be true or false, not ${JSON.stringify(holdHostPorts)}`);
   container.register(PORTS, {
     useFactory: instanceCachingFactory((c) => {
       const runner = c.resolve<CommandRunner>(COMMAND_RUNNER);
@@ -214,6 +228,9 @@ export function createNetMode(options: NetModeOptions): NetworkManager {
       return new StorePortAllocator(c.resolve<StateStore>(STATE_STORE), {
         // The host's range does not change under us; read it once.
         ephemeralRange: () => (range ??= readEphemeralPortRange(runner, hostNetns)),
+        ...(holdHostPorts && names.stateDir !== undefined
+          ? { holder: new CompanionPortHolder(c.resolve<NameService>(NAMES)) }
+          : { markUnheld: !holdHostPorts }),
       });
     }),
   });

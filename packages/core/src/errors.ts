@@ -36,8 +36,10 @@ export const ErrorCode = {
   ADDRESS_IN_USE: 'ERR_ADDRESS_IN_USE',
   /** A requested subnet overlaps another network's subnet or a route of the host. */
   SUBNET_OVERLAP: 'ERR_SUBNET_OVERLAP',
-  /** A host port is already published by another endpoint. */
+  /** A host port is already published by another endpoint, or a process of the host has it. */
   PORT_ALLOCATED: 'ERR_PORT_ALLOCATED',
+  /** The process that holds published host ports (the companion) could not be started or did not answer; nothing was published. */
+  PORT_HOLDER: 'ERR_PORT_HOLDER',
   /** The process lacks root or CAP_NET_ADMIN for a kernel change. */
   PERMISSION: 'ERR_PERMISSION',
   /** A required binary (`ip`, `nft`, `nsenter`, …) is not installed. */
@@ -90,7 +92,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   ERR_ADDRESS_EXHAUSTED: 'Release addresses, use a larger subnet, or add address pools.',
   ERR_ADDRESS_IN_USE: 'Request another static address, or let IPAM choose one.',
   ERR_SUBNET_OVERLAP: 'Choose a subnet that overlaps no other network and no route of the host namespace.',
-  ERR_PORT_ALLOCATED: 'Publish on another host port, or stop the endpoint that holds it.',
+  ERR_PORT_ALLOCATED: 'Publish on another host port, or stop the endpoint or host process the message names.',
+  ERR_PORT_HOLDER: "Read the companion's log (STATE_DIR/companion.log) and retry; holdHostPorts: false publishes without holding.",
   ERR_PERMISSION: 'Run as root or grant CAP_NET_ADMIN and CAP_SYS_ADMIN.',
   ERR_MISSING_TOOL: 'Install the package named in the message (iproute2, nftables, iptables, util-linux).',
   ERR_COMMAND_FAILED: 'Read the command and its stderr in the error context; context.rolledBack says whether completed steps were undone.',

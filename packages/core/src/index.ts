@@ -66,7 +66,7 @@ export { readHostRoutes, readEphemeralPortRange } from './netns/host-facts.js';
 
 export { StoreIpam, type IpamOptions } from './ipam/ipam.js';
 export { StorePortAllocator, type PortAllocatorOptions } from './ports/port-allocator.js';
-export type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './ports/types.js';
+export type { HostPortHolder, PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './ports/types.js';
 export {
   NoFirewall,
   type Firewall,

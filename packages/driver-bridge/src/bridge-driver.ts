@@ -200,10 +200,10 @@ export class BridgeDriver implements NetworkDriver {
     if (ports.length > 0 && network.internal) {
       throw invalidConfig('ports', `cannot be published on the internal network ${network.name}: it has no way in or out`);
     }
-    if (ports.length > 0 && !this.#firewall.capabilities.publishPorts) {
+    if (ports.length > 0 && !this.#firewall.capabilities.publishPorts && !this.#options.userlandProxy) {
       throw invalidConfig(
         'ports',
-        `cannot be published with the ${this.#firewall.name} firewall backend (it writes no rule to forward them)`,
+        `cannot be published with the ${this.#firewall.name} firewall backend (it writes no rule to forward them); the userland proxy (userlandProxy: true, the CLI's --userland-proxy) publishes them without rules`,
       );
     }
     for (const [index, port] of ports.entries()) {
@@ -223,7 +223,8 @@ export class BridgeDriver implements NetworkDriver {
       const live = await this.#ensureLive(request.network, ctx);
       // Ports and address in one transaction, ports first: a conflict then
       // leaves even IPAM's round-robin pointer untouched.
-      const { leases, result: address } = await ctx.ports.allocateWith(owner, portRequests(options.ports ?? []), (tx) =>
+      const proxy = this.#options.userlandProxy;
+      const { leases, result: address } = await ctx.ports.allocateWith(owner, portRequests(options.ports ?? [], proxy), (tx) =>
         ctx.ipam.within(tx).allocateAddress(live.subnet.subnet, owner, options.ip ? { address: options.ip } : {}),
       );
       if (leases.length > 0) undo.push('ports', owner, () => ctx.ports.releaseOwner(owner));
@@ -234,6 +235,7 @@ export class BridgeDriver implements NetworkDriver {
         hostPort: leases[i]?.hostPort as number,
         containerPort: port.containerPort,
         count: port.count ?? 1,
+        ...(proxy ? { proxied: true } : {}),
       }));
 
       const owned = options.netns === undefined;
@@ -637,12 +639,13 @@ function hostIpOf(port: PortMapping): string | undefined {
   return port.hostIp === undefined || port.hostIp === '0.0.0.0' ? undefined : parseAddress(port.hostIp).text;
 }
 
-function portRequests(ports: readonly PortMapping[]): PortRequest[] {
+function portRequests(ports: readonly PortMapping[], proxy: boolean): PortRequest[] {
   return ports.map((port) => ({
     protocol: port.protocol ?? 'tcp',
     ...(hostIpOf(port) === undefined ? {} : { hostIp: hostIpOf(port) as string }),
     hostPort: port.hostPort ?? 0,
     count: port.count ?? 1,
+    ...(proxy ? { proxy: true } : {}),
   }));
 }
 

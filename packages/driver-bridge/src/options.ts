@@ -37,6 +37,20 @@ export interface BridgeDriverOptions {
    * ports and no isolation) or a third party's. Unset: the instance's.
    */
   readonly firewall?: string;
+  /**
+   * Whether the userland proxy serves published ports besides the kernel's
+   * DNAT (Docker's `--userland-proxy`). Default false: the kernel alone,
+   * with the host port held by a socket the proxy would use. With true, the
+   * port holder forwards what reaches its socket to the container, so
+   * published ports work where the kernel path cannot: with the `none`
+   * firewall (Docker's `--iptables=false`), from a container through the
+   * host's address or its gateway when `ip_forward` is off, and from the
+   * host's 127.0.0.1 on an existing bridge (`bridge`, where netmode leaves
+   * `route_localnet` as it finds it). The container then sees the gateway's
+   * address as the client's for those paths. Needs the port holder
+   * (`createNetMode({ holdHostPorts })`, on by default).
+   */
+  readonly userlandProxy?: boolean;
 }
 
 /** The driver options with defaults filled in and values checked. */
@@ -59,6 +73,8 @@ export interface ResolvedBridgeOptions {
   readonly ipForward: boolean;
   /** See {@link BridgeDriverOptions.firewall}; undefined means the instance's. */
   readonly firewall: string | undefined;
+  /** See {@link BridgeDriverOptions.userlandProxy}. */
+  readonly userlandProxy: boolean;
 }
 
 /** DI token of the resolved driver options. */
@@ -100,6 +116,7 @@ export function resolveBridgeOptions(options: BridgeDriverOptions): ResolvedBrid
     ipMasq: checkBoolean(options.ipMasq, 'ipMasq', true),
     ipForward: checkBoolean(options.ipForward, 'ipForward', true),
     firewall,
+    userlandProxy: checkBoolean(options.userlandProxy, 'userlandProxy', false),
   };
 }
 

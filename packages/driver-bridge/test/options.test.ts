@@ -36,6 +36,8 @@ describe('bridge driver options', () => {
       ipForward: true,
       // The instance's firewall, unless a backend is named here.
       firewall: undefined,
+      // The kernel's DNAT alone; the port holder keeps the host ports either way.
+      userlandProxy: false,
     });
     expect(resolveBridgeOptions({ bip: '10.1.2.3/24' })).toMatchObject({ gateway: '10.1.2.3', subnet: '10.1.2.0/24' });
   });

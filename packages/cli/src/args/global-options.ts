@@ -69,6 +69,13 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     key: 'iptables',
     help: 'false: no firewall rules at all (same as --firewall none)',
   },
+  {
+    long: 'userland-proxy',
+    kind: 'boolean',
+    env: 'NETMODE_USERLAND_PROXY',
+    key: 'userlandProxy',
+    help: 'published ports also served by a proxy on the host port, for paths the kernel\ncannot take: --iptables=false, --ip-forward=false, 127.0.0.1 with -b (default false)',
+  },
   { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
   {
     long: 'firewall',

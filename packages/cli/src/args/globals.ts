@@ -21,6 +21,8 @@ export interface GlobalOptions {
   readonly ipMasq?: boolean;
   /** MTU of bridges and veth pairs. */
   readonly mtu?: number;
+  /** Whether a userland proxy serves published ports too (Docker's `--userland-proxy`). */
+  readonly userlandProxy?: boolean;
   /** The firewall backend; `--iptables=false` means `none`. */
   readonly firewall?: string;
   /** Where netmode keeps its state. */

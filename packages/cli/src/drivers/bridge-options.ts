@@ -13,5 +13,6 @@ export function bridgeOptions(globals: GlobalOptions): BridgeDriverOptions {
   if (globals.ipForward !== undefined) options.ipForward = globals.ipForward;
   if (globals.ipMasq !== undefined) options.ipMasq = globals.ipMasq;
   if (globals.mtu !== undefined) options.mtu = globals.mtu;
+  if (globals.userlandProxy !== undefined) options.userlandProxy = globals.userlandProxy;
   return options;
 }

@@ -3,13 +3,17 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { containerEndpoints, listEndpoints, listNetworks } from '../manager/state.js';
 import { withoutOperator } from '../manager/records.js';
-import type { Endpoint } from '../model/endpoint.js';
+import type { Endpoint, PortProtocol } from '../model/endpoint.js';
+import { endpointOwner } from '../model/owner.js';
 import type { NetworkRecord } from '../model/network.js';
 import { COMPANION_KEY, controlSocketPath, type ControlReply, type ControlRequest } from '../names/companion-control.js';
 import { upstreamsFor } from '../names/name-files.js';
 import { readHostResolvConf } from '../names/name-service.js';
 import { buildNameTable, type NameTable } from '../names/name-table.js';
+import { listWithin } from '../ports/port-allocator.js';
+import type { PortLease } from '../ports/types.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
+import { HeldPorts, type ProxyTarget } from './held-ports.js';
 
 /** What answers DNS from a {@link NameTable}: the embedded DNS server, or a stand-in in tests. */
 export interface TableServer {
@@ -31,6 +35,8 @@ export interface CompanionSettings {
   readonly log: (line: string) => void;
   /** How long it stays once nothing needs it, in milliseconds. */
   readonly idleExitMs: number;
+  /** How long a port bound by `hold` waits for its lease to show in the records, in milliseconds. Default 120 000. */
+  readonly pendingHoldMs?: number;
 }
 
 // A reload every so often catches a change whose process died before it
@@ -40,11 +46,13 @@ const STATE_DIR_CHECK_MS = 5_000;
 
 /**
  * The per-host companion process: one per host namespace and state
- * directory, started on demand by the SDK (`NameService.sync`), found
- * again through its socket and its `companion` record, restarted by
- * `reconcile()`. Today it hosts the embedded DNS server; it reads every
- * record it answers from out of the state, so it outlives the SDK's
- * processes, and it exits once no network has needed it for a while
+ * directory, started on demand by the SDK (`NameService.sync`,
+ * `NameService.ensureCompanion`), found again through its socket and its
+ * `companion` record, restarted by `reconcile()`. It hosts the embedded DNS
+ * server and holds the published host ports (with the userland proxy in
+ * them: {@link HeldPorts}); it reads every record it serves from out of the
+ * state, so it outlives the SDK's processes, and it exits once no network
+ * has needed its server and no port has been published for a while
  * (`idleExitMs`, 5 s from the SDK).
  */
 export class Companion {
@@ -65,6 +73,8 @@ export class Companion {
   #running: Promise<void> = Promise.resolve();
   #pendingFull = false;
   readonly #pendingIds = new Set<string>();
+  readonly #ports: HeldPorts;
+  #leases: PortLease[] = [];
   readonly #exited: Promise<void>;
   #exit!: () => void;
 
@@ -73,6 +83,11 @@ export class Companion {
     this.#store = store;
     this.#server = server;
     this.#exited = new Promise((resolve) => (this.#exit = resolve));
+    this.#ports = new HeldPorts({
+      targetOf: (owner, protocol, hostIp, hostPort) => this.#targetOf(owner, protocol, hostIp, hostPort),
+      log: settings.log,
+      ...(settings.pendingHoldMs === undefined ? {} : { pendingMs: settings.pendingHoldMs }),
+    });
   }
 
   /** Resolves when the companion has shut down. */
@@ -132,6 +147,7 @@ export class Companion {
     if (this.#exiting) return;
     try {
       this.#networks = (await listNetworks(this.#store)).records.map((r) => withoutOperator<NetworkRecord>(r.value));
+      this.#leases = (await listWithin(this.#store)).filter((lease) => lease.unheld !== true);
       if (full) {
         const byContainer = new Map<string, Endpoint[]>();
         for (const { value } of (await listEndpoints(this.#store)).records) {
@@ -154,10 +170,11 @@ export class Companion {
     }
     const host = readHostResolvConf(this.#settings.hostResolvConf);
     const table = buildNameTable(this.#networks, [...this.#endpoints.values()].flat(), (names) => upstreamsFor(names, host));
-    // Idle: nothing needs the server now. The companion stays a while (a
-    // container that goes is often followed by one that comes: a restart,
-    // a connect–disconnect loop), then exits if nothing came.
-    if (table.networks.length > 0) {
+    await this.#ports.sync(this.#leases);
+    // Idle: nothing needs the server now and no port is held. The companion
+    // stays a while (a container that goes is often followed by one that
+    // comes: a restart, a connect–disconnect loop), then exits if nothing came.
+    if (table.networks.length > 0 || this.#leases.length > 0 || this.#ports.size > 0) {
       clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
     } else {
@@ -177,12 +194,14 @@ export class Companion {
     const idle = await this.#store
       .transaction(async (tx) => {
         if ((await this.#table(tx)).networks.length > 0) return false;
+        if ((await listWithin(tx)).some((lease) => lease.unheld !== true) || this.#ports.size > 0) return false;
         const record = await tx.get<{ pid?: number }>(COMPANION_KEY);
         if (record?.pid === process.pid) tx.delete(COMPANION_KEY);
         this.#exiting = true;
         this.#control?.close();
         // The listeners go before the lock does: a companion started next can bind them.
         await this.#server.close();
+        await this.#ports.close();
         return true;
       })
       .catch(() => false);
@@ -202,6 +221,7 @@ export class Companion {
     this.#control = undefined;
     control?.close();
     await this.#server.close();
+    await this.#ports.close();
     try {
       await this.#store.transaction(async (tx) => {
         const record = await tx.get<{ pid?: number }>(COMPANION_KEY);
@@ -227,7 +247,8 @@ export class Companion {
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
       text += chunk;
-      if (text.length > 4096) socket.destroy();
+      // A hold names one lease per published range: a megabyte is thousands.
+      if (text.length > 1_048_576) socket.destroy();
       const end = text.indexOf('\n');
       if (end < 0) return;
       let request: ControlRequest;
@@ -245,10 +266,38 @@ export class Companion {
   }
 
   async #answer(request: ControlRequest): Promise<ControlReply> {
+    let refused: ControlReply['refused'];
     if (request.op === 'reload' && !this.#exiting)
       await this.reload(typeof request.containerId === 'string' ? request.containerId : undefined);
+    if (request.op === 'hold' && !this.#exiting && typeof request.owner === 'string' && Array.isArray(request.leases)) {
+      refused = await this.#ports.hold(request.owner, request.leases);
+      // A hold keeps the companion: the connect that made it is about to commit.
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    if (request.op === 'release' && typeof request.owner === 'string') await this.#ports.release(request.owner);
     if (request.op === 'stop') void this.shutdown('asked to stop');
     const exiting = this.#exiting || request.op === 'stop';
-    return { ok: !exiting, pid: process.pid, exiting, ...this.#last };
+    return { ok: !exiting, pid: process.pid, exiting, ...this.#last, ...(refused ? { refused } : {}), heldPorts: this.#ports.size };
+  }
+
+  /** Where a proxied port of `owner` leads, from the endpoint records last read. */
+  #targetOf(owner: string, protocol: PortProtocol, hostIp: string | undefined, hostPort: number): ProxyTarget | undefined {
+    for (const endpoints of this.#endpoints.values()) {
+      const endpoint = endpoints.find((e) => endpointOwner(e.id) === owner);
+      if (!endpoint) continue;
+      const address = endpoint.addresses.find((a) => !a.includes(':'))?.split('/')[0];
+      const mapping = endpoint.ports.find(
+        (p) =>
+          (p.protocol ?? 'tcp') === protocol &&
+          p.hostIp === hostIp &&
+          p.hostPort !== undefined &&
+          hostPort >= p.hostPort &&
+          hostPort < p.hostPort + (p.count ?? 1),
+      );
+      if (address === undefined || !mapping) return undefined;
+      return { address, port: mapping.containerPort + (hostPort - (mapping.hostPort as number)) };
+    }
+    return undefined;
   }
 }

@@ -50,6 +50,13 @@ export interface FirewallPort {
   readonly containerPort: number;
   /** How many consecutive ports, from both first ports (1 for a single port). */
   readonly count: number;
+  /**
+   * Whether the userland proxy serves these ports besides the kernel: the
+   * backend then leaves unDNATed what arrives from the endpoint's own
+   * bridge and what the host sends to 127.0.0.0/8 (Docker's rules with its
+   * `--userland-proxy`), so that reaches the proxy's socket on the host port.
+   */
+  readonly proxied?: boolean;
 }
 
 /** An endpoint as the firewall sees it: where its published ports lead. */
@@ -91,7 +98,9 @@ export interface FirewallEndpoint {
  *   (destination address, protocol, port) matches a mapping published on that
  *   address, or else whose (protocol, port) matches a mapping published on
  *   every address, is DNATed to the container — on arrival (prerouting) and
- *   for the host's own packets (output), so 127.0.0.1 works too.
+ *   for the host's own packets (output), so 127.0.0.1 works too. A
+ *   `proxied` port is not DNATed from its endpoint's own bridge nor for the
+ *   host's packets to 127.0.0.0/8: the userland proxy's socket takes those.
  * - **Masquerade**: traffic from a network with `ipMasq` leaving through an
  *   interface that is not a netmode bridge; DNATed traffic from a netmode
  *   subnet going out a netmode bridge (hairpin, and other networks reaching a

@@ -40,6 +40,8 @@ export interface PublishedPort {
   readonly hostPort: number;
   /** The container port. */
   readonly containerPort: number;
+  /** Whether the userland proxy serves it (see `FirewallPort.proxied`). */
+  readonly proxied?: boolean;
 }
 
 /** An endpoint whose every field was checked, with its port ranges expanded. */
@@ -130,6 +132,9 @@ export function validateFirewallEndpoint(endpoint: FirewallEndpoint): ValidEndpo
     const hostIp = parsed === '0.0.0.0' ? undefined : parsed;
     assertPort(port.hostPort, `${field}.hostPort`, context);
     assertPort(port.containerPort, `${field}.containerPort`, context);
+    if (port.proxied !== undefined && typeof port.proxied !== 'boolean') {
+      throw invalidConfig(`${field}.proxied`, `${JSON.stringify(port.proxied)} must be true or false`, context);
+    }
     if (!Number.isInteger(port.count) || port.count < 1) {
       throw invalidConfig(`${field}.count`, `${String(port.count)} must be a whole number of at least 1`, context);
     }
@@ -148,7 +153,13 @@ export function validateFirewallEndpoint(endpoint: FirewallEndpoint): ValidEndpo
         throw invalidConfig(field, `publishes ${port.protocol} port ${hostPort} on ${hostIp ?? 'every address'} a second time`, context);
       }
       seen.add(key);
-      ports.push({ protocol: port.protocol, ...(hostIp === undefined ? {} : { hostIp }), hostPort, containerPort: port.containerPort + i });
+      ports.push({
+        protocol: port.protocol,
+        ...(hostIp === undefined ? {} : { hostIp }),
+        hostPort,
+        containerPort: port.containerPort + i,
+        ...(port.proxied === true ? { proxied: true } : {}),
+      });
     }
   }
   return { endpointId: endpoint.endpointId, networkId: endpoint.networkId, bridge: endpoint.bridge, address, ports };

@@ -480,8 +480,10 @@ export class NetworkManager {
       failed(error, false);
       throw error;
     }
-    // The embedded DNS server answers for the new endpoint before connect() returns.
-    if (request.network.dns && this.#names.enabled) await this.#names.sync(true, containerId);
+    // The embedded DNS server answers for the new endpoint before connect()
+    // returns; the companion holding its ports learns where they lead (the
+    // userland proxy) and that their leases committed.
+    if ((request.network.dns || endpoint.ports.length > 0) && this.#names.enabled) await this.#names.sync(true, containerId);
     else if (request.network.dns) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
@@ -1096,7 +1098,8 @@ export class NetworkManager {
       const left = (await containerEndpoints(this.#store, containerId)).map(publicEndpoint);
       if (left.length === 0) await this.#names.remove(containerId);
       else await this.#names.write(await this.#sandboxNames(containerId, left));
-      if (await this.#isDnsNetwork(endpoint.network)) await this.#names.sync(false, containerId);
+      // The companion forgets the endpoint's names and lets its host ports go.
+      if (endpoint.ports.length > 0 || (await this.#isDnsNetwork(endpoint.network))) await this.#names.sync(false, containerId);
     } catch (error) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
@@ -1174,7 +1177,10 @@ export class NetworkManager {
       if (removed) repaired.push(`name files of ${containerId} removed (no such sandbox)`);
     }
     const networks = new Map((await listNetworks(this.#store)).records.map((r) => [r.value.id, r.value]));
-    const needed = records.some((r) => r.value.status === 'attached' && networks.get(r.value.networkId)?.dns === true);
+    // The companion serves the networks with DNS and holds the published ports.
+    const needed =
+      records.some((r) => r.value.status === 'attached' && networks.get(r.value.networkId)?.dns === true) ||
+      (await this.#ports.list()).some((lease) => lease.unheld !== true);
     const before = await this.#names.status();
     const after = await this.#names.sync(needed);
     if (needed && !after) failures.push('the embedded DNS server is not running; see the warning events');

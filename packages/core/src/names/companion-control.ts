@@ -1,5 +1,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { PortProtocol } from '../model/endpoint.js';
+import type { PortLease } from '../ports/types.js';
 import type { EmbeddedDnsListenFailure } from './dns/embedded-dns-server.js';
 
 /**
@@ -13,8 +15,13 @@ import type { EmbeddedDnsListenFailure } from './dns/embedded-dns-server.js';
 
 /** What an SDK process asks the companion. */
 export interface ControlRequest {
-  /** `reload`: read the records again and answer once serving them; `status`: only answer; `stop`: exit. */
-  readonly op: 'reload' | 'status' | 'stop';
+  /**
+   * `reload`: read the records again and answer once serving them; `status`:
+   * only answer; `stop`: exit; `hold`: bind the ports of {@link leases} for
+   * {@link owner}, all or none; `release`: let go of what `hold` bound for
+   * {@link owner} that the records do not hold.
+   */
+  readonly op: 'reload' | 'status' | 'stop' | 'hold' | 'release';
   /**
    * With `reload`: the one container whose endpoints changed (a connect or
    * a disconnect). The companion reads that container's records and the
@@ -22,6 +29,24 @@ export interface ControlRequest {
    * endpoints. Absent: everything is read again.
    */
   readonly containerId?: string;
+  /** With `hold` and `release`: the leases' owner (`endpoint:ID`). */
+  readonly owner?: string;
+  /** With `hold`: the port leases to bind. */
+  readonly leases?: readonly PortLease[];
+}
+
+/** A port the companion could not bind, and who has it when `ss` says. */
+export interface PortRefusal {
+  /** `tcp` or `udp`. */
+  readonly protocol: PortProtocol;
+  /** The host address; absent means every address. */
+  readonly hostIp?: string;
+  /** The port. */
+  readonly hostPort: number;
+  /** Why (`address in use`, …). */
+  readonly error: string;
+  /** The process that has it, as `NAME (pid N)`, when found. */
+  readonly holder?: string;
 }
 
 /** Whether the embedded DNS server runs, as `NetworkManager.nameServer()` says it. */
@@ -44,6 +69,10 @@ export interface ControlReply {
   readonly failed: readonly EmbeddedDnsListenFailure[];
   /** Whether it is exiting: nothing needs it any more, or it was told to stop. */
   readonly exiting: boolean;
+  /** With `hold`: the ports it could not bind (then it bound none of the request's). */
+  readonly refused?: readonly PortRefusal[];
+  /** How many host ports it holds, after the request. */
+  readonly heldPorts?: number;
 }
 
 /** The key of the companion's record in the state store: its process identity. */
@@ -102,6 +131,8 @@ function parseReply(line: string): ControlReply | undefined {
       listening: Array.isArray(value.listening) ? value.listening : [],
       failed: Array.isArray(value.failed) ? value.failed : [],
       exiting: value.exiting === true,
+      ...(Array.isArray(value.refused) ? { refused: value.refused } : {}),
+      ...(typeof value.heldPorts === 'number' ? { heldPorts: value.heldPorts } : {}),
     };
   } catch {
     return undefined;

@@ -22,6 +22,7 @@ import {
   controlRequest,
   controlSocketPath,
   type ControlReply,
+  type ControlRequest,
 } from './companion-control.js';
 import {
   SYSTEMD_RESOLVED_UPSTREAM,
@@ -177,6 +178,30 @@ export class NameService {
         this.#warn(`the embedded DNS server cannot listen on ${failure.address}:${this.#settings.dnsPort}: ${failure.error}`);
       }
     }
+    return reply?.ok ? reply : undefined;
+  }
+
+  /**
+   * Makes sure the companion runs (started when none answers), without
+   * making it read the records again. Resolves to whether it runs.
+   */
+  async ensureCompanion(): Promise<boolean> {
+    const stateDir = this.#settings.stateDir;
+    if (stateDir === undefined) return false;
+    const socket = controlSocketPath(stateDir);
+    const reply = await controlRequest(socket, { op: 'status' }, CONTROL_TIMEOUT_MS);
+    if (reply?.ok) return true;
+    return (await this.#start(stateDir, socket))?.ok === true;
+  }
+
+  /**
+   * Sends `request` to the running companion; undefined when none answers
+   * or it is on its way out. Starts nothing.
+   */
+  async ask(request: ControlRequest): Promise<ControlReply | undefined> {
+    const stateDir = this.#settings.stateDir;
+    if (stateDir === undefined) return undefined;
+    const reply = await controlRequest(controlSocketPath(stateDir), request, CONTROL_TIMEOUT_MS);
     return reply?.ok ? reply : undefined;
   }
 

@@ -2,7 +2,7 @@ import { ErrorCode, NetModeError, invalidConfig } from '../errors.js';
 import type { PortProtocol } from '../model/endpoint.js';
 import Type, { type TSchema } from 'typebox';
 import { checkRecord, type RecordKind } from '../store/record-schema.js';
-import type { PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './types.js';
+import type { HostPortHolder, PortAllocator, PortLease, PortOperations, PortRequest, PortsAllocatedWith } from './types.js';
 import type { StateStore, StateTransaction } from '../store/state-store.js';
 
 /** Options of {@link StorePortAllocator}. */
@@ -12,7 +12,23 @@ export interface PortAllocatorOptions {
    * `net.ipv4.ip_local_port_range`); asked for only when a request has no host port.
    */
   readonly ephemeralRange: () => Promise<readonly [number, number]>;
+  /**
+   * What keeps the leased ports bound in the host namespace (the companion,
+   * by default). Absent: leases are bookkeeping only, and a request with
+   * `proxy` is refused.
+   */
+  readonly holder?: HostPortHolder;
+  /**
+   * Without a holder: mark the leases {@link PortLease.unheld}, so a
+   * companion that serves the same state directory (for DNS) leaves them
+   * alone (`createNetMode({ holdHostPorts: false })`).
+   */
+  readonly markUnheld?: boolean;
 }
+
+// An ephemeral port that a host process has is skipped and another tried;
+// after this many, the request fails with that process named.
+const EPHEMERAL_TRIES = 8;
 
 interface PortsRecord {
   readonly leases: PortLease[];
@@ -30,10 +46,14 @@ const recordKey = (protocol: PortProtocol) => `ports/${protocol}`;
 export class StorePortAllocator implements PortAllocator {
   readonly #store: StateStore;
   readonly #ephemeralRange: () => Promise<readonly [number, number]>;
+  readonly #holder: HostPortHolder | undefined;
+  readonly #unheld: boolean;
 
   constructor(store: StateStore, options: PortAllocatorOptions) {
     this.#store = store;
     this.#ephemeralRange = options.ephemeralRange;
+    this.#holder = options.holder;
+    this.#unheld = options.holder === undefined && options.markUnheld === true;
   }
 
   /**
@@ -46,8 +66,7 @@ export class StorePortAllocator implements PortAllocator {
    */
   async allocate(owner: string, requests: readonly PortRequest[]): Promise<PortLease[]> {
     if (requests.length === 0) return [];
-    const range = requests.some((r) => !r.hostPort) ? await this.#ephemeralRange() : undefined;
-    return this.#store.transaction((tx) => allocateWithin(tx, owner, requests, range));
+    return (await this.allocateWith(owner, requests, async () => undefined)).leases;
   }
 
   /**
@@ -57,7 +76,12 @@ export class StorePortAllocator implements PortAllocator {
    * leased, so a port conflict leaves it unrun. One transaction instead of
    * two saves an fsync'ed commit and a lock round trip per endpoint.
    *
-   * @throws the errors of {@link allocate}, and whatever `also` throws.
+   * With a holder, the leased ports are bound before the transaction
+   * commits: a port that a process of the host has fails the whole request
+   * (an ephemeral one is skipped for the next, up to 8 times), and a
+   * transaction that does not commit lets its sockets go.
+   *
+   * @throws the errors of {@link allocate}, ERR_PORT_HOLDER, and whatever `also` throws.
    */
   async allocateWith<T>(
     owner: string,
@@ -65,10 +89,51 @@ export class StorePortAllocator implements PortAllocator {
     also: (tx: StateTransaction) => Promise<T>,
   ): Promise<PortsAllocatedWith<T>> {
     const range = requests.some((r) => !r.hostPort) ? await this.#ephemeralRange() : undefined;
-    return this.#store.transaction(async (tx) => {
-      const leases = requests.length === 0 ? [] : await allocateWithin(tx, owner, requests, range);
-      return { leases, result: await also(tx) };
-    });
+    const holder = requests.length > 0 ? this.#holder : undefined;
+    if (!holder && requests.some((r) => r.proxy === true)) {
+      throw invalidConfig(
+        'userlandProxy',
+        'the userland proxy runs in the port holder, and this instance holds no ports (holdHostPorts: false, or no state directory)',
+      );
+    }
+    if (!holder) {
+      return this.#store.transaction(async (tx) => {
+        const leases = requests.length === 0 ? [] : await allocateWithin(tx, owner, requests, range, { unheld: this.#unheld });
+        return { leases, result: await also(tx) };
+      });
+    }
+    await holder.prepare();
+    const avoid = new Set<string>();
+    for (let attempt = 1; ; attempt += 1) {
+      let retry: string[] = [];
+      try {
+        return await this.#store.transaction(async (tx) => {
+          const leases = await allocateWithin(tx, owner, requests, range, { avoid });
+          const result = await also(tx);
+          try {
+            await holder.hold(owner, leases);
+          } catch (error) {
+            retry = ephemeralBusy(error, requests, leases);
+            throw error;
+          }
+          return { leases, result };
+        });
+      } catch (error) {
+        await holder.release(owner);
+        if (retry.length === 0 || attempt >= EPHEMERAL_TRIES) throw error;
+        for (const port of retry) avoid.add(port);
+      }
+    }
+  }
+
+  /**
+   * Releases every lease of `owner` and, once that is committed, tells the
+   * holder to let the ports go; resolves to how many leases.
+   */
+  async releaseOwner(owner: string): Promise<number> {
+    const released = await this.#store.transaction((tx) => releaseOwnerWithin(tx, owner));
+    if (released > 0) await this.#holder?.release(owner);
+    return released;
   }
 
   /** The operations on a transaction the caller opened (see {@link PortOperations}). */
@@ -78,11 +143,6 @@ export class StorePortAllocator implements PortAllocator {
       releaseOwner: (owner) => releaseOwnerWithin(tx, owner),
       list: () => listWithin(tx),
     };
-  }
-
-  /** Releases every lease of `owner`; returns how many. Idempotent. */
-  releaseOwner(owner: string): Promise<number> {
-    return this.#store.transaction((tx) => releaseOwnerWithin(tx, owner));
   }
 
   /** Every lease, TCP first. @throws ERR_STATE_CORRUPT when a port record cannot be read. */
@@ -97,7 +157,24 @@ const Lease = Type.Object({
   hostPort: Type.Integer({ minimum: 1, maximum: 65535 }),
   count: Type.Integer({ minimum: 1, maximum: 65535 }),
   owner: Type.String({ minLength: 1 }),
+  proxy: Type.Optional(Type.Boolean()),
+  unheld: Type.Optional(Type.Boolean()),
 });
+
+/**
+ * The busy ports of the holder's ERR_PORT_ALLOCATED (`protocol/port`
+ * each) when every one of them lies in a lease of an ephemeral request:
+ * another pick may avoid them. Empty for any other error, or when a port
+ * the caller named is busy (no other pick helps).
+ */
+function ephemeralBusy(error: unknown, requests: readonly PortRequest[], leases: readonly PortLease[]): string[] {
+  if (!(error instanceof NetModeError) || error.code !== ErrorCode.PORT_ALLOCATED) return [];
+  const busy = (error.context as { busy?: { protocol: PortProtocol; hostPort: number }[] } | undefined)?.busy ?? [];
+  const ephemeral = leases.filter((_, i) => !requests[i]?.hostPort);
+  const inEphemeral = (b: { protocol: PortProtocol; hostPort: number }) =>
+    ephemeral.some((l) => l.protocol === b.protocol && b.hostPort >= l.hostPort && b.hostPort < l.hostPort + l.count);
+  return busy.length > 0 && busy.every(inEphemeral) ? busy.map((b) => `${b.protocol}/${b.hostPort}`) : [];
+}
 
 const PORTS_RECORD: RecordKind<TSchema> = {
   what: 'port lease record',
@@ -119,13 +196,23 @@ export async function listWithin(reader: Reader): Promise<PortLease[]> {
   return records.flatMap((r) => r?.leases ?? []);
 }
 
+/** How {@link allocateWithin} picks and marks leases. */
+export interface AllocateHow {
+  /** Ports (`protocol/port`) an ephemeral pick skips: a process of the host has them. */
+  readonly avoid?: ReadonlySet<string>;
+  /** Mark the leases {@link PortLease.unheld}: no holder binds them. */
+  readonly unheld?: boolean;
+}
+
 /** {@link PortAllocator.allocate} inside an open transaction; `range` must be given when a request is ephemeral. */
 export async function allocateWithin(
   tx: StateTransaction,
   owner: string,
   requests: readonly PortRequest[],
   range: readonly [number, number] | undefined,
+  how: AllocateHow = {},
 ): Promise<PortLease[]> {
+  const avoid = how.avoid ?? new Set<string>();
   const records = new Map<PortProtocol, PortsRecord>();
   const load = async (protocol: PortProtocol) => {
     let record = records.get(protocol);
@@ -144,7 +231,7 @@ export async function allocateWithin(
     let lastEphemeral = record.lastEphemeral;
     if (hostPort === 0) {
       if (!range) throw invalidConfig('ports', 'an ephemeral port was requested without an ephemeral range');
-      hostPort = pickEphemeral(request, taken, range, lastEphemeral);
+      hostPort = pickEphemeral(request, taken, range, lastEphemeral, avoid);
       lastEphemeral = hostPort + request.count - 1;
     } else {
       const twice = granted.findIndex((lease) => lease.protocol === request.protocol && conflicts(lease, { ...request, hostPort }));
@@ -171,6 +258,8 @@ export async function allocateWithin(
       hostPort,
       count: request.count,
       owner,
+      ...(request.proxy === true ? { proxy: true } : {}),
+      ...(how.unheld === true ? { unheld: true } : {}),
     };
     granted.push(lease);
     records.set(request.protocol, { leases: [...record.leases, lease], lastEphemeral });
@@ -215,6 +304,7 @@ function pickEphemeral(
   taken: readonly PortLease[],
   [first, last]: readonly [number, number],
   lastEphemeral: number | undefined,
+  avoid: ReadonlySet<string>,
 ): number {
   const span = last - first + 1;
   if (request.count > span) {
@@ -227,7 +317,8 @@ function pickEphemeral(
     const candidate = first + ((start - first + step) % span);
     if (candidate + request.count - 1 > last) continue;
     const probe = { ...request, hostPort: candidate };
-    if (!taken.some((lease) => conflicts(lease, probe))) return candidate;
+    const busy = Array.from({ length: request.count }, (_, i) => `${request.protocol}/${candidate + i}`).some((p) => avoid.has(p));
+    if (!busy && !taken.some((lease) => conflicts(lease, probe))) return candidate;
   }
   throw new NetModeError(
     ErrorCode.ADDRESS_EXHAUSTED,

@@ -11,6 +11,12 @@ export interface PortRequest {
   readonly hostPort?: number;
   /** How many consecutive ports. */
   readonly count: number;
+  /**
+   * Whether the userland proxy serves these ports (the bridge driver's
+   * `userlandProxy`): the holder then forwards what reaches its sockets to
+   * the container instead of only keeping the ports taken.
+   */
+  readonly proxy?: boolean;
 }
 
 /** A host port range held by one owner. */
@@ -25,6 +31,48 @@ export interface PortLease {
   readonly count: number;
   /** Who holds it (an endpoint owner id). */
   readonly owner: string;
+  /** Whether the userland proxy serves it (see {@link PortRequest.proxy}). */
+  readonly proxy?: boolean;
+  /** Leased by an instance that holds no ports (`holdHostPorts: false`): the holder leaves it alone. */
+  readonly unheld?: boolean;
+}
+
+/**
+ * Keeps published host ports really taken in the host namespace: a socket
+ * bound on each leased port (TCP and UDP, on the lease's host address), so
+ * a host process can neither hold a port before it is published (the
+ * publish is refused) nor take it afterwards. With a lease's
+ * {@link PortLease.proxy}, the socket also forwards what reaches it to the
+ * container (the userland proxy). The default holder is the companion
+ * process (`createNetMode({ holdHostPorts })`); `StorePortAllocator` calls
+ * it around its transactions, so a driver that leases ports through the
+ * `PORTS` service gets the ports held without doing anything.
+ */
+export interface HostPortHolder {
+  /**
+   * Makes sure the holder runs, before a transaction that will call
+   * {@link HostPortHolder.hold} (starting it may need the state lock).
+   *
+   * @throws ERR_PORT_HOLDER when it cannot be started.
+   */
+  prepare(): Promise<void>;
+  /**
+   * Binds every lease's ports for `owner`, all or none; called inside the
+   * transaction that records the leases, before it commits. A socket the
+   * holder has for a conflicting port of another owner is dropped first:
+   * the leases in the state are the truth, and the allocator found no
+   * conflict there.
+   *
+   * @throws ERR_PORT_ALLOCATED naming the process that has a port, when one
+   * is in use (context `busy`: the ports that are); ERR_PORT_HOLDER when
+   * the holder does not answer.
+   */
+  hold(owner: string, leases: readonly PortLease[]): Promise<void>;
+  /**
+   * Lets go of what {@link HostPortHolder.hold} bound for `owner` whose
+   * transaction did not commit, or whose leases were released. Never throws.
+   */
+  release(owner: string): Promise<void>;
 }
 
 /** What `PortAllocator.allocateWith` resolves to. */

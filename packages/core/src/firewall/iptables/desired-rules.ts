@@ -121,9 +121,16 @@ export function endpointRules(endpoint: ValidEndpoint): OwnedRules {
   const top: IptablesRule[] = [];
   const end: IptablesRule[] = [];
   for (const port of endpoint.ports) {
-    const matches = ['-p', port.protocol, '-m', port.protocol, '--dport', String(port.hostPort)];
+    // A port the userland proxy serves is left to it from the endpoint's own
+    // bridge and, on every address, for the host's packets to 127.0.0.0/8
+    // (Docker's rules with --userland-proxy); on a loopback address only
+    // the proxy serves it.
+    if (port.proxied === true && port.hostIp !== undefined && port.hostIp.startsWith('127.')) continue;
+    const proxied = port.proxied === true ? ['!', '-i', endpoint.bridge] : [];
+    const matches = [...proxied, '-p', port.protocol, '-m', port.protocol, '--dport', String(port.hostPort)];
     const target = ['-j', 'DNAT', '--to-destination', `${endpoint.address}:${port.containerPort}`];
-    if (port.hostIp === undefined) end.push(ownedRule(DNAT, owner, matches, target));
+    if (port.hostIp === undefined)
+      end.push(ownedRule(DNAT, owner, [...(proxied.length > 0 ? ['!', '-d', LOOPBACK] : []), ...matches], target));
     else top.push(ownedRule(DNAT, owner, ['-d', `${port.hostIp}/32`, ...matches], target));
   }
   return { owner, chains: [DNAT], top, end };

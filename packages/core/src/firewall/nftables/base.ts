@@ -40,6 +40,14 @@ export const SET = {
   pubIp4: 'pub_ip4',
   /** `proto . hostPort : address . containerPort`: ports published on every host address. */
   pubAny4: 'pub_any4',
+  /**
+   * `ifname . hostIp . proto . hostPort` of ports the userland proxy serves,
+   * published on one host address: from that interface (the endpoint's
+   * bridge, and `lo` for the host's packets to 127.0.0.0/8) they are not DNATed.
+   */
+  proxyIp4: 'proxy_ip4',
+  /** `ifname . proto . hostPort`: the same for proxied ports published on every host address. */
+  proxyAny4: 'proxy_any4',
 } as const;
 
 /** The name of one of the base's sets or maps. */
@@ -59,14 +67,23 @@ const SETS: readonly SetDefinition[] = [
   { kind: 'set', name: SET.subnets4, body: 'type ipv4_addr; flags interval;' },
   { kind: 'map', name: SET.pubIp4, body: 'type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;' },
   { kind: 'map', name: SET.pubAny4, body: 'type inet_proto . inet_service : ipv4_addr . inet_service;' },
+  { kind: 'set', name: SET.proxyIp4, body: 'type ifname . ipv4_addr . inet_proto . inet_service;' },
+  { kind: 'set', name: SET.proxyAny4, body: 'type ifname . inet_proto . inet_service;' },
 ];
 
 // The address-specific map comes first, so a port published on one address
-// wins over the same port published on every address.
-const DNAT_RULES = [
+// wins over the same port published on every address. Before each map, the
+// ports the userland proxy serves are let through unDNATed from where the
+// proxy takes them: in prerouting from the endpoint's own bridge, in output
+// (the host's own packets, which leave through `lo`) to 127.0.0.0/8.
+const dnatRules = (from: string) => [
+  `${from}iifname . ip daddr . meta l4proto . th dport @${SET.proxyIp4} return`,
   `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @${SET.pubIp4}`,
+  `${from}iifname . meta l4proto . th dport @${SET.proxyAny4} return`,
   `fib daddr type local dnat ip to meta l4proto . th dport map @${SET.pubAny4}`,
 ];
+const PREROUTING_DNAT = dnatRules('');
+const OUTPUT_DNAT = dnatRules('ip daddr 127.0.0.0/8 ').map((rule) => rule.replace(' iifname . ', ' oifname . '));
 
 const CHAINS: readonly ChainDefinition[] = [
   { name: USER_CHAIN, rules: [] },
@@ -79,9 +96,9 @@ const CHAINS: readonly ChainDefinition[] = [
     // send from a forged loopback source to any host address.
     rules: [`iifname @${SET.bridges} ip daddr 127.0.0.0/8 drop`, `iifname @${SET.bridges} ip saddr 127.0.0.0/8 drop`],
   },
-  { name: 'prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: DNAT_RULES },
+  { name: 'prerouting', hook: 'type nat hook prerouting priority dstnat; policy accept;', rules: PREROUTING_DNAT },
   // The host's own packets (to 127.0.0.1 or its own addresses) never pass prerouting.
-  { name: 'output', hook: 'type nat hook output priority -100; policy accept;', rules: DNAT_RULES },
+  { name: 'output', hook: 'type nat hook output priority -100; policy accept;', rules: OUTPUT_DNAT },
   {
     name: 'postrouting',
     hook: 'type nat hook postrouting priority srcnat; policy accept;',

@@ -28,14 +28,24 @@ export function networkTeardownElements(network: ValidNetwork): NftElement[] {
   return [...bridgeElements(network), ...subnetElements(network), ...dnsElements(network)];
 }
 
-/** The map elements that publish an endpoint's ports, one per port. */
+/**
+ * The map elements that publish an endpoint's ports, one per port, and for
+ * a port the userland proxy serves, the two that keep its own bridge's and
+ * the host's loopback packets for the proxy.
+ */
 export function endpointElements(endpoint: ValidEndpoint): NftElement[] {
   const owner = endpointOwner(endpoint.endpointId);
-  return endpoint.ports.map((port) => {
+  return endpoint.ports.flatMap((port) => {
     const value = `${endpoint.address} . ${port.containerPort}`;
-    return port.hostIp === undefined
-      ? { set: SET.pubAny4, key: `${port.protocol} . ${port.hostPort}`, value, owner }
-      : { set: SET.pubIp4, key: `${port.hostIp} . ${port.protocol} . ${port.hostPort}`, value, owner };
+    const key = port.hostIp === undefined ? `${port.protocol} . ${port.hostPort}` : `${port.hostIp} . ${port.protocol} . ${port.hostPort}`;
+    const published: NftElement = { set: port.hostIp === undefined ? SET.pubAny4 : SET.pubIp4, key, value, owner };
+    if (port.proxied !== true) return [published];
+    const proxy = port.hostIp === undefined ? SET.proxyAny4 : SET.proxyIp4;
+    return [
+      published,
+      { set: proxy, key: `${ifnameLiteral(endpoint.bridge)} . ${key}`, owner },
+      { set: proxy, key: `${ifnameLiteral('lo')} . ${key}`, owner },
+    ];
   });
 }
 

@@ -35,6 +35,10 @@ describe('parseTableListing', () => {
     expect(keys('dns_addrs')).toEqual([['10.89.0.1', 'network:n2']]);
     expect(keys('pub_any4')).toEqual([['tcp . 8080', 'endpoint:c1']]);
     expect(keys('pub_ip4')).toEqual([['192.168.7.5 . udp . 5000', 'endpoint:c1']]);
+    expect(keys('proxy_any4')?.sort()).toEqual([
+      ['"lo" . tcp . 8080', 'endpoint:c1'],
+      ['"nm-br1" . tcp . 8080', 'endpoint:c1'],
+    ]);
     expect(missingFromBase(listing)).toEqual([]);
     expect(listing.rules.filter((r) => r.chain === 'user')).toEqual([{ chain: 'user', comment: 'admin' }]);
     expect(baseUnused(listing)).toBe(false);
