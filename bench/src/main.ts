@@ -26,7 +26,7 @@ import { DaemonSystem } from './systems/daemon.js';
 import { FloorSystem } from './systems/floor.js';
 import { AARDVARK } from './systems/aardvark.js';
 import { NETAVARK, NetavarkSystem } from './systems/netavark.js';
-import { FLAVOURS, NetmodeSystem } from './systems/netmode.js';
+import { FLAVOURS, NetmodeSystem, SINGLE_ONLY_FLAVOURS } from './systems/netmode.js';
 import type { EndpointSystem } from './systems/system.js';
 import { runBatch, type BatchRun } from './workloads/batch.js';
 import { runDns, type DnsResults } from './workloads/dns.js';
@@ -141,9 +141,10 @@ async function main(): Promise<number> {
         progress(`setting up ${label} failed, left out: ${errorText(error)}`);
       }
     };
-    for (const flavour of all ? [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync] : []) {
+    for (const flavour of all ? [FLAVOURS.nft, FLAVOURS.ipt, FLAVOURS.nftHelper, FLAVOURS.nftNoSync, ...SINGLE_ONLY_FLAVOURS] : []) {
       await make(flavour.label, () => NetmodeSystem.create(ns, tmp, profiler, flavour));
     }
+    const singleOnly = new Set(SINGLE_ONLY_FLAVOURS.map((f) => f.key));
     // The same connect and disconnect through `netmode daemon`'s socket: the cost of the channel (#14).
     await make('netmode through the -H socket', () => DaemonSystem.create(ns, tmp));
     if (peers['cni']?.available) await make('CNI', () => CniSystem.create(ns, tmp));
@@ -153,7 +154,7 @@ async function main(): Promise<number> {
     stopIfInterrupted();
     if (all) {
       single.push(...(await runSingle(systems, plan)));
-      for (const system of systems) {
+      for (const system of systems.filter((s) => !singleOnly.has(s.key))) {
         // The store without fsyncs matters where transactions queue: 4 at a time.
         const widths = system.key === FLAVOURS.nftNoSync.key ? [plan.concurrency] : [1, plan.concurrency];
         for (const width of widths) {
@@ -163,7 +164,10 @@ async function main(): Promise<number> {
       }
       stopIfInterrupted();
       try {
-        secondNetwork = await runSecondNetwork(systems, plan);
+        secondNetwork = await runSecondNetwork(
+          systems.filter((s) => !singleOnly.has(s.key)),
+          plan,
+        );
       } catch (error) {
         errors.push(`second network: ${errorText(error)}`);
       }

@@ -23,17 +23,25 @@ export interface NetmodeFlavour {
   readonly durable: boolean;
   /** createNetMode's `processes`: commands started from this process, or through the helper. */
   readonly processes: 'direct' | 'helper';
+  /**
+   * Published ports kept only as leases and rules (`none`: the store without
+   * a state directory, so no companion), held by the companion (`hold`, the
+   * default of a runtime that gives `stateDir`), or served by its userland
+   * proxy too (`proxy`).
+   */
+  readonly ports: 'none' | 'hold' | 'proxy';
 }
 
-export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftHelper' | 'nftNoSync', NetmodeFlavour>> = {
-  nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true, processes: 'direct' },
-  ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true, processes: 'direct' },
+export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftHelper' | 'nftNoSync' | 'nftHold' | 'nftProxy', NetmodeFlavour>> = {
+  nft: { key: 'nm-nft', label: 'netmode, nftables', firewall: 'nftables', durable: true, processes: 'direct', ports: 'none' },
+  ipt: { key: 'nm-ipt', label: 'netmode, iptables', firewall: 'iptables', durable: true, processes: 'direct', ports: 'none' },
   nftHelper: {
     key: 'nm-helper',
     label: "netmode, nftables, processes: 'helper'",
     firewall: 'nftables',
     durable: true,
     processes: 'helper',
+    ports: 'none',
   },
   nftNoSync: {
     key: 'nm-nosync',
@@ -41,8 +49,29 @@ export const FLAVOURS: Readonly<Record<'nft' | 'ipt' | 'nftHelper' | 'nftNoSync'
     firewall: 'nftables',
     durable: false,
     processes: 'direct',
+    ports: 'none',
+  },
+  // #16: the same with the host ports held by the companion, and with its userland proxy.
+  nftHold: {
+    key: 'nm-hold',
+    label: 'netmode, nftables, ports held (stateDir)',
+    firewall: 'nftables',
+    durable: true,
+    processes: 'direct',
+    ports: 'hold',
+  },
+  nftProxy: {
+    key: 'nm-proxy',
+    label: 'netmode, nftables, ports held, userland proxy',
+    firewall: 'nftables',
+    durable: true,
+    processes: 'direct',
+    ports: 'proxy',
   },
 };
+
+/** The flavours timed on the single-endpoint rows only (what they change is the connect with a port). */
+export const SINGLE_ONLY_FLAVOURS: readonly NetmodeFlavour[] = [FLAVOURS.nftHold, FLAVOURS.nftProxy];
 
 /** Everything a netmode instance of the benchmark needs: its own host namespace, store and profiling hooks. */
 export interface NetmodeInstance {
@@ -65,13 +94,17 @@ export async function createNetmode(
   drivers: readonly DriverRegistration[],
   durable = true,
   processes: 'direct' | 'helper' = 'direct',
+  holdPorts = false,
 ): Promise<NetmodeInstance> {
   const host = await ns.createHost(`h-${key}`);
   const hostNetns = namedNetns(host);
+  const stateDir = join(tmp, `state-${key}`);
   const manager = createNetMode({
     drivers,
     hostNetns,
-    store: profiler.timedStore(new FileStateStore(join(tmp, `state-${key}`), { durable })),
+    store: profiler.timedStore(new FileStateStore(stateDir, { durable })),
+    // The state directory beside the store: the companion, which holds the ports, lives there.
+    ...(holdPorts ? { stateDir } : {}),
     namePrefix: ns.prefix,
     processes,
     configure: (container) => {
@@ -99,8 +132,22 @@ export class NetmodeSystem implements EndpointSystem {
 
   static async create(ns: Namespaces, tmp: string, profiler: Profiler, flavour: NetmodeFlavour): Promise<NetmodeSystem> {
     const bridge = (c: Parameters<DriverRegistration>[0]) =>
-      registerBridgeDriver(c, { firewall: flavour.firewall, bip: `${GATEWAY}/${PREFIX_LENGTH}`, bridgeName: 'nmbr0' });
-    const instance = await createNetmode(ns, tmp, profiler, flavour.key, [bridge], flavour.durable, flavour.processes);
+      registerBridgeDriver(c, {
+        firewall: flavour.firewall,
+        bip: `${GATEWAY}/${PREFIX_LENGTH}`,
+        bridgeName: 'nmbr0',
+        userlandProxy: flavour.ports === 'proxy',
+      });
+    const instance = await createNetmode(
+      ns,
+      tmp,
+      profiler,
+      flavour.key,
+      [bridge],
+      flavour.durable,
+      flavour.processes,
+      flavour.ports !== 'none',
+    );
     return new NetmodeSystem(instance, profiler, flavour);
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isNetModeError } from '../../src/errors.js';
+import { ErrorCode, NetModeError, isNetModeError } from '../../src/errors.js';
 import { StorePortAllocator } from '../../src/ports/port-allocator.js';
 import { MemoryStateStore } from '../../src/store/memory-store.js';
+import type { HostPortHolder } from '../../src/ports/types.js';
 
 const allocator = (range: [number, number] = [40000, 40009]) => {
   let asked = 0;
@@ -121,5 +122,54 @@ describe('PortAllocator', () => {
     expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 65535, count: 2 }]))).toBe(ErrorCode.INVALID_CONFIG);
     expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 80, count: 0 }]))).toBe(ErrorCode.INVALID_CONFIG);
     expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: -1, count: 1 }]))).toBe(ErrorCode.INVALID_CONFIG);
+  });
+});
+
+/** A holder that refuses the ports in `busy` (as the companion does a port a host process has) and logs its calls. */
+function fakeHolder(busy: ReadonlySet<number>) {
+  const calls: string[] = [];
+  const holder: HostPortHolder = {
+    prepare: async () => void calls.push('prepare'),
+    hold: async (owner, leases) => {
+      calls.push(`hold ${owner} ${leases.map((l) => `${l.protocol}/${l.hostPort}`).join(',')}`);
+      const taken = leases.find((l) => busy.has(l.hostPort));
+      if (taken) {
+        throw new NetModeError(ErrorCode.PORT_ALLOCATED, `host port ${taken.hostPort}/tcp is in use by nginx (pid 1)`, {
+          context: { busy: [{ protocol: taken.protocol, hostPort: taken.hostPort }] },
+        });
+      }
+    },
+    release: async (owner) => void calls.push(`release ${owner}`),
+  };
+  return { holder, calls };
+}
+
+describe('PortAllocator with a holder', () => {
+  it('binds inside the transaction; a port in use records nothing and lets go of what was bound', async () => {
+    const { holder, calls } = fakeHolder(new Set([8090]));
+    const store = new MemoryStateStore();
+    const ports = new StorePortAllocator(store, { ephemeralRange: async () => [40000, 40009], holder });
+    const refused = ports.allocate('a', [{ protocol: 'tcp', hostPort: 8090, count: 1 }]);
+    await expect(refused).rejects.toThrow(/in use by nginx/);
+    expect(await ports.list()).toEqual([]);
+    expect(calls).toEqual(['prepare', 'hold a tcp/8090', 'release a']);
+    expect(await ports.allocate('b', [{ protocol: 'tcp', hostPort: 8091, count: 1, proxy: true }])).toEqual([
+      { protocol: 'tcp', hostPort: 8091, count: 1, owner: 'b', proxy: true },
+    ]);
+    await ports.releaseOwner('b');
+    expect(calls.slice(-1)).toEqual(['release b']);
+  });
+
+  it('skips an ephemeral port a host process has, and fails on a named one', async () => {
+    const { holder, calls } = fakeHolder(new Set([40000, 40001]));
+    const ports = new StorePortAllocator(new MemoryStateStore(), { ephemeralRange: async () => [40000, 40009], holder });
+    expect((await ports.allocate('a', [{ protocol: 'tcp', count: 1 }]))[0]?.hostPort).toBe(40002);
+    expect(calls.filter((c) => c.startsWith('hold'))).toEqual(['hold a tcp/40000', 'hold a tcp/40001', 'hold a tcp/40002']);
+    expect(await code(ports.allocate('b', [{ protocol: 'tcp', hostPort: 40001, count: 1 }]))).toBe(ErrorCode.PORT_ALLOCATED);
+  });
+
+  it('refuses the userland proxy when nothing holds ports', async () => {
+    const { ports } = allocator();
+    expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 8080, count: 1, proxy: true }]))).toBe(ErrorCode.INVALID_CONFIG);
   });
 });

@@ -47,6 +47,20 @@ describe('IptablesFirewall restore scripts', () => {
     ['endpoint-tcp-every-address', 'base', (s: FirewallScope) => firewall.setupEndpoint(s, EP_A)],
     ['endpoint-udp-range-host-ip', 'full', (s: FirewallScope) => firewall.setupEndpoint(s, { ...EP_B, endpointId: 'ep-c' })],
     ['endpoint-teardown', 'full', (s: FirewallScope) => firewall.teardownEndpoint(s, EP_B)],
+    // The userland proxy's ports: not DNATed from their own bridge nor to 127.0.0.0/8; one on 127.0.0.1 is the proxy's alone.
+    [
+      'endpoint-proxied',
+      'base',
+      (s: FirewallScope) =>
+        firewall.setupEndpoint(s, {
+          ...EP_A,
+          ports: [
+            { protocol: 'tcp', hostPort: 8080, containerPort: 80, count: 1, proxied: true },
+            { protocol: 'udp', hostIp: '10.231.255.1', hostPort: 5000, containerPort: 6000, count: 1, proxied: true },
+            { protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8081, containerPort: 81, count: 1, proxied: true },
+          ],
+        }),
+    ],
     ['endpoint-empty-host', '', (s: FirewallScope) => firewall.setupEndpoint(s, EP_A)],
     ['remove-base', 'base', (s: FirewallScope) => firewall.removeBase(s)],
   ])('%s (state: %s)', async (name, state, change) => {

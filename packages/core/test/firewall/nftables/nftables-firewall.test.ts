@@ -119,6 +119,14 @@ describe('NftablesFirewall scripts', () => {
     ['tcp-any', [tcp80]],
     ['udp-range-host-ip', [udpRange]],
     ['mixed', [tcp80, udpRange, { protocol: 'udp', hostPort: 53, containerPort: 53, count: 1 }]],
+    // The userland proxy's ports: also the elements that leave its own bridge's and lo's packets unDNATed.
+    [
+      'proxied',
+      [
+        { ...tcp80, proxied: true },
+        { ...udpRange, proxied: true },
+      ],
+    ],
   ];
 
   for (const [name, ports] of endpoints) {
