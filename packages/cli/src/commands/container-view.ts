@@ -31,6 +31,10 @@ export interface ContainerView {
   readonly detached: boolean;
   readonly createdAt: string;
   readonly startedAt: string | null;
+  /** When `stop` ended it and released its endpoints; null while it runs, and for one that exited by itself. */
+  readonly stoppedAt: string | null;
+  /** `run --rm`: removed when it stops. */
+  readonly autoRemove: boolean;
   readonly log: string | null;
 }
 
@@ -67,6 +71,8 @@ export function view(session: Session, record: ContainerRecord, sandbox: Sandbox
     detached: record.detached,
     createdAt: record.createdAt,
     startedAt: record.startedAt ?? null,
+    stoppedAt: record.stoppedAt ?? null,
+    autoRemove: record.autoRemove === true,
     log: record.detached ? logPath(session, record.name) : null,
   };
 }

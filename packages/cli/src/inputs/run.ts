@@ -80,6 +80,10 @@ forwards the container's other questions, or a nameserver line of its
     help: "a line of its /etc/hosts; IP may be host-gateway, the host's address\non the container's network",
   },
   detach: { type: 'boolean', short: 'd', help: 'run in the background and print the name' },
+  rm: {
+    type: 'boolean',
+    help: 'remove the container (its record, log and name files) when netmode stop\nends it, rather than keep it stopped for netmode start',
+  },
 } as const satisfies OptionSpecs;
 
 export const operands = { kind: 'command', example: 'netmode run --net none -- ip addr' } as const satisfies OperandSpec;
