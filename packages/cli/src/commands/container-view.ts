@@ -20,7 +20,7 @@ export interface ContainerView {
   /**
    * The networks it is on, in the order they were connected
    * (`container:NAME` for a sandbox it joined); when the SDK has no sandbox
-   * for it, those `run` was given.
+   * for it (stopped), those `start` connects it to.
    */
   readonly networks: readonly string[];
   /** Every address on every network, in the order of {@link networks}. */
@@ -64,7 +64,7 @@ export function view(session: Session, record: ContainerRecord, sandbox: Sandbox
     status: broken ? 'broken' : status,
     pid: processOf(record)?.pid ?? null,
     mode: record.networks[0] as string,
-    networks: sandbox ? networkNames(sandbox) : record.networks,
+    networks: sandbox ? networkNames(sandbox) : (record.attachments?.map((a) => a.name) ?? record.networks),
     addresses: sandbox?.endpoints.flatMap((e) => e.addresses) ?? [],
     ports: sandbox?.endpoints.flatMap((e) => e.ports) ?? [],
     command: record.command,
