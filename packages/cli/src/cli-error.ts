@@ -51,7 +51,7 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
   ERR_CONTAINER_NOT_FOUND: 'Check the name; netmode ps lists the containers.',
   ERR_CONTAINER_EXISTS: 'Pick another --name, or remove the old container first (netmode rm -f NAME).',
   ERR_CONTAINER_RUNNING: 'Stop it first (netmode stop NAME), or remove it with -f.',
-  ERR_CONTAINER_NOT_RUNNING: 'Start a new one with netmode run; netmode ps shows its status.',
+  ERR_CONTAINER_NOT_RUNNING: 'Start it with netmode start NAME (or a new one with netmode run); netmode ps shows its status.',
   ERR_CONTAINER_BROKEN: 'Its network is gone (a deleted namespace or endpoint): remove it with netmode rm -f NAME and run it again.',
   ERR_LAST_NETWORK:
     'A container keeps at least one network: connect it to another first (netmode network connect), or remove it (netmode rm -f NAME).',

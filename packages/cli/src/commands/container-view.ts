@@ -20,7 +20,7 @@ export interface ContainerView {
   /**
    * The networks it is on, in the order they were connected
    * (`container:NAME` for a sandbox it joined); when the SDK has no sandbox
-   * for it, those `run` was given.
+   * for it (stopped), those `start` connects it to.
    */
   readonly networks: readonly string[];
   /** Every address on every network, in the order of {@link networks}. */
@@ -31,6 +31,10 @@ export interface ContainerView {
   readonly detached: boolean;
   readonly createdAt: string;
   readonly startedAt: string | null;
+  /** When `stop` ended it and released its endpoints; null while it runs, and for one that exited by itself. */
+  readonly stoppedAt: string | null;
+  /** `run --rm`: removed when it stops. */
+  readonly autoRemove: boolean;
   readonly log: string | null;
 }
 
@@ -60,13 +64,15 @@ export function view(session: Session, record: ContainerRecord, sandbox: Sandbox
     status: broken ? 'broken' : status,
     pid: processOf(record)?.pid ?? null,
     mode: record.networks[0] as string,
-    networks: sandbox ? networkNames(sandbox) : record.networks,
+    networks: sandbox ? networkNames(sandbox) : (record.attachments?.map((a) => a.name) ?? record.networks),
     addresses: sandbox?.endpoints.flatMap((e) => e.addresses) ?? [],
     ports: sandbox?.endpoints.flatMap((e) => e.ports) ?? [],
     command: record.command,
     detached: record.detached,
     createdAt: record.createdAt,
     startedAt: record.startedAt ?? null,
+    stoppedAt: record.stoppedAt ?? null,
+    autoRemove: record.autoRemove === true,
     log: record.detached ? logPath(session, record.name) : null,
   };
 }

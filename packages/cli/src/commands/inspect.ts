@@ -93,6 +93,8 @@ export async function inspectCommand(session: Session, { options, name }: Inspec
     ['detached', v.detached ? 'yes' : 'no'],
     ['created', v.createdAt],
     ['started', v.startedAt ?? '-'],
+    ['stopped', v.stoppedAt ?? '-'],
+    ['remove when stopped', v.autoRemove ? 'yes' : 'no'],
     ['log', v.log ?? '-'],
   ];
   session.out.table(['FIELD', 'VALUE'], rows);

@@ -11,6 +11,7 @@ export async function runCommand(session: Session, { options, command }: RunInpu
     command,
     ports: options.publish,
     names: runNameSettings(options),
+    ...(options.rm ? { autoRemove: true } : {}),
     ...(name === undefined ? {} : { name }),
   };
   if (options.detach) {

@@ -1,4 +1,6 @@
 import {
+  type NameSettings,
+  type PortMapping,
   checkListing,
   checkRecord,
   isProcessAlive as isAlive,
@@ -9,6 +11,7 @@ import {
 } from '@netmode/core';
 import Type from 'typebox';
 import type { Static } from 'typebox';
+import type { NetworkAttachment } from '../args/network-attachment.js';
 import { CliError, CliErrorCode } from '../cli-error.js';
 import { OWN_NAMESPACES, type OwnNamespace } from './isolation.js';
 import { findMarkedProcess } from './start-marker.js';
@@ -30,10 +33,29 @@ export interface ContainerRecord {
    * change that, not this.
    */
   readonly networks: readonly string[];
+  /**
+   * What `start` connects it to again, in this order, each with the options
+   * the user gave (a static `ip` only if one was asked for): `run`'s
+   * networks, changed by `network connect` and `network disconnect`. Absent
+   * in a record written before containers could be started again: then
+   * {@link networks}, without options.
+   */
+  readonly attachments?: readonly NetworkAttachment[];
+  /** The ports `run -p` asked for, as asked (an ephemeral host port stays ephemeral). */
+  readonly ports?: readonly PortMapping[];
+  /** Its name settings (`--hostname`, `--dns`, …), given again at each start. */
+  readonly names?: NameSettings;
   /** The command and its arguments. */
   readonly command: readonly string[];
   /** Whether it was started with `-d`. */
   readonly detached: boolean;
+  /** `run --rm`: removed with everything when its process ends in the foreground or `stop` ends it. */
+  readonly autoRemove?: boolean;
+  /**
+   * ISO-8601 time `stop` ended it and released its endpoints (its
+   * addresses and published ports); absent while it runs and until then.
+   */
+  readonly stoppedAt?: string;
   /** ISO-8601 time the record was made. */
   readonly createdAt: string;
   /** The container's process, once started: the only process `stop` and `rm -f` ever signal. */
@@ -61,6 +83,32 @@ export type ContainerStatus = 'created' | 'running' | 'exited';
 
 const Identity = Type.Object({ pid: Type.Integer({ minimum: 1 }), start: Type.String() });
 
+const Attachment = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  ip: Type.Optional(Type.String()),
+  mac: Type.Optional(Type.String()),
+  aliases: Type.Array(Type.String()),
+  gwPriority: Type.Optional(Type.Integer()),
+});
+
+const Port = Type.Object({
+  hostIp: Type.Optional(Type.String()),
+  hostPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  count: Type.Optional(Type.Integer({ minimum: 1 })),
+  protocol: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('udp')])),
+});
+
+const Names = Type.Object({
+  name: Type.Optional(Type.String()),
+  hostname: Type.Optional(Type.String()),
+  domainname: Type.Optional(Type.String()),
+  dns: Type.Optional(Type.Array(Type.String())),
+  dnsSearch: Type.Optional(Type.Array(Type.String())),
+  dnsOptions: Type.Optional(Type.Array(Type.String())),
+  extraHosts: Type.Optional(Type.Array(Type.String())),
+});
+
 const CONTAINER_RECORD: RecordKind<ReturnType<typeof schema>> = {
   what: 'container record',
   schema: schema(),
@@ -78,8 +126,13 @@ function schema() {
     // The one network of a record written before containers had several
     // (netmode 0.1): read as `networks: [mode]`, rewritten at the next update.
     mode: Type.Optional(Type.String({ minLength: 1 })),
+    attachments: Type.Optional(Type.Array(Attachment, { minItems: 1 })),
+    ports: Type.Optional(Type.Array(Port)),
+    names: Type.Optional(Names),
     command: Type.Array(Type.String(), { minItems: 1 }),
     detached: Type.Boolean(),
+    autoRemove: Type.Optional(Type.Boolean()),
+    stoppedAt: Type.Optional(Type.String()),
     createdAt: Type.String(),
     process: Type.Optional(Identity),
     startedAt: Type.Optional(Type.String()),
@@ -142,12 +195,43 @@ export class ContainerStore {
     });
   }
 
-  /** Changes a record; a record removed meanwhile stays removed. */
-  async update(name: string, change: Partial<ContainerRecord>): Promise<ContainerRecord | undefined> {
+  /**
+   * Changes a record: sets the fields of `change`, then drops those of
+   * `drop`; a record removed meanwhile stays removed.
+   */
+  async update(
+    name: string,
+    change: Partial<ContainerRecord>,
+    drop: readonly (keyof ContainerRecord)[] = [],
+  ): Promise<ContainerRecord | undefined> {
     return this.#store.transaction(async (tx) => {
       const value = await tx.get<unknown>(key(name));
       if (value === undefined) return undefined;
-      const next = { ...readRecord(name, value, this.#store), ...change };
+      const next: ContainerRecord = { ...readRecord(name, value, this.#store), ...change };
+      for (const field of drop) delete (next as Partial<ContainerRecord>)[field];
+      tx.put(key(name), next);
+      return next;
+    });
+  }
+
+  /**
+   * Claims a container that does not run for `start`, under the state lock
+   * (of two `start`s one wins; the other gets ERR_CONTAINER_RUNNING): sets
+   * `change` (the new starter and start token) and drops its last process,
+   * and when it started and stopped.
+   */
+  async claim(name: string, change: Partial<ContainerRecord>): Promise<ContainerRecord> {
+    return this.#store.transaction(async (tx) => {
+      const value = await tx.get<unknown>(key(name));
+      if (value === undefined) throw new CliError(CliErrorCode.CONTAINER_NOT_FOUND, `no such container: ${name}`);
+      const record = readRecord(name, value, this.#store);
+      const status = containerStatus(record);
+      if (status !== 'exited') {
+        const what = status === 'running' ? 'running' : `being started by pid ${record.supervisor?.pid ?? '?'}`;
+        throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is ${what}`);
+      }
+      const next: ContainerRecord = { ...record, ...change };
+      for (const field of ['process', 'startedAt', 'stoppedAt'] as const) delete (next as Partial<ContainerRecord>)[field];
       tx.put(key(name), next);
       return next;
     });

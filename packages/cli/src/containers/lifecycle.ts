@@ -22,7 +22,7 @@ import { OWN_NAMESPACES, enterArgv, isolatedArgv } from './isolation.js';
 import { SignalRelay, assertRunnable, runToEnd, startDetached, type Finished } from './spawn.js';
 import { START_TOKEN_VARIABLE, newStartToken } from './start-marker.js';
 
-/** What `netmode run` asks for. */
+/** What `netmode run` asks for; what `start` connects again (see {@link specOf}). */
 export interface RunSpec {
   readonly name?: string;
   /**
@@ -38,6 +38,8 @@ export interface RunSpec {
    */
   readonly names?: NameSettings;
   readonly command: readonly string[];
+  /** `--rm`: see {@link ContainerRecord.autoRemove}. */
+  readonly autoRemove?: boolean;
 }
 
 /** A container started with `-d`. */
@@ -92,48 +94,117 @@ function markedEnvironment(token: string): NodeJS.ProcessEnv {
   return { ...process.env, [START_TOKEN_VARIABLE]: token };
 }
 
+/** The record of a new container, named by its starter (this process) until its process is recorded. */
+function newRecord(name: string, spec: RunSpec, command: string[], detached: boolean): ContainerRecord {
+  const { ports, names } = spec;
+  return {
+    name,
+    networks: spec.networks.map((n) => n.name),
+    attachments: spec.networks,
+    ...(ports && ports.length > 0 ? { ports } : {}),
+    ...(names && Object.keys(names).length > 0 ? { names } : {}),
+    command,
+    detached,
+    ...(spec.autoRemove ? { autoRemove: true } : {}),
+    createdAt: new Date().toISOString(),
+    supervisor: self(),
+    startToken: newStartToken(),
+    namespaces: OWN_NAMESPACES,
+  };
+}
+
+/** What `start` connects a stopped container to again: the settings `run` recorded. */
+function specOf(record: ContainerRecord): RunSpec {
+  return {
+    name: record.name,
+    networks: record.attachments ?? record.networks.map((name) => ({ name, aliases: [] })),
+    command: record.command,
+    ...(record.ports ? { ports: record.ports } : {}),
+    ...(record.names ? { names: record.names } : {}),
+  };
+}
+
 /**
  * Connects a new container and starts its process detached (`run -d`): the
  * process is recorded by PID and start time, its output goes to
- * `STATE/cli/logs/NAME.log`, and the endpoint stays until `rm`. Until the
- * process is recorded, the record names this `run` as its supervisor (so
- * `gc` leaves it alone) and a start token the process carries (so a `run`
- * killed in between leaves a process that can still be found).
+ * `STATE/cli/logs/NAME.log`, and the endpoint stays until `stop` or `rm`.
+ * Until the process is recorded, the record names this `run` as its
+ * supervisor (so `gc` leaves it alone) and a start token the process
+ * carries (so a `run` killed in between leaves a process that can still be
+ * found).
  */
 export async function runDetached(session: Session, spec: RunSpec): Promise<Started> {
   const name = containerName(spec.name);
   const command = [...spec.command];
   assertRunnable(command[0] as string);
-  const log = logPath(session, name);
-  const startToken = newStartToken();
-  const record: ContainerRecord = {
-    name,
-    networks: spec.networks.map((n) => n.name),
-    command,
-    detached: true,
-    createdAt: new Date().toISOString(),
-    supervisor: self(),
-    startToken,
-    namespaces: OWN_NAMESPACES,
-  };
+  const record = newRecord(name, spec, command, true);
   const endpoints = await connectReserved(session, record, spec);
+  try {
+    return await startProcess(session, record, endpoints);
+  } catch (error) {
+    await undoReserved(session, name);
+    throw error;
+  }
+}
+
+/**
+ * Starts the process of a connected container detached, in the sandbox of
+ * `endpoints`, and records it. `record` names this process as its
+ * supervisor and carries the start token. A process started but not
+ * recorded is killed again (it would be found by nothing); the endpoints
+ * are the caller's to undo.
+ */
+async function startProcess(session: Session, record: ContainerRecord, endpoints: readonly Endpoint[]): Promise<Started> {
+  const { name, command } = record;
   let fd: number | undefined;
   let proc: ProcessIdentity | undefined;
   try {
     mkdirSync(logDir(session), { recursive: true, mode: 0o700 });
-    fd = openSync(log, 'a', 0o600);
+    fd = openSync(logPath(session, name), 'a', 0o600);
     const argv = isolatedArgv(sandboxPath(endpoints), await session.netmode.inspect(name), command);
-    proc = identify(await startDetached(argv, fd, markedEnvironment(startToken), true));
+    proc = identify(await startDetached(argv, fd, markedEnvironment(record.startToken as string), true));
     crashPoint('after-process-start');
     const started = (await session.containers.update(name, { process: proc, startedAt: new Date().toISOString() })) ?? record;
     return { record: started, endpoints };
   } catch (error) {
-    // A process we started but could not record would be found by nothing: end it.
     if (proc) signal(proc, 'SIGKILL');
-    await undoReserved(session, name);
     throw error;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Starts a stopped container again (`netmode start`), detached: connects
+ * it to its recorded networks with its recorded settings (a new address
+ * unless `--ip` fixed one, the same published host ports), then starts its
+ * command. A container that runs already is left as it is (`running`), as
+ * Docker does. A connect that fails (ERR_PORT_ALLOCATED: someone took its
+ * port meanwhile) undoes the connects made before it and leaves the
+ * container stopped; a container that exited by itself, never stopped, has
+ * its endpoints released first.
+ */
+export async function startContainer(session: Session, name: string): Promise<Started | 'running'> {
+  const record = await session.containers.require(name);
+  if (containerStatus(record) === 'running') return 'running';
+  assertRunnable(record.command[0] as string);
+  const claimed = await session.containers.claim(name, { supervisor: self(), startToken: newStartToken(), detached: true });
+  const spec = specOf(claimed);
+  const giveUp = () => session.containers.update(name, { stoppedAt: new Date().toISOString() }, ['supervisor', 'startToken']);
+  let endpoints: Endpoint[];
+  try {
+    if (record.stoppedAt === undefined) await disconnectPatiently(session, name);
+    endpoints = await connectAll(session, name, spec);
+  } catch (error) {
+    await giveUp();
+    throw error;
+  }
+  try {
+    return await startProcess(session, claimed, endpoints);
+  } catch (error) {
+    await disconnectPatiently(session, name).catch(() => {});
+    await giveUp();
+    throw error;
   }
 }
 
@@ -150,17 +221,7 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
   assertRunnable(command[0] as string);
   const relay = new SignalRelay();
   try {
-    const startToken = newStartToken();
-    const record: ContainerRecord = {
-      name,
-      networks: spec.networks.map((n) => n.name),
-      command,
-      detached: false,
-      createdAt: new Date().toISOString(),
-      supervisor: self(),
-      startToken,
-      namespaces: OWN_NAMESPACES,
-    };
+    const record = newRecord(name, spec, command, false);
     const endpoints = await connectReserved(session, record, spec);
     let finished: Finished;
     let recorded: Promise<unknown> = Promise.resolve();
@@ -176,7 +237,7 @@ export async function runForeground(session: Session, spec: RunSpec, stdio: 'inh
           // Recorded so that ps, exec and stop from another shell can find it.
           recorded = session.containers.update(name, { process: identify(child.pid as number), startedAt: new Date().toISOString() });
         },
-        markedEnvironment(startToken),
+        markedEnvironment(record.startToken as string),
         true,
       );
       await recorded;
@@ -255,39 +316,77 @@ function connectOptions(name: string, network: NetworkAttachment, spec: RunSpec,
 }
 
 /**
- * Records the container, then connects it to each of its networks in turn.
- * A failure undoes the connects made so far (and only those: an endpoint
- * someone else made for the same name is not ours) and the record.
+ * Records the container, then connects it to each of its networks in turn
+ * (see {@link connectAll}); a failure forgets the record again.
  */
 async function connectReserved(session: Session, record: ContainerRecord, spec: RunSpec): Promise<Endpoint[]> {
-  const netmode = session.netmode;
   await session.containers.reserve(record);
-  const endpoints: Endpoint[] = [];
   try {
-    const publishOn = spec.ports && spec.ports.length > 0 ? await publishingNetwork(session, spec.networks) : undefined;
-    for (const network of spec.networks) {
-      const endpoint = await session.out.progress(`connecting ${record.name} (${network.name})`, () =>
-        netmode.connect(record.name, network.name, connectOptions(record.name, network, spec, publishOn)),
-      );
-      endpoints.push(endpoint);
-    }
-    return endpoints;
+    return await connectAll(session, record.name, spec);
   } catch (error) {
-    if (endpoints.length === 0) await session.containers.remove(record.name).catch(() => {});
-    else await undoReserved(session, record.name, endpoints.map((e) => e.network).reverse());
+    await session.containers.remove(record.name).catch(() => {});
     throw error;
   }
 }
 
 /**
- * Undoes a run whose process never started (or failed to be recorded):
- * disconnects the container from `networks` (from every network when
- * absent), then forgets it. A failure leaves the record, for `rm -f`.
+ * Connects a recorded container to each of its networks in turn. A
+ * `container:NAME` whose target is a CLI container that is not running is
+ * refused first (ERR_CONTAINER_NOT_RUNNING). A failure undoes the connects
+ * made so far (and only those: an endpoint someone else made for the same
+ * name is not ours).
  */
-async function undoReserved(session: Session, name: string, networks?: readonly string[]): Promise<void> {
+async function connectAll(session: Session, name: string, spec: RunSpec): Promise<Endpoint[]> {
+  await assertTargetsRunning(session, name, spec.networks);
+  const endpoints: Endpoint[] = [];
   try {
-    if (networks === undefined) await disconnectPatiently(session, name);
-    else for (const network of networks) await disconnectPatiently(session, name, network);
+    const publishOn = spec.ports && spec.ports.length > 0 ? await publishingNetwork(session, spec.networks) : undefined;
+    for (const network of spec.networks) {
+      const endpoint = await session.out.progress(`connecting ${name} (${network.name})`, () =>
+        session.netmode.connect(name, network.name, connectOptions(name, network, spec, publishOn)),
+      );
+      endpoints.push(endpoint);
+    }
+    return endpoints;
+  } catch (error) {
+    try {
+      for (const { network } of endpoints.reverse()) await disconnectPatiently(session, name, network);
+    } catch (undo) {
+      session.out.warn(`could not undo ${name} (${isNetModeError(undo) ? undo.code : String(undo)}); run netmode rm -f ${name}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Refuses, as Docker does, to join (`container:NAME`) a container of this
+ * CLI whose process does not run: a stopped one has no network to share, and
+ * one that exited by itself still has its endpoints but nothing in them. A
+ * target the CLI does not know is the SDK's to find or refuse; joining
+ * yourself too.
+ */
+async function assertTargetsRunning(session: Session, name: string, networks: readonly NetworkAttachment[]): Promise<void> {
+  for (const network of networks) {
+    if (!network.name.startsWith(CONTAINER_MODE_PREFIX)) continue;
+    const target = network.name.slice(CONTAINER_MODE_PREFIX.length);
+    if (target === name || target === '') continue;
+    const record = await session.containers.get(target).catch(() => undefined);
+    if (record && containerStatus(record) !== 'running') {
+      throw new CliError(CliErrorCode.CONTAINER_NOT_RUNNING, `cannot join container ${target} (--net ${network.name}): it is not running`);
+    }
+  }
+}
+
+const CONTAINER_MODE_PREFIX = 'container:';
+
+/**
+ * Undoes a run whose process never started (or failed to be recorded):
+ * disconnects the container from every network, then forgets it. A
+ * failure leaves the record, for `rm -f`.
+ */
+async function undoReserved(session: Session, name: string): Promise<void> {
+  try {
+    await disconnectPatiently(session, name);
     await session.containers.remove(name);
   } catch (error) {
     session.out.warn(`could not undo ${name} (${isNetModeError(error) ? error.code : String(error)}); run netmode rm -f ${name}`);
@@ -324,21 +423,67 @@ async function waitGone(identity: ProcessIdentity, ms: number): Promise<boolean>
   return true;
 }
 
+/** How a {@link stopContainer} ended the process: it was not running, SIGTERM did, or SIGKILL had to. */
+export type Stopped = 'not-running' | 'terminated' | 'killed';
+
 /**
- * Stops a container's process: SIGTERM, then SIGKILL after `timeoutMs`.
- * Only the recorded process is signalled, and only while its start time
- * still matches, so a recycled PID is never hit. Resolves with what was
- * needed: `not-running`, `terminated` or `killed`.
+ * Stops a container, as Docker does: its process gets SIGTERM, then
+ * SIGKILL after `timeoutMs`; then its endpoints are released (its
+ * addresses and published ports are free for others; `start` connects it
+ * again) and the record says it is stopped. Only the recorded process is
+ * signalled, and only while its start time still matches, so a recycled
+ * PID is never hit. A `run --rm` container is removed instead, unless
+ * `restart` stops it. Stopping a stopped container does nothing more; one
+ * that is being started is refused (ERR_CONTAINER_RUNNING).
+ *
+ * A container others joined (`container:NAME`) keeps its sandbox for them:
+ * the SDK orphans its endpoints, and `start` takes them back with the same
+ * addresses (docs/modes.md).
  */
-export async function stopContainer(session: Session, name: string, timeoutMs: number): Promise<'not-running' | 'terminated' | 'killed'> {
+export async function stopContainer(session: Session, name: string, timeoutMs: number, how: { restart?: boolean } = {}): Promise<Stopped> {
   const record = await session.containers.require(name);
-  const proc = processOf(record);
+  if (containerStatus(record) === 'created') {
+    throw new CliError(CliErrorCode.CONTAINER_RUNNING, `container ${name} is being started by pid ${record.supervisor?.pid ?? '?'}`);
+  }
+  const stopped = await endProcess(session, name, processOf(record), timeoutMs);
+  if (record.autoRemove && !how.restart) {
+    await removeContainer(session, name, { force: true }).catch((error: unknown) => {
+      // Its foreground `run` may have removed it first.
+      if (!(error instanceof CliError && error.code === CliErrorCode.CONTAINER_NOT_FOUND)) throw error;
+    });
+  } else if (record.stoppedAt === undefined) {
+    await disconnectPatiently(session, name);
+    await session.containers.update(name, { stoppedAt: new Date().toISOString() });
+  }
+  return stopped;
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`, to `proc` while it is alive; see {@link stopContainer}. */
+async function endProcess(session: Session, name: string, proc: ProcessIdentity | undefined, timeoutMs: number): Promise<Stopped> {
   if (!proc || !isAlive(proc)) return 'not-running';
   signal(proc, 'SIGTERM');
   if (await session.out.progress(`stopping ${name}`, () => waitGone(proc, timeoutMs))) return 'terminated';
   signal(proc, 'SIGKILL');
   if (!(await waitGone(proc, 5000))) throw new CliError(CliErrorCode.CONTAINER_RUNNING, `${name} (pid ${proc.pid}) survived SIGKILL`);
   return 'killed';
+}
+
+/**
+ * Stops a container and starts it again (`netmode restart`); see
+ * {@link stopContainer} and {@link startContainer}. A container that runs
+ * in the foreground of a `netmode run` is refused (ERR_CONTAINER_RUNNING):
+ * that `run` removes it when its process ends.
+ */
+export async function restartContainer(session: Session, name: string, timeoutMs: number): Promise<Started | 'running'> {
+  const record = await session.containers.require(name);
+  if (!record.detached && record.supervisor && isAlive(record.supervisor)) {
+    throw new CliError(
+      CliErrorCode.CONTAINER_RUNNING,
+      `container ${name} runs in the foreground of netmode run (pid ${record.supervisor.pid}), which removes it when it ends`,
+    );
+  }
+  await stopContainer(session, name, timeoutMs, { restart: true });
+  return startContainer(session, name);
 }
 
 function signal(proc: ProcessIdentity, sig: NodeJS.Signals): void {

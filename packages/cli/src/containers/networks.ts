@@ -1,5 +1,7 @@
 import type { Endpoint } from '@netmode/core';
+import type { NetworkAttachment } from '../args/network-attachment.js';
 import { CliError, CliErrorCode } from '../cli-error.js';
+import type { ContainerRecord } from './container-store.js';
 import type { Session } from '../session.js';
 import { runningSandbox } from './lifecycle.js';
 
@@ -25,7 +27,7 @@ export interface NetworkConnectSpec {
  */
 export async function connectNetwork(session: Session, name: string, network: string, spec: NetworkConnectSpec): Promise<Endpoint> {
   const { netns } = await runningSandbox(session, name);
-  return session.out.progress(`connecting ${name} (${network})`, () =>
+  const endpoint = await session.out.progress(`connecting ${name} (${network})`, () =>
     session.netmode.connect(name, network, {
       // Named, so that should the sandbox go before this connect (rm -f from
       // another shell), the connect fails on the missing namespace instead of
@@ -37,6 +39,27 @@ export async function connectNetwork(session: Session, name: string, network: st
       ...(spec.gwPriority === undefined ? {} : { gwPriority: spec.gwPriority }),
     }),
   );
+  // `start` connects it to this network again, as Docker's does.
+  const attachment: NetworkAttachment = {
+    name: network,
+    aliases: spec.aliases ?? [],
+    ...(spec.ip === undefined ? {} : { ip: spec.ip }),
+    ...(spec.gwPriority === undefined ? {} : { gwPriority: spec.gwPriority }),
+  };
+  await changeAttachments(session, name, (list) => [...list.filter((a) => a.name !== network), attachment]);
+  return endpoint;
+}
+
+/** Changes the networks `start` connects a container to (see `ContainerRecord.attachments`). */
+async function changeAttachments(
+  session: Session,
+  name: string,
+  change: (list: readonly NetworkAttachment[]) => NetworkAttachment[],
+): Promise<void> {
+  const record: ContainerRecord | undefined = await session.containers.get(name);
+  if (!record) return;
+  const list = change(record.attachments ?? record.networks.map((n) => ({ name: n, aliases: [] })));
+  if (list.length > 0) await session.containers.update(name, { attachments: list });
 }
 
 /**
@@ -54,4 +77,5 @@ export async function disconnectNetwork(session: Session, name: string, network:
     throw new CliError(CliErrorCode.LAST_NETWORK, `${network} is the only network of container ${name}`);
   }
   await session.out.progress(`disconnecting ${name} (${network})`, () => session.netmode.disconnect(name, network));
+  await changeAttachments(session, name, (list) => list.filter((a) => a.name !== network));
 }

@@ -8,8 +8,10 @@ import { inspect } from './inspect.js';
 import { network } from './network.js';
 import { ps } from './ps.js';
 import { reconcile } from './reconcile.js';
+import { restart } from './restart.js';
 import { rm } from './rm.js';
 import { run } from './run.js';
+import { start } from './start.js';
 import { stop } from './stop.js';
 
 /**
@@ -19,4 +21,19 @@ import { stop } from './stop.js';
  * is in `inputs/`, below both the declaration, which loads the handler, and
  * the handler, which takes that input: neither imports the other.
  */
-export const COMMANDS: readonly Declaration[] = [run, exec, ps, inspect, stop, rm, gc, reconcile, network, daemon, doctor, demo];
+export const COMMANDS: readonly Declaration[] = [
+  run,
+  exec,
+  ps,
+  inspect,
+  start,
+  stop,
+  restart,
+  rm,
+  gc,
+  reconcile,
+  network,
+  daemon,
+  doctor,
+  demo,
+];

@@ -8,8 +8,11 @@ export const run = defineCommand({
   summary: 'connect a new container and run a command in its network namespace',
   description: `Connects a new container, starts CMD in its network namespace
 and, in the foreground, passes signals on, waits for it, disconnects, and
-exits with its exit status. With -d, prints the container's name and leaves
-it running; its output goes to STATE_DIR/cli/logs/NAME.log.
+exits with its exit status: a container run in the foreground is removed
+when its command ends, with or without --rm. With -d, prints the
+container's name and leaves it running; its output goes to
+STATE_DIR/cli/logs/NAME.log; netmode stop keeps it, stopped, for netmode
+start, or with --rm removes it.
 
 CMD runs in a mount and a UTS namespace of its own (private: nothing
 reaches the host's mounts), where /etc/hostname, /etc/hosts and

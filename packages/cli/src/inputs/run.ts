@@ -80,6 +80,13 @@ forwards the container's other questions, or a nameserver line of its
     help: "a line of its /etc/hosts; IP may be host-gateway, the host's address\non the container's network",
   },
   detach: { type: 'boolean', short: 'd', help: 'run in the background and print the name' },
+  rm: {
+    type: 'boolean',
+    help: `remove the container (its record, log and name files) when netmode stop
+ends it, rather than keep it stopped for netmode start; with -d, one whose
+command ends by itself shows exited until netmode stop, rm or gc (no netmode
+process watches it)`,
+  },
 } as const satisfies OptionSpecs;
 
 export const operands = { kind: 'command', example: 'netmode run --net none -- ip addr' } as const satisfies OperandSpec;
