@@ -138,14 +138,17 @@ export class HeldPorts {
     return refused;
   }
 
-  /** Lets go of `owner`'s ports that `hold` bound and the records have not shown since. */
+  /**
+   * Lets go of every port of `owner`: its transaction did not commit, or its
+   * leases were released (the allocator asks only then).
+   */
   release(owner: string): Promise<void> {
     return this.#serial(() => this.#release(owner));
   }
 
   async #release(owner: string): Promise<void> {
     for (const held of [...this.#held.values()]) {
-      if (held.owner === owner && held.pendingSince !== undefined) {
+      if (held.owner === owner) {
         this.#held.delete(held.key);
         await held.close();
       }

@@ -18,8 +18,8 @@ export interface ControlRequest {
   /**
    * `reload`: read the records again and answer once serving them; `status`:
    * only answer; `stop`: exit; `hold`: bind the ports of {@link leases} for
-   * {@link owner}, all or none; `release`: let go of what `hold` bound for
-   * {@link owner} that the records do not hold.
+   * {@link owner}, all or none; `release`: let go of every port of
+   * {@link owner} (its leases are gone, or never committed).
    */
   readonly op: 'reload' | 'status' | 'stop' | 'hold' | 'release';
   /**
