@@ -227,12 +227,16 @@ describe.skipIf(!integrationAvailable()).each(['nftables', 'iptables'] as const)
     ];
     try {
       await topo.run(inside.netns, 'ip', 'route', 'add', 'default', 'via', '10.236.11.1');
-      for (const target of [ADDR.hostSecond, '10.236.11.1', '10.236.12.1', GATEWAY]) {
-        expect((await topo.ask(inside.netns, 'tcp-ask', target, 7003)).ok, `tcp ${target}`).toBe(false);
-        expect((await topo.ask(inside.netns, 'udp-ask', target, 7004)).ok, `udp ${target}`).toBe(false);
-      }
-      // Nor, through the DNAT, a port another network's container published.
-      expect((await topo.ask(inside.netns, 'tcp-ask', ADDR.hostSecond, 8096)).ok).toBe(false);
+      // Every probe that must go unanswered at once: each waits out its own timeout.
+      const unanswered = await Promise.all([
+        ...[ADDR.hostSecond, '10.236.11.1', '10.236.12.1', GATEWAY].flatMap((target) => [
+          topo.ask(inside.netns, 'tcp-ask', target, 7003).then((r) => [`tcp ${target}`, r.ok] as const),
+          topo.ask(inside.netns, 'udp-ask', target, 7004).then((r) => [`udp ${target}`, r.ok] as const),
+        ]),
+        // Nor, through the DNAT, a port another network's container published.
+        topo.ask(inside.netns, 'tcp-ask', ADDR.hostSecond, 8096).then((r) => [`tcp ${ADDR.hostSecond}:8096`, r.ok] as const),
+      ]);
+      for (const [what, answered] of unanswered) expect(answered, what).toBe(false);
       expect((await topo.ask(topo.ext, 'tcp-ask', ADDR.hostSecond, 8096)).ok).toBe(true);
       // The host may still open connections into it.
       const stopInside = await topo.serve(inside.netns, 'tcp-serve', 80);

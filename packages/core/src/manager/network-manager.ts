@@ -483,7 +483,8 @@ export class NetworkManager {
     // The embedded DNS server answers for the new endpoint before connect()
     // returns; the companion holding its ports learns where they lead (the
     // userland proxy) and that their leases committed.
-    if ((request.network.dns || endpoint.ports.length > 0) && this.#names.enabled) await this.#names.sync(true, containerId);
+    if (request.network.dns && this.#names.enabled) await this.#names.sync(true, containerId);
+    else if (endpoint.ports.length > 0) await this.#names.ask({ op: 'ports', containerId });
     else if (request.network.dns) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
@@ -1099,7 +1100,8 @@ export class NetworkManager {
       if (left.length === 0) await this.#names.remove(containerId);
       else await this.#names.write(await this.#sandboxNames(containerId, left));
       // The companion forgets the endpoint's names and lets its host ports go.
-      if (endpoint.ports.length > 0 || (await this.#isDnsNetwork(endpoint.network))) await this.#names.sync(false, containerId);
+      if (await this.#isDnsNetwork(endpoint.network)) await this.#names.sync(false, containerId);
+      else if (endpoint.ports.length > 0) await this.#names.ask({ op: 'ports', containerId });
     } catch (error) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',

@@ -19,9 +19,12 @@ export interface ControlRequest {
    * `reload`: read the records again and answer once serving them; `status`:
    * only answer; `stop`: exit; `hold`: bind the ports of {@link leases} for
    * {@link owner}, all or none; `release`: let go of every port of
-   * {@link owner} (its leases are gone, or never committed).
+   * {@link owner} (its leases are gone, or never committed); `ports`: read
+   * {@link containerId}'s records and the port leases again, and hold or
+   * let go accordingly (a connect or disconnect on a network without the
+   * DNS server), without rebuilding the name table.
    */
-  readonly op: 'reload' | 'status' | 'stop' | 'hold' | 'release';
+  readonly op: 'reload' | 'status' | 'stop' | 'hold' | 'release' | 'ports';
   /**
    * With `reload`: the one container whose endpoints changed (a connect or
    * a disconnect). The companion reads that container's records and the
