@@ -106,13 +106,24 @@ describe.skipIf(!integrationAvailable())('host ports held and the userland proxy
         host.kill('SIGKILL');
       });
 
-      it('holds every published port (TCP and UDP) while the container lives, and lets them go when it is removed', async () => {
+      it("holds every published port (TCP and UDP) while the container lives, and lets them go when it is removed; the container has Docker's sysctls", async () => {
         ok(
           await world.cli(['run', '-d', '--name', 'held', '-p', '8091:80', '-p', '8092:80/udp', '--', node, PROBE, 'serve', '80']),
           'run held',
         );
         expect(await answered(() => world.fromOutside('tcp-ask', ADDR.host, '8091'))).toMatchObject({ ok: true, answer: ADDR.ext });
         expect(await world.fromOutside('udp-ask', ADDR.host, '8092')).toMatchObject({ ok: true, answer: ADDR.ext });
+        // Docker's container sysctls and eth0's broadcast, as the container's own process sees them.
+        const inside = await world.cli([
+          'exec',
+          'held',
+          '--',
+          'sh',
+          '-c',
+          'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv6/conf/all/disable_ipv6; ip -4 -o address show dev eth0',
+        ]);
+        ok(inside, 'exec held');
+        expect(inside.stdout).toMatch(/^0\n0\s+2147483647\n1\n.* inet 172\.17\.\d+\.\d+\/16 brd 172\.17\.255\.255 /);
         expect(await bindOnHost(world.fixture.hostNetns, 'tcp', 8091)).toEqual({ ok: false, error: 'EADDRINUSE' });
         expect(await bindOnHost(world.fixture.hostNetns, 'udp', 8092)).toEqual({ ok: false, error: 'EADDRINUSE' });
         ok(await world.cli(['rm', '-f', 'held']), 'rm held');
