@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBE, assertBuilt, type Result } from './support/cli.js';
+import { PROBE, assertBuilt, type Result, eventually } from './support/cli.js';
 import { ADDR, createWorld, type World } from './support/world.js';
 
 const root = integrationAvailable();
@@ -18,15 +17,6 @@ interface PsEntry {
   addresses: string[];
   ports: { hostPort?: number; containerPort: number }[];
   stoppedAt: string | null;
-}
-
-async function eventually(test: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 // stop releases a container's endpoint (address and published ports) and

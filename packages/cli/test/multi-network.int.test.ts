@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBE, assertBuilt, type Result } from './support/cli.js';
+import { PROBE, assertBuilt, type Result, eventually } from './support/cli.js';
 import { ADDR, createWorld, probeOf, type World } from './support/world.js';
 
 const root = integrationAvailable();
@@ -45,16 +44,6 @@ interface InspectJson {
   networks: string[];
   sandbox: { defaultRoute?: { network: string; ifname: string; gateway: string } } | null;
   endpoints: Record<string, { addresses: string[]; interfaces: { name: string; side: string }[]; gwPriority: number; aliases: string[] }>;
-}
-
-/** Polls `test` every 50 ms until it holds, for at most `ms`; resolves with whether it did. */
-async function eventually(test: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 describe.skipIf(!root).each(['nftables', 'iptables'])('a container on several networks, firewall %s (the built binary)', (firewall) => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** The built `netmode` binary: the tests drive it, never the sources. */
@@ -75,4 +76,14 @@ export function printed(child: ChildProcess, text: string, timeoutMs = 10_000): 
       }
     });
   });
+}
+
+/** Polls `test` every 50 ms until it holds, for at most `ms`; resolves with whether it did. */
+export async function eventually(test: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
 }

@@ -118,13 +118,7 @@ export class HeldPorts {
         bound.push(held);
         this.#held.set(held.key, held);
       } catch (error) {
-        refused.push({
-          protocol: port.protocol,
-          ...(port.hostIp === undefined ? {} : { hostIp: port.hostIp }),
-          hostPort: port.hostPort,
-          error: reason(error),
-          ...(await holderOf(port.protocol, port.hostPort).then((h) => (h === undefined ? {} : { holder: h }))),
-        });
+        refused.push(refusal(port, error, await holderOf(port.protocol, port.hostPort)));
         // One refusal is enough to say no; the rest of the range is not tried.
         break;
       }
@@ -185,12 +179,7 @@ export class HeldPorts {
         const held = await this.#bind(port, port.owner, undefined);
         this.#held.set(held.key, held);
       } catch (error) {
-        refused.push({
-          protocol: port.protocol,
-          ...(port.hostIp === undefined ? {} : { hostIp: port.hostIp }),
-          hostPort: port.hostPort,
-          error: reason(error),
-        });
+        refused.push(refusal(port, error, undefined));
         this.#settings.log(`cannot hold ${port.key} for ${port.owner}: ${reason(error)}`);
       }
     }
@@ -351,6 +340,16 @@ function listen(server: Server, host: string, port: number): Promise<void> {
       resolve();
     });
   });
+}
+
+function refusal(port: PortKey, error: unknown, holder: string | undefined): PortRefusal {
+  return {
+    protocol: port.protocol,
+    ...(port.hostIp === undefined ? {} : { hostIp: port.hostIp }),
+    hostPort: port.hostPort,
+    error: reason(error),
+    ...(holder === undefined ? {} : { holder }),
+  };
 }
 
 function reason(error: unknown): string {
