@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
+import { DAEMON_SETTINGS } from './args/global-options.js';
 import type { GlobalOptions } from './args/globals.js';
 import { usage } from './cli-error.js';
 import type { CliNetMode } from './cli-netmode.js';
@@ -9,6 +10,8 @@ import { Output } from './output/output.js';
 import { parseDaemonAddress } from './remote/daemon-address.js';
 import { HttpChannel, type ClientTls } from './remote/http-channel.js';
 import { RemoteNetMode } from './remote/remote-netmode.js';
+import { settleSettings, type SettingsUse } from './settings/apply-settings.js';
+import { givenSettings, type Settings } from './settings/daemon-settings.js';
 
 /**
  * Where a session's SDK work happens: `auto` follows `-H` (a daemon when
@@ -35,14 +38,42 @@ export class Session {
   #watching = false;
 
   /**
-   * Loads the driver packages the global options name (the four built-in
-   * ones by default) unless the SDK's work is a daemon's, then makes the
-   * session. Throws `ERR_DRIVER_PACKAGE_NOT_FOUND` or
-   * `ERR_DRIVER_PACKAGE_INVALID`, or a usage error for a malformed `-H`.
+   * Settles the daemon settings with those kept in the state directory
+   * (`options.settings`, see settings/apply-settings.ts: the session's
+   * `globals` are then the settings in force), loads the driver packages
+   * they name (the four built-in ones by default) unless the SDK's work is a
+   * daemon's, then makes the session. Throws `ERR_SETTINGS_CONFLICT`,
+   * `ERR_DRIVER_PACKAGE_NOT_FOUND` or `ERR_DRIVER_PACKAGE_INVALID`, or a
+   * usage error for a malformed `-H`.
    */
-  static async open(globals: GlobalOptions, out: Output = new Output(), place: SdkPlace = 'auto'): Promise<Session> {
+  static async open(
+    globals: GlobalOptions,
+    out: Output = new Output(),
+    place: SdkPlace = 'auto',
+    options: OpenOptions = {},
+  ): Promise<Session> {
     if (place === 'auto' && globals.host !== undefined) {
       return new Session(globals, out, undefined, new RemoteNetMode(new HttpChannel(...channelTo(globals))));
+    }
+    const use = options.settings ?? 'apply';
+    if (use !== 'none') {
+      const store = new FileStateStore(globals.stateDir);
+      const inForce = await settleSettings(store, givenSettings(globals), {
+        command: options.command ?? 'this command',
+        use,
+        // The manager that made what the settings in force shaped, to undo it.
+        managerFor: async (settings) => {
+          const old = withSettings(globals, settings);
+          return makeManager(old, await driverRegistrations(old), store, out);
+        },
+        // Making the manager checks every value (the drivers' options, the host namespace).
+        check: async (settings) => {
+          const next = withSettings(globals, settings);
+          makeManager(next, await driverRegistrations(next), store, out);
+        },
+        note: (text) => out.note(text),
+      });
+      globals = withSettings(globals, inForce);
     }
     return new Session(globals, out, await driverRegistrations(globals), undefined);
   }
@@ -76,30 +107,7 @@ export class Session {
    */
   get manager(): NetworkManager {
     if (!this.#registrations) throw new Error('this session talks to a daemon (-H): it has no manager of its own');
-    if (!this.#manager) {
-      const { hostNetns } = this.globals;
-      if (hostNetns !== undefined && !existsSync(`${NETNS_RUN_DIR}/${hostNetns}`)) {
-        throw new NetModeError(
-          ErrorCode.NETNS_NOT_FOUND,
-          `--host-netns: namespace ${hostNetns} does not exist (${NETNS_RUN_DIR}/${hostNetns})`,
-          {
-            context: { netns: hostNetns },
-          },
-        );
-      }
-      this.#manager = createNetMode({
-        drivers: this.#registrations.drivers,
-        firewalls: this.#registrations.firewalls,
-        ...(this.globals.firewall === undefined ? {} : { firewall: this.globals.firewall }),
-        store: this.store,
-        // The same directory as the store's: where the SDK writes the name
-        // files a container's process sees, and keeps its DNS companion.
-        stateDir: this.globals.stateDir,
-        ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
-        ...(this.globals.namePrefix === undefined ? {} : { namePrefix: this.globals.namePrefix }),
-      });
-      this.#manager.events.on('warning', (w) => this.out.warn(`${w.code}: ${w.message}`));
-    }
+    if (!this.#manager) this.#manager = makeManager(this.globals, this.#registrations, this.store, this.out);
     return this.#manager;
   }
 
@@ -107,6 +115,53 @@ export class Session {
   async close(): Promise<void> {
     await this.#remote?.close();
   }
+}
+
+/** What {@link Session.open} does with the daemon settings kept in the state directory. */
+export interface OpenOptions {
+  /**
+   * `apply` (the default): store them the first time, apply or refuse a
+   * change; `read`: use those stored, refuse a change; `none`: use the
+   * options as given (a command that works in a state directory of its own,
+   * as `demo`). See {@link SettingsUse}.
+   */
+  readonly settings?: SettingsUse | 'none';
+  /** The command, for messages (`network ls`). */
+  readonly command?: string;
+}
+
+/** The SDK's manager for these options, its warnings printed. */
+function makeManager(globals: GlobalOptions, registrations: Registrations, store: FileStateStore, out: Output): NetworkManager {
+  const { hostNetns } = globals;
+  if (hostNetns !== undefined && !existsSync(`${NETNS_RUN_DIR}/${hostNetns}`)) {
+    throw new NetModeError(
+      ErrorCode.NETNS_NOT_FOUND,
+      `--host-netns: namespace ${hostNetns} does not exist (${NETNS_RUN_DIR}/${hostNetns})`,
+      {
+        context: { netns: hostNetns },
+      },
+    );
+  }
+  const manager = createNetMode({
+    drivers: registrations.drivers,
+    firewalls: registrations.firewalls,
+    ...(globals.firewall === undefined ? {} : { firewall: globals.firewall }),
+    store,
+    // The same directory as the store's: where the SDK writes the name
+    // files a container's process sees, and keeps its DNS companion.
+    stateDir: globals.stateDir,
+    ...(hostNetns === undefined ? {} : { hostNetns: namedNetns(hostNetns) }),
+    ...(globals.namePrefix === undefined ? {} : { namePrefix: globals.namePrefix }),
+  });
+  manager.events.on('warning', (w) => out.warn(`${w.code}: ${w.message}`));
+  return manager;
+}
+
+/** The client's own global options with these daemon settings in place of those given. */
+function withSettings(globals: GlobalOptions, settings: Settings): GlobalOptions {
+  const client: Record<string, unknown> = { ...globals };
+  for (const { key } of DAEMON_SETTINGS) delete client[key];
+  return { ...client, ...settings } as unknown as GlobalOptions;
 }
 
 /** The address and TLS files of `-H` and Docker's TLS flags. */

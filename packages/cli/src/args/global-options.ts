@@ -1,6 +1,7 @@
 import { usage } from '../cli-error.js';
 import { COMMANDS } from '../declarations/index.js';
 import { eachCommand } from '../registry/command-spec.js';
+import { BUILT_IN_DRIVER_PACKAGES } from '../drivers/built-in.js';
 import type { GlobalOptions } from './globals.js';
 
 /** What {@link parseGlobalOptions} returns. */
@@ -30,7 +31,31 @@ interface Spec {
   readonly arg?: string;
   /** Client-side too: the state directory (the CLI's container records), `-H` itself, TLS, `--debug`. */
   readonly client?: true;
+  /**
+   * A daemon setting's value when never given, to tell whether a value
+   * given is a change (`--mtu 1500` changes nothing). Without it, any value
+   * given where none is in force is a change.
+   */
+  readonly default?: SettingValue;
+  /**
+   * How a daemon setting takes a new value (docs/configuration.md):
+   * `default-network` — it shapes the default network `bridge`, which is
+   * removed and made again with the new value unless an endpoint uses it;
+   * `any-time` — it is read at each use and takes the new value at once;
+   * `fixed` (when unset) — it cannot change while any endpoint or
+   * user-defined network exists. A flag that is not a daemon setting of the
+   * SDK has `client`.
+   */
+  readonly change?: SettingChange;
+  /** A daemon setting that giving this one removes from those in force (`--bip` and `-b`, which exclude each other). */
+  readonly excludes?: keyof MutableGlobals;
 }
+
+/** A daemon setting's value, as the parser makes it. */
+export type SettingValue = string | number | boolean | readonly string[];
+
+/** See {@link Spec.change}. */
+export type SettingChange = 'default-network' | 'any-time' | 'fixed';
 
 type MutableGlobals = { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] };
 
@@ -43,6 +68,8 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     env: 'NETMODE_BRIDGE',
     key: 'bridge',
     arg: 'NAME',
+    change: 'default-network',
+    excludes: 'bip',
     help: 'use an existing bridge for the default network',
   },
   {
@@ -51,17 +78,38 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     env: 'NETMODE_BIP',
     key: 'bip',
     arg: 'CIDR',
+    default: '172.17.0.1/16',
+    change: 'default-network',
+    excludes: 'bridge',
     help: 'address of the default bridge (default 172.17.0.1/16)',
   },
-  { long: 'icc', kind: 'boolean', env: 'NETMODE_ICC', key: 'icc', help: 'containers on one bridge may talk to each other (default true)' },
+  {
+    long: 'icc',
+    kind: 'boolean',
+    env: 'NETMODE_ICC',
+    key: 'icc',
+    default: true,
+    change: 'default-network',
+    help: 'containers on one bridge may talk to each other (default true)',
+  },
   {
     long: 'ip-forward',
     kind: 'boolean',
     env: 'NETMODE_IP_FORWARD',
     key: 'ipForward',
+    default: true,
+    change: 'any-time',
     help: 'turn on net.ipv4.ip_forward in the host namespace (default true)',
   },
-  { long: 'ip-masq', kind: 'boolean', env: 'NETMODE_IP_MASQ', key: 'ipMasq', help: 'masquerade traffic leaving the host (default true)' },
+  {
+    long: 'ip-masq',
+    kind: 'boolean',
+    env: 'NETMODE_IP_MASQ',
+    key: 'ipMasq',
+    default: true,
+    change: 'default-network',
+    help: 'masquerade traffic leaving the host (default true)',
+  },
   {
     long: 'iptables',
     kind: 'boolean',
@@ -69,13 +117,23 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     key: 'iptables',
     help: 'false: no firewall rules at all (same as --firewall none)',
   },
-  { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
+  {
+    long: 'mtu',
+    kind: 'integer',
+    env: 'NETMODE_MTU',
+    key: 'mtu',
+    arg: 'N',
+    default: 1500,
+    change: 'default-network',
+    help: 'MTU of bridges and veth pairs (default 1500)',
+  },
   {
     long: 'firewall',
     kind: 'firewall',
     env: 'NETMODE_FIREWALL',
     key: 'firewall',
     arg: 'KIND',
+    default: 'nftables',
     help: 'the firewall backend: nftables (default), iptables, none, or one a --driver-package registers',
   },
   {
@@ -101,6 +159,7 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     env: 'NETMODE_NAME_PREFIX',
     key: 'namePrefix',
     arg: 'PREFIX',
+    default: 'nm-',
     help: 'prefix of the namespaces and interfaces netmode makes (default nm-)',
   },
   {
@@ -109,6 +168,7 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
     env: 'NETMODE_DRIVER_PACKAGES',
     key: 'driverPackages',
     arg: 'SPEC',
+    default: BUILT_IN_DRIVER_PACKAGES,
     help: 'register the drivers of these packages or files instead of the built-in\nnone, host, bridge and container; repeatable, or comma-separated',
   },
   {
@@ -153,6 +213,17 @@ export const GLOBAL_OPTIONS: readonly Spec[] = [
 ];
 
 export const DEFAULT_STATE_DIR = '/var/lib/netmode';
+
+/** A daemon setting: a global option of the SDK rather than of this client, kept in the state directory. */
+export type DaemonSettingSpec = Spec & { readonly key: keyof GlobalOptions };
+
+/**
+ * The daemon settings, in `--help` order: every global option that is not
+ * the client's, but `--iptables`, which is folded into `--firewall`.
+ */
+export const DAEMON_SETTINGS: readonly DaemonSettingSpec[] = GLOBAL_OPTIONS.filter(
+  (spec): spec is DaemonSettingSpec => spec.client !== true && spec.key !== 'iptables',
+);
 
 /**
  * Parses the options before the subcommand. Booleans take Docker's
