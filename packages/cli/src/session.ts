@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
 import { DAEMON_SETTINGS } from './args/global-options.js';
 import type { GlobalOptions } from './args/globals.js';
@@ -10,7 +11,7 @@ import { Output } from './output/output.js';
 import { parseDaemonAddress } from './remote/daemon-address.js';
 import { HttpChannel, type ClientTls } from './remote/http-channel.js';
 import { RemoteNetMode } from './remote/remote-netmode.js';
-import { settleSettings, type SettingsUse } from './settings/apply-settings.js';
+import { describeChange, keepFirstSettings, settleSettings, type SettingsUse } from './settings/apply-settings.js';
 import { givenSettings, type Settings } from './settings/daemon-settings.js';
 
 /**
@@ -36,6 +37,9 @@ export class Session {
   #manager: NetworkManager | undefined;
   readonly #remote: RemoteNetMode | undefined;
   #watching = false;
+  /** The first settings of a new state directory, until they are kept. */
+  #pendingSettings: Settings | undefined;
+  #keeping: Promise<void> | undefined;
 
   /**
    * Settles the daemon settings with those kept in the state directory
@@ -56,9 +60,10 @@ export class Session {
       return new Session(globals, out, undefined, new RemoteNetMode(new HttpChannel(...channelTo(globals))));
     }
     const use = options.settings ?? 'apply';
+    let pending = false;
     if (use !== 'none') {
       const store = new FileStateStore(globals.stateDir);
-      const inForce = await settleSettings(store, givenSettings(globals), {
+      const settled = await settleSettings(store, givenSettings(globals), {
         command: options.command ?? 'this command',
         use,
         // The manager that made what the settings in force shaped, to undo it.
@@ -72,10 +77,14 @@ export class Session {
           makeManager(next, await driverRegistrations(next), store, out);
         },
         note: (text) => out.note(text),
+        firstLater: await isEmptyDir(globals.stateDir),
       });
-      globals = withSettings(globals, inForce);
+      globals = withSettings(globals, settled.inForce);
+      pending = settled.pending;
     }
-    return new Session(globals, out, await driverRegistrations(globals), undefined);
+    const session = new Session(globals, out, await driverRegistrations(globals), undefined);
+    session.#pendingSettings = pending ? givenSettings(globals) : undefined;
+    return session;
   }
 
   private constructor(globals: GlobalOptions, out: Output, registrations: Registrations | undefined, remote: RemoteNetMode | undefined) {
@@ -107,12 +116,43 @@ export class Session {
    */
   get manager(): NetworkManager {
     if (!this.#registrations) throw new Error('this session talks to a daemon (-H): it has no manager of its own');
-    if (!this.#manager) this.#manager = makeManager(this.globals, this.#registrations, this.store, this.out);
+    if (!this.#manager) {
+      const manager = makeManager(this.globals, this.#registrations, this.store, this.out);
+      // The first thing created in a new state directory keeps the settings it was made with.
+      if (this.#pendingSettings !== undefined) {
+        const keep = () => void (this.#keeping ??= this.#keepSettings());
+        manager.events.once('network:created', keep);
+        manager.events.once('sandbox:created', keep);
+      }
+      this.#manager = manager;
+    }
     return this.#manager;
+  }
+
+  /**
+   * Keeps the first settings of a new state directory once the command has
+   * written anything there (a command refused before it changes anything
+   * leaves the directory as it was); warns when another command kept other
+   * ones meanwhile.
+   */
+  async #keepSettings(): Promise<void> {
+    const settings = this.#pendingSettings;
+    if (settings === undefined || (await isEmptyDir(this.globals.stateDir))) return;
+    this.#pendingSettings = undefined;
+    try {
+      const differ = await keepFirstSettings(this.store, settings);
+      for (const change of differ)
+        this.out.warn(`${describeChange(change)}: another command kept its settings first; they are in force from now on`);
+    } catch (error) {
+      this.out.warn(`the settings could not be kept in ${this.globals.stateDir}: ${(error as Error).message}`);
+    }
   }
 
   /** Lets go of the daemon's connections, if any; an embedded manager holds nothing to close. */
   async close(): Promise<void> {
+    // Kept once something was created, or now if the command wrote anything since.
+    await this.#keeping;
+    await this.#keepSettings();
     await this.#remote?.close();
   }
 }
@@ -155,6 +195,16 @@ function makeManager(globals: GlobalOptions, registrations: Registrations, store
   });
   manager.events.on('warning', (w) => out.warn(`${w.code}: ${w.message}`));
   return manager;
+}
+
+/** Whether `dir` is missing or empty: a state directory nothing was written to. */
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
 }
 
 /** The client's own global options with these daemon settings in place of those given. */

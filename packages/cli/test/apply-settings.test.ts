@@ -1,6 +1,6 @@
 import { MemoryStateStore, type NetworkManager } from '@netmode/core';
 import { describe, expect, it } from 'vitest';
-import { settleSettings, type SettingsUse } from '../src/settings/apply-settings.js';
+import { keepFirstSettings, settleSettings, type SettingsUse } from '../src/settings/apply-settings.js';
 import type { Settings } from '../src/settings/daemon-settings.js';
 import { SETTINGS_KEY, holdSettings } from '../src/settings/settings-record.js';
 
@@ -33,7 +33,7 @@ const PREDEFINED = [
 
 async function run(store: MemoryStateStore, given: Settings, fake: Fake, use: SettingsUse = 'apply') {
   const notes: string[] = [];
-  const inForce = await settleSettings(store, given, {
+  const { inForce } = await settleSettings(store, given, {
     command: 'run',
     use,
     managerFor: async (settings) => {
@@ -56,6 +56,24 @@ describe('settleSettings: store, apply or refuse', () => {
     expect((await run(store, { mtu: 1400 }, fresh())).inForce).toEqual({ mtu: 1400 });
     expect(await store.get(SETTINGS_KEY)).toMatchObject({ settings: { mtu: 1400 } });
     expect((await run(store, {}, fresh())).inForce).toEqual({ mtu: 1400 });
+  });
+
+  it('in a state directory that holds nothing yet, leaves the first settings to be kept once something is created', async () => {
+    const store = new MemoryStateStore();
+    const ctx = {
+      command: 'run',
+      use: 'apply' as const,
+      managerFor: async () => fakeManager(fresh()),
+      check: async () => {},
+      note: () => {},
+    };
+    expect(await settleSettings(store, { mtu: 1400 }, { ...ctx, firstLater: true })).toEqual({ inForce: { mtu: 1400 }, pending: true });
+    expect(await store.get(SETTINGS_KEY)).toBeUndefined();
+    expect(await keepFirstSettings(store, { mtu: 1400 })).toEqual([]);
+    expect(await store.get(SETTINGS_KEY)).toMatchObject({ settings: { mtu: 1400 } });
+    // Two first commands at once: the second learns that the first kept others.
+    expect((await keepFirstSettings(store, { mtu: 1300 })).map((c) => [c.spec.long, c.inForce, c.given])).toEqual([['mtu', 1400, 1300]]);
+    expect(await store.get(SETTINGS_KEY)).toMatchObject({ settings: { mtu: 1400 } });
   });
 
   it('applies a default-network change while nothing uses it: the default network is reset by a manager of the old settings', async () => {
@@ -130,9 +148,9 @@ describe('settleSettings: store, apply or refuse', () => {
     await run(store, {}, fresh());
     // This test's own process plays the daemon: alive.
     const { currentProcess } = await import('@netmode/core');
-    await holdSettings(store, currentProcess());
+    await holdSettings(store, currentProcess(), {});
     await expect(run(store, { mtu: 1300 }, fresh())).rejects.toThrow(/netmode daemon \(PID \d+\) serves with the settings in force/);
-    await holdSettings(store, currentProcess(), true);
+    await holdSettings(store, currentProcess(), {}, true);
     expect((await run(store, { mtu: 1300 }, fresh())).inForce).toEqual({ mtu: 1300 });
   });
 });

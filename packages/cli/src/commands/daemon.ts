@@ -4,6 +4,7 @@ import { currentProcess } from '@netmode/core';
 import { ExitCode } from '../cli-error.js';
 import { DEFAULT_DAEMON_HOST, type DaemonInput } from '../inputs/daemon.js';
 import type { Session } from '../session.js';
+import { givenSettings } from '../settings/daemon-settings.js';
 import { holdSettings } from '../settings/settings-record.js';
 
 function version(): string {
@@ -39,7 +40,7 @@ export async function daemonCommand(session: Session, { options }: DaemonInput):
   process.on('SIGINT', onSignal);
   // Its manager keeps the settings it started with: while it runs, no other process may change those stored.
   const me = currentProcess();
-  await holdSettings(session.store, me);
+  await holdSettings(session.store, me, givenSettings(session.globals));
   try {
     const report = await netmode.reconcile();
     const repaired = report.finished.length + report.lost.length + report.broken.length + report.repaired.length;
@@ -61,7 +62,7 @@ export async function daemonCommand(session: Session, { options }: DaemonInput):
     session.out.note('stopped');
     return ExitCode.OK;
   } finally {
-    await holdSettings(session.store, me, true);
+    await holdSettings(session.store, me, givenSettings(session.globals), true);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

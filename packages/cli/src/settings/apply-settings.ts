@@ -26,16 +26,30 @@ export interface SettleContext {
   check(settings: Settings): Promise<void>;
   /** Says what was applied. */
   note(text: string): void;
+  /**
+   * The state directory holds nothing yet: the first settings are kept by
+   * {@link keepFirstSettings} once the command has created something, so
+   * that a command refused before it changes anything writes nothing.
+   */
+  readonly firstLater?: boolean;
+}
+
+/** What {@link settleSettings} decides. */
+export interface SettledSettings {
+  /** The settings in force for the command. */
+  readonly inForce: Settings;
+  /** Whether they are the first, still to be kept by {@link keepFirstSettings}. */
+  readonly pending: boolean;
 }
 
 /**
  * The settings in force for this command: those stored, overridden by
- * those given. A new state directory stores the settings given (`apply`
- * only). A change is applied as a dockerd restart would (see
+ * those given. A new state directory keeps the settings given (`apply`
+ * only; see {@link SettleContext.firstLater}). A change is applied as a dockerd restart would (see
  * docs/configuration.md) and stored, or refused with
  * ERR_SETTINGS_CONFLICT, changing nothing.
  */
-export async function settleSettings(store: StateStore, given: Settings, ctx: SettleContext): Promise<Settings> {
+export async function settleSettings(store: StateStore, given: Settings, ctx: SettleContext): Promise<SettledSettings> {
   // Another process may store or change the settings between the read and the write: then start over.
   for (let attempt = 0; ; attempt += 1) {
     const stored = await readSettingsRecord(store);
@@ -48,9 +62,10 @@ export async function settleSettings(store: StateStore, given: Settings, ctx: Se
           `${ctx.command} only reads, and changes no setting: leave the flag out to see what is in force, or give it to a command that creates something`,
         );
       }
-      return inForce;
+      return { inForce, pending: false };
     }
-    if (stored !== undefined && changes.length === 0) return inForce;
+    if (stored !== undefined && changes.length === 0) return { inForce, pending: false };
+    if (stored === undefined && ctx.firstLater === true) return { inForce, pending: true };
     await ctx.check(inForce);
     if (stored !== undefined) await apply(stored, changes, ctx);
     const written = await store.transaction(async (tx) => {
@@ -62,11 +77,27 @@ export async function settleSettings(store: StateStore, given: Settings, ctx: Se
     });
     if (written) {
       for (const change of changes)
-        ctx.note(`${describe(change)}: applied, and kept in the state directory (${store.locate?.(SETTINGS_KEY) ?? SETTINGS_KEY})`);
-      return inForce;
+        ctx.note(`${describeChange(change)}: applied, and kept in the state directory (${store.locate?.(SETTINGS_KEY) ?? SETTINGS_KEY})`);
+      return { inForce, pending: false };
     }
     if (attempt >= 3) throw new Error(`the settings in ${SETTINGS_KEY} keep changing under this command`);
   }
+}
+
+/**
+ * Keeps the first settings of a state directory, those a command used to
+ * create the first thing in it. Resolves to the settings another command
+ * kept meanwhile with other values (two first commands at once), for a
+ * warning: both created something with their own.
+ */
+export async function keepFirstSettings(store: StateStore, settings: Settings): Promise<readonly SettingChangeOf[]> {
+  return store.transaction(async (tx) => {
+    const stored = await readSettingsRecord(tx);
+    if (stored !== undefined) return settle(stored.settings, settings).changes;
+    const record: SettingsRecord = { settings, updatedAt: new Date().toISOString() };
+    tx.put(SETTINGS_KEY, record);
+    return [];
+  });
 }
 
 /**
@@ -127,10 +158,11 @@ function listed(what: string, names: readonly string[]): string[] {
   return names.length === 0 ? [] : [`${what} ${names.join(', ')}`];
 }
 
-function describe(change: SettingChangeOf): string {
+/** `--mtu: 1400 in force, 1300 given`. */
+export function describeChange(change: SettingChangeOf): string {
   return `--${change.spec.long}: ${showValue(change.inForce)} in force, ${showValue(change.given)} given`;
 }
 
 function conflict(change: SettingChangeOf, reason: string): CliError {
-  return new CliError(CliErrorCode.SETTINGS_CONFLICT, `${describe(change)}; ${reason}. Nothing was changed`);
+  return new CliError(CliErrorCode.SETTINGS_CONFLICT, `${describeChange(change)}; ${reason}. Nothing was changed`);
 }

@@ -45,12 +45,12 @@ export async function readSettingsRecord(from: Pick<StateStore, 'get' | 'locate'
 
 /**
  * Marks the settings as those `process` serves with (`netmode daemon`),
- * or, with `release`, takes its mark off again if it is still there.
+ * keeping `settings` as the first in a state directory that has none; or,
+ * with `release`, takes its mark off again if it is still there.
  */
-export async function holdSettings(store: StateStore, process: ProcessIdentity, release = false): Promise<void> {
+export async function holdSettings(store: StateStore, process: ProcessIdentity, settings: Settings, release = false): Promise<void> {
   await store.transaction(async (tx) => {
-    const record = await readSettingsRecord(tx);
-    if (record === undefined) return;
+    const record: SettingsRecord = (await readSettingsRecord(tx)) ?? { settings, updatedAt: new Date().toISOString() };
     if (!release) {
       tx.put(SETTINGS_KEY, { ...record, heldBy: process });
     } else if (record.heldBy?.pid === process.pid && record.heldBy.start === process.start) {
