@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, netmode, type Result } from './support/cli.js';
@@ -65,6 +67,9 @@ describe.skipIf(!root || THROUGH_DAEMON)('daemon settings kept in the state dire
     );
     refused(await cli(w, ['--firewall', 'iptables', 'network', 'create', 'n1']), 2, '--firewall: nftables in force, iptables given');
     refused(await cli(w, ['--mtu', '1300', 'network', 'ls']), 2, 'network ls only reads');
+    // netmode daemon follows the same rule when it starts: refused before it listens.
+    const socket = `unix://${join(tmpdir(), `${w.fixture.prefix}-settings.sock`)}`;
+    refused(await netmode([...w.settings, '--mtu', '1300', 'daemon', '-H', socket], { timeoutMs: 15_000 }), 2, '--mtu: 1400 in force');
     expect(await w.fixture.snapshot()).toEqual(kernel);
     expect(await w.fixture.stateFiles()).toEqual(state);
 
