@@ -77,7 +77,7 @@ export class Session {
           makeManager(next, await driverRegistrations(next), store, out);
         },
         note: (text) => out.note(text),
-        firstLater: await isEmptyDir(globals.stateDir),
+        firstLater: use === 'apply' && (await isEmptyDir(globals.stateDir)),
       });
       globals = withSettings(globals, settled.inForce);
       pending = settled.pending;
@@ -197,13 +197,16 @@ function makeManager(globals: GlobalOptions, registrations: Registrations, store
   return manager;
 }
 
-/** Whether `dir` is missing or empty: a state directory nothing was written to. */
+/**
+ * Whether `dir` is missing or empty: a state directory nothing was written
+ * to. One that cannot be read is not: the state store reports it
+ * (ERR_STATE_DIR_UNUSABLE) at its first use.
+ */
 async function isEmptyDir(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length === 0;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-    throw error;
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
