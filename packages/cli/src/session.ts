@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { ErrorCode, FileStateStore, NETNS_RUN_DIR, NetModeError, createNetMode, namedNetns, type NetworkManager } from '@netmode/core';
-import { DAEMON_SETTINGS } from './args/global-options.js';
+import { DAEMON_SETTINGS } from './args/global-option-specs.js';
 import type { GlobalOptions } from './args/globals.js';
 import { usage } from './cli-error.js';
 import type { CliNetMode } from './cli-netmode.js';

@@ -1,4 +1,4 @@
-import { GLOBAL_OPTIONS } from '../args/global-options.js';
+import { GLOBAL_OPTIONS } from '../args/global-option-specs.js';
 import { eachCommand, type CommandGroup, type CommandSpec, type Declaration } from './command-spec.js';
 import { HELP_OPTION, type OptionSpec } from './option-spec.js';
 

@@ -1,4 +1,4 @@
-import { DAEMON_SETTINGS, type DaemonSettingSpec, type SettingValue } from '../args/global-options.js';
+import { DAEMON_SETTINGS, type DaemonSettingSpec, type SettingValue } from '../args/global-option-specs.js';
 import type { GlobalOptions } from '../args/globals.js';
 
 /**
