@@ -41,6 +41,7 @@ export const CliErrorCode = {
   DRIVER_PACKAGE_INVALID: 'ERR_DRIVER_PACKAGE_INVALID',
   DAEMON_UNREACHABLE: 'ERR_DAEMON_UNREACHABLE',
   DAEMON_RESPONSE: 'ERR_DAEMON_RESPONSE',
+  SETTINGS_CONFLICT: 'ERR_SETTINGS_CONFLICT',
 } as const;
 
 /** One of {@link CliErrorCode}'s values. */
@@ -68,6 +69,8 @@ const CLI_HINTS: Record<CliErrorCode, string> = {
     'Check that netmode daemon runs and listens where -H (or NETMODE_HOST) points, and that you may open its socket (root, or its --group); without -H, netmode embeds the SDK instead.',
   ERR_DAEMON_RESPONSE:
     'The daemon at -H answered something this netmode does not understand: check that it is netmode daemon (not dockerd) and of the same version (netmode --version).',
+  ERR_SETTINGS_CONFLICT:
+    'The settings in force are kept in the state directory (settings/daemon.json; see docs/configuration.md): drop the flag or variable to use them, or remove what the message names and give the new value again.',
 };
 
 // The SDK's hints for these codes name SDK calls; at the shell the same advice

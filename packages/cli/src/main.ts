@@ -59,7 +59,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return ExitCode.OK;
     }
     const [handle, { Session }] = await Promise.all([found.spec.handler(), import('./session.js')]);
-    const session = await Session.open(parsed.globals, out, found.spec.embedsSdk === true ? 'embedded' : 'auto');
+    const session = await Session.open(parsed.globals, out, found.spec.embedsSdk === true ? 'embedded' : 'auto', {
+      settings: found.spec.daemonSettings ?? 'apply',
+      command: found.path,
+    });
     try {
       return await handle(session, request.input);
     } finally {

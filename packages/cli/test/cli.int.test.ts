@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { integrationAvailable } from '@netmode/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,12 +194,24 @@ describe.skipIf(!root)('netmode run, exec, ps, inspect, stop, rm (the built bina
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/^ERR_USAGE: --host-netns, --icc: with -H .*netmode daemon/);
     } else {
-      const noHost = await world.cli(['--host-netns', `${world.fixture.prefix}nosuch`, 'network', 'ls']);
-      expect(noHost.code).toBe(2);
-      expect(noHost.stderr).toContain('ERR_NETNS_NOT_FOUND');
-      const contradiction = await world.cli(['--icc=false', '--iptables=false', 'network', 'ls']);
-      expect(contradiction.code).toBe(2);
-      expect(contradiction.stderr).toMatch(/^ERR_INVALID_CONFIG: icc: /);
+      // The settings kept in this world's state directory are not these: a read-only command refuses them.
+      const changed = await world.cli(['--host-netns', `${world.fixture.prefix}nosuch`, 'network', 'ls']);
+      expect(changed.code).toBe(2);
+      expect(changed.stderr).toMatch(/^ERR_SETTINGS_CONFLICT: --host-netns: \S+host in force, \S+nosuch given; network ls only reads/);
+      // In a state directory that keeps none, they are checked as given.
+      const fresh = await mkdtemp(join(tmpdir(), 'netmode-test-'));
+      try {
+        const noHost = await world.cli(['--state-dir', fresh, '--host-netns', `${world.fixture.prefix}nosuch`, 'network', 'create', 'n']);
+        expect(noHost.code).toBe(2);
+        expect(noHost.stderr).toContain('ERR_NETNS_NOT_FOUND');
+        const contradiction = await world.cli(['--state-dir', fresh, '--icc=false', '--iptables=false', 'network', 'ls']);
+        expect(contradiction.code).toBe(2);
+        expect(contradiction.stderr).toMatch(/^ERR_INVALID_CONFIG: icc: /);
+        // Neither kept the settings that failed.
+        expect(await readdir(fresh)).toEqual([]);
+      } finally {
+        await rm(fresh, { recursive: true, force: true });
+      }
     }
 
     expect((await world.cli(['run', '-d', '--name', 'dup', '--', 'sleep', '100'])).code).toBe(0);

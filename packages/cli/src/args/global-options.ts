@@ -1,7 +1,17 @@
 import { usage } from '../cli-error.js';
 import { COMMANDS } from '../declarations/index.js';
 import { eachCommand } from '../registry/command-spec.js';
+import { DEFAULT_STATE_DIR, GLOBAL_OPTIONS, type MutableGlobals, type Spec } from './global-option-specs.js';
 import type { GlobalOptions } from './globals.js';
+
+export {
+  DAEMON_SETTINGS,
+  DEFAULT_STATE_DIR,
+  GLOBAL_OPTIONS,
+  type DaemonSettingSpec,
+  type SettingChange,
+  type SettingValue,
+} from './global-option-specs.js';
 
 /** What {@link parseGlobalOptions} returns. */
 export interface ParsedGlobals {
@@ -17,149 +27,6 @@ export interface ParsedGlobals {
    */
   readonly sdkFlags: readonly string[];
 }
-
-type Kind = 'string' | 'boolean' | 'integer' | 'firewall' | 'list';
-
-interface Spec {
-  readonly long: string;
-  readonly short?: string;
-  readonly kind: Kind;
-  readonly env?: string;
-  readonly key: keyof MutableGlobals | 'iptables' | 'help' | 'version';
-  readonly help: string;
-  readonly arg?: string;
-  /** Client-side too: the state directory (the CLI's container records), `-H` itself, TLS, `--debug`. */
-  readonly client?: true;
-}
-
-type MutableGlobals = { -readonly [K in keyof GlobalOptions]: GlobalOptions[K] };
-
-/** The global options, in the order `--help` lists them. */
-export const GLOBAL_OPTIONS: readonly Spec[] = [
-  {
-    long: 'bridge',
-    short: 'b',
-    kind: 'string',
-    env: 'NETMODE_BRIDGE',
-    key: 'bridge',
-    arg: 'NAME',
-    help: 'use an existing bridge for the default network',
-  },
-  {
-    long: 'bip',
-    kind: 'string',
-    env: 'NETMODE_BIP',
-    key: 'bip',
-    arg: 'CIDR',
-    help: 'address of the default bridge (default 172.17.0.1/16)',
-  },
-  { long: 'icc', kind: 'boolean', env: 'NETMODE_ICC', key: 'icc', help: 'containers on one bridge may talk to each other (default true)' },
-  {
-    long: 'ip-forward',
-    kind: 'boolean',
-    env: 'NETMODE_IP_FORWARD',
-    key: 'ipForward',
-    help: 'turn on net.ipv4.ip_forward in the host namespace (default true)',
-  },
-  { long: 'ip-masq', kind: 'boolean', env: 'NETMODE_IP_MASQ', key: 'ipMasq', help: 'masquerade traffic leaving the host (default true)' },
-  {
-    long: 'iptables',
-    kind: 'boolean',
-    env: 'NETMODE_IPTABLES',
-    key: 'iptables',
-    help: 'false: no firewall rules at all (same as --firewall none)',
-  },
-  {
-    long: 'userland-proxy',
-    kind: 'boolean',
-    env: 'NETMODE_USERLAND_PROXY',
-    key: 'userlandProxy',
-    help: 'published ports also served by a proxy on the host port, for paths the kernel\ncannot take: --iptables=false, --ip-forward=false, 127.0.0.1 with -b (default false)',
-  },
-  { long: 'mtu', kind: 'integer', env: 'NETMODE_MTU', key: 'mtu', arg: 'N', help: 'MTU of bridges and veth pairs (default 1500)' },
-  {
-    long: 'firewall',
-    kind: 'firewall',
-    env: 'NETMODE_FIREWALL',
-    key: 'firewall',
-    arg: 'KIND',
-    help: 'the firewall backend: nftables (default), iptables, none, or one a --driver-package registers',
-  },
-  {
-    long: 'state-dir',
-    kind: 'string',
-    env: 'NETMODE_STATE_DIR',
-    key: 'stateDir',
-    client: true,
-    arg: 'DIR',
-    help: 'state directory (default /var/lib/netmode)',
-  },
-  {
-    long: 'host-netns',
-    kind: 'string',
-    env: 'NETMODE_HOST_NETNS',
-    key: 'hostNetns',
-    arg: 'NAME',
-    help: 'run the host side in the named namespace /run/netns/NAME',
-  },
-  {
-    long: 'name-prefix',
-    kind: 'string',
-    env: 'NETMODE_NAME_PREFIX',
-    key: 'namePrefix',
-    arg: 'PREFIX',
-    help: 'prefix of the namespaces and interfaces netmode makes (default nm-)',
-  },
-  {
-    long: 'driver-package',
-    kind: 'list',
-    env: 'NETMODE_DRIVER_PACKAGES',
-    key: 'driverPackages',
-    arg: 'SPEC',
-    help: 'register the drivers of these packages or files instead of the built-in\nnone, host, bridge and container; repeatable, or comma-separated',
-  },
-  {
-    long: 'host',
-    short: 'H',
-    kind: 'string',
-    env: 'NETMODE_HOST',
-    key: 'host',
-    client: true,
-    arg: 'URL',
-    help: "talk to the netmode daemon at URL (unix:///PATH or tcp://HOST:PORT) instead of\nembedding the SDK; the options above are then the daemon's",
-  },
-  {
-    long: 'tlsverify',
-    kind: 'boolean',
-    env: 'NETMODE_TLS_VERIFY',
-    key: 'tlsVerify',
-    client: true,
-    help: 'with -H tcp://: use TLS and verify the daemon',
-  },
-  {
-    long: 'tlscacert',
-    kind: 'string',
-    key: 'tlsCaCert',
-    client: true,
-    arg: 'FILE',
-    help: "with --tlsverify: the CA that signed the daemon's certificate",
-  },
-  { long: 'tlscert', kind: 'string', key: 'tlsCert', client: true, arg: 'FILE', help: 'with --tlsverify: the client certificate' },
-  { long: 'tlskey', kind: 'string', key: 'tlsKey', client: true, arg: 'FILE', help: "with --tlsverify: the client certificate's key" },
-  {
-    long: 'debug',
-    short: 'D',
-    kind: 'boolean',
-    env: 'NETMODE_DEBUG',
-    key: 'debug',
-    client: true,
-    help: 'print the full error context on failure',
-  },
-  { long: 'help', short: 'h', kind: 'boolean', key: 'help', client: true, help: 'print this help' },
-  { long: 'version', short: 'v', kind: 'boolean', key: 'version', client: true, help: 'print the version' },
-];
-
-export const DEFAULT_STATE_DIR = '/var/lib/netmode';
 
 /**
  * Parses the options before the subcommand. Booleans take Docker's

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usage } from '../cli-error.js';
-import { GLOBAL_OPTIONS } from './global-options.js';
+import { GLOBAL_OPTIONS } from './global-option-specs.js';
 
 /** The option table of one subcommand, as `node:util` `parseArgs` takes it. */
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;

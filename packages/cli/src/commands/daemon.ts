@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createApiServer, listenAll, parseHost } from '@netmode/api';
+import { currentProcess } from '@netmode/core';
 import { ExitCode } from '../cli-error.js';
 import { DEFAULT_DAEMON_HOST, type DaemonInput } from '../inputs/daemon.js';
 import type { Session } from '../session.js';
+import { givenSettings } from '../settings/daemon-settings.js';
+import { holdSettings } from '../settings/settings-record.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /**
- * `netmode daemon`: one manager for every client. Reconciles first (a
+ * `netmode daemon`: one manager for every client, with the settings in
+ * force (session.ts): it holds them while it runs. Reconciles first (a
  * daemon killed in the middle of a connect left it half-done), then serves
  * until SIGTERM or SIGINT; then it stops taking requests and waits for those
  * in flight, so that no operation is cut in the middle, and exits 0.
@@ -34,6 +38,9 @@ export async function daemonCommand(session: Session, { options }: DaemonInput):
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Its manager keeps the settings it started with: while it runs, no other process may change those stored.
+  const me = currentProcess();
+  await holdSettings(session.store, me, givenSettings(session.globals));
   try {
     const report = await netmode.reconcile();
     const repaired = report.finished.length + report.lost.length + report.broken.length + report.repaired.length;
@@ -55,6 +62,7 @@ export async function daemonCommand(session: Session, { options }: DaemonInput):
     session.out.note('stopped');
     return ExitCode.OK;
   } finally {
+    await holdSettings(session.store, me, givenSettings(session.globals), true);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

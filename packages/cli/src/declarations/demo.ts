@@ -6,6 +6,8 @@ import { NO_OPERANDS } from '../registry/operand-spec.js';
 /** `netmode demo [--json]` */
 export const demo = defineCommand({
   name: 'demo',
+  // The demo works in a throwaway state directory of its own, whose settings its own session keeps.
+  daemonSettings: 'none',
   summary: 'show every mode at work in throwaway namespaces, then remove everything',
   description: `In a throwaway host namespace and an outside-world namespace, with a
 temporary state directory, starts real processes in every mode (bridge,

@@ -5,6 +5,7 @@ import { NO_OPERANDS } from '../registry/operand-spec.js';
 /** `netmode doctor [--json]` */
 export const doctor = defineCommand({
   name: 'doctor',
+  daemonSettings: 'read',
   summary: 'check this machine for what netmode needs',
   description: `Checks privileges, the tools netmode runs, kernel features (in a scratch
 namespace made and deleted for the purpose), ip_forward in the host

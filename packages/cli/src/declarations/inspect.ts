@@ -4,6 +4,7 @@ import { defineCommand } from '../registry/command-spec.js';
 /** `netmode inspect [--json] NAME` */
 export const inspect = defineCommand({
   name: 'inspect',
+  daemonSettings: 'read',
   summary: 'show one container',
   description: `Shows a container: its process, mode, sandbox namespace and default route,
 and for each network it is on, its interfaces, addresses, gateways,

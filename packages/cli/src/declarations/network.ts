@@ -22,6 +22,7 @@ export const network = defineGroup({
     }),
     defineCommand({
       name: 'ls',
+      daemonSettings: 'read',
       aliases: ['list'],
       summary: 'list networks',
       options: readOptions,
@@ -30,6 +31,7 @@ export const network = defineGroup({
     }),
     defineCommand({
       name: 'inspect',
+      daemonSettings: 'read',
       summary: 'show a network and its containers',
       options: readOptions,
       operands: oneNetwork,

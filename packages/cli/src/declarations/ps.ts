@@ -5,6 +5,7 @@ import { NO_OPERANDS } from '../registry/operand-spec.js';
 /** `netmode ps [--json]` */
 export const ps = defineCommand({
   name: 'ps',
+  daemonSettings: 'read',
   summary: 'list containers',
   description: `Lists the containers netmode run started, running or exited: name, status,
 PID, every network and address (in the order they were connected),

@@ -32,6 +32,9 @@ export async function prepareThrowaway(session: Session, firewall: string): Prom
   const demo = await Session.open(
     { stateDir, hostNetns: `${prefix}host`, namePrefix: prefix, firewall, debug: session.globals.debug },
     session.out,
+    'auto',
+    // Its settings are its own, for its lifetime: nothing to keep (and its host namespace does not exist yet).
+    { settings: 'none' },
   );
   return { prefix, world, stateDir, firewall, session: demo };
 }

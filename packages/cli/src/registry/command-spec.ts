@@ -48,6 +48,15 @@ export interface CommandSpec<O extends OptionSpecs = OptionSpecs, A extends Oper
    * machine itself (`doctor`, `demo`).
    */
   readonly embedsSdk?: boolean;
+  /**
+   * What it does with the daemon settings kept in the state directory
+   * (docs/configuration.md): `apply` (the default) for a command that may
+   * change something — it stores the settings the first time, and applies
+   * or refuses a change; `read` for one that only reads — it uses those
+   * stored and refuses a change; `none` for one that works in a state
+   * directory of its own (`demo`).
+   */
+  readonly daemonSettings?: 'apply' | 'read' | 'none';
   /** Whether its `--help` ends with the table of exit statuses. */
   readonly listsExitStatus?: boolean;
   /**

@@ -1,4 +1,4 @@
-import { GLOBAL_OPTIONS } from '../args/global-options.js';
+import { GLOBAL_OPTIONS } from '../args/global-option-specs.js';
 import { eachCommand, type CommandGroup, type CommandSpec, type Declaration } from './command-spec.js';
 import { HELP_OPTION, type OptionSpec } from './option-spec.js';
 
@@ -77,6 +77,13 @@ function globalOptionRows(): [string, string][] {
   });
 }
 
+/** The global options of this client, not daemon settings (`--state-dir`, `--host`, …). */
+function clientFlags(): string {
+  return GLOBAL_OPTIONS.filter((o) => o.client === true && o.key !== 'help' && o.key !== 'version')
+    .map((o) => `--${o.long}`)
+    .join(', ');
+}
+
 /** `netmode --help`: usage, every command, the global options, the exit statuses. */
 export function topHelp(declarations: readonly Declaration[]): string {
   const json = eachCommand(declarations)
@@ -92,6 +99,11 @@ ${columns(declarations.map((d) => [d.name, d.summary]))}
 
 Global options (before the command; each has an environment variable, the flag wins):
 ${columns(globalOptionRows())}
+
+Every global option but ${clientFlags()}
+is a daemon setting: the first command that creates something keeps them in
+the state directory, later commands use them; a new value is applied while
+nothing it shapes is in use, or refused (ERR_SETTINGS_CONFLICT), never ignored.
 
 Read commands (${json.join(', ')}) take --json.
 Run netmode COMMAND --help for a command's options.

@@ -238,8 +238,32 @@ export class NetworkManager {
     await this.#removeNetwork(name);
   }
 
-  /** The removal itself; with `expect`, only if the record read under the lock passes it. */
-  async #removeNetwork(name: string, expect?: (record: StoredNetwork) => boolean): Promise<boolean> {
+  /**
+   * Removes a predefined network's record and kernel objects while no
+   * endpoint uses it, so that its next use records it again from its
+   * driver's options then: what a dockerd restart does to its default
+   * bridge. Call it on an instance made with the options the network was
+   * recorded under (its firewall, host namespace), then make one with the
+   * new options. A predefined network nothing has used yet has nothing to
+   * remove.
+   *
+   * @returns whether a record was removed
+   * @throws ERR_NETWORK_IN_USE while endpoints use it; ERR_NETWORK_NOT_FOUND
+   * when no driver here predefines `name`; ERR_BUSY, ERR_TEARDOWN_INCOMPLETE
+   * as {@link removeNetwork}.
+   */
+  async resetPredefinedNetwork(name: string): Promise<boolean> {
+    assertObjectName(name, 'network name');
+    if (!this.#predefinedSpec(name)) throw networkNotFound(name);
+    await this.#ready();
+    return this.#removeNetwork(name, (record) => record.predefined, true);
+  }
+
+  /**
+   * The removal itself; with `expect`, only if the record read under the
+   * lock passes it; a predefined network only with `predefined`.
+   */
+  async #removeNetwork(name: string, expect?: (record: StoredNetwork) => boolean, predefined = false): Promise<boolean> {
     const started = performance.now();
     const existing = await getNetwork(this.#store, name);
     if (!existing) {
@@ -250,7 +274,7 @@ export class NetworkManager {
     const network = await this.#store.transaction(async (tx) => {
       const record = await getNetwork(tx, name);
       if (!record || (expect && !expect(record))) return undefined;
-      if (record.predefined) throw predefinedCannotGo(name);
+      if (record.predefined && !predefined) throw predefinedCannotGo(name);
       assertNotBusy(record, `network ${name}`);
       const { records, corrupt } = await listEndpoints(tx);
       const users = records.filter((e) => e.value.networkId === record.id);

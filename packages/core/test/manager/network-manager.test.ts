@@ -266,6 +266,24 @@ describe('networks', () => {
     expect(isNetModeError(await rejection(netmode.inspectNetwork('net1')), ErrorCode.NETWORK_NOT_FOUND)).toBe(true);
   });
 
+  it('resetPredefinedNetwork removes an unused predefined network record, refuses one in use, and knows only predefined ones', async () => {
+    const { netmode } = setup();
+    // Never used: nothing recorded, nothing to remove.
+    expect(await netmode.resetPredefinedNetwork('fake0')).toBe(false);
+    await netmode.connect('web', 'fake0');
+    const first = await netmode.inspectNetwork('fake0');
+    expect(first.createdAt).not.toBe(new Date(0).toISOString());
+    expect(isNetModeError(await rejection(netmode.resetPredefinedNetwork('fake0')), ErrorCode.NETWORK_IN_USE)).toBe(true);
+    await netmode.disconnect('web');
+    expect(await netmode.resetPredefinedNetwork('fake0')).toBe(true);
+    // Shown again as before its first use, and recorded anew by the next one.
+    expect((await netmode.inspectNetwork('fake0')).createdAt).toBe(new Date(0).toISOString());
+    await netmode.connect('web', 'fake0');
+    expect((await netmode.inspectNetwork('fake0')).status).toBe('ready');
+    await netmode.createNetwork({ name: 'n1', driver: 'fake' });
+    expect(isNetModeError(await rejection(netmode.resetPredefinedNetwork('n1')), ErrorCode.NETWORK_NOT_FOUND)).toBe(true);
+  });
+
   it('refuses unknown drivers, driver-refused specs, predefined removal and overlapping subnets', async () => {
     const { netmode, runner } = setup();
     const cases: [() => Promise<unknown>, string][] = [
