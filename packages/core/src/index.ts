@@ -35,6 +35,7 @@ export {
   type ControlReply,
   type ControlRequest,
   type NameServerStatus,
+  type PortRefusal,
 } from './names/companion-control.js';
 export * from './names/dns/embedded-dns-server.js';
 
