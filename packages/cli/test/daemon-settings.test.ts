@@ -14,6 +14,7 @@ describe('daemon settings: which are kept, and what is a change', () => {
       'icc',
       'ipForward',
       'ipMasq',
+      'userlandProxy',
       'mtu',
       'firewall',
       'hostNetns',
