@@ -31,6 +31,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
+          // The same as the integration files' (one group shares one pool of workers).
+          maxWorkers: 2,
           // Some unit tests start child processes (lock and IPAM races); a
           // loaded 2-core machine needs more than the default 5 s for them.
           testTimeout: 30_000,
