@@ -154,18 +154,23 @@ export function runToEnd(
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    // Settled before 'close', which waits for every pipe, the setup's too.
-    let failed: unknown;
-    if (setup)
-      setupDone(child).then(
-        () => onStart(child),
-        (error: unknown) => (failed = error),
-      );
-    else child.once('spawn', () => onStart(child));
+    // The setup's outcome: undefined when it is done, the error when it
+    // failed. Its pipe closes before the child's 'close', but the outcome
+    // is known only a microtask later, and 'close' can come in between
+    // (it did on a loaded machine): 'close' waits for it.
+    const setupFailure: Promise<unknown> = setup
+      ? setupDone(child).then(
+          () => onStart(child),
+          (error: unknown) => error,
+        )
+      : Promise.resolve(undefined);
+    if (!setup) child.once('spawn', () => onStart(child));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      if (failed !== undefined) reject(failed);
-      else resolve({ exitCode: exitStatus(code, signal), stdout, stderr });
+      void setupFailure.then((failed) => {
+        if (failed !== undefined) reject(failed);
+        else resolve({ exitCode: exitStatus(code, signal), stdout, stderr });
+      });
     });
   });
 }
