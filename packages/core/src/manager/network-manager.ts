@@ -509,7 +509,7 @@ export class NetworkManager {
     // userland proxy) and that their leases committed.
     if (request.network.dns && this.#names.enabled) await this.#names.sync(true, containerId);
     else if (endpoint.ports.length > 0) await this.#names.ask({ op: 'ports', containerId });
-    else if (request.network.dns) {
+    if (request.network.dns && !this.#names.enabled) {
       this.events.emit('warning', {
         code: 'NAME_SERVER',
         message: `network ${request.network.name} has the embedded DNS server, but this instance keeps no state directory (a custom store without stateDir): names will not resolve; pass stateDir to createNetMode`,
@@ -1209,7 +1209,7 @@ export class NetworkManager {
       (await this.#ports.list()).some((lease) => lease.unheld !== true);
     const before = await this.#names.status();
     const after = await this.#names.sync(needed);
-    if (needed && !after) failures.push('the embedded DNS server is not running; see the warning events');
+    if (needed && !after) failures.push('the companion (embedded DNS server, host port holder) is not running; see the warning events');
     if (needed && after && !before) repaired.push(`name server started (pid ${after.pid})`);
     return { repaired, failures };
   }
