@@ -104,6 +104,7 @@ export class StorePortAllocator implements PortAllocator {
     }
     await holder.prepare();
     const avoid = new Set<string>();
+    let holderRestarted = false;
     for (let attempt = 1; ; attempt += 1) {
       let retry: string[] = [];
       try {
@@ -120,6 +121,13 @@ export class StorePortAllocator implements PortAllocator {
         });
       } catch (error) {
         await holder.release(owner);
+        // The holder went between prepare() and the transaction (it had
+        // found itself idle and took the lock first): start it again, once.
+        if (!holderRestarted && error instanceof NetModeError && error.code === ErrorCode.PORT_HOLDER) {
+          holderRestarted = true;
+          await holder.prepare();
+          continue;
+        }
         if (retry.length === 0 || attempt >= EPHEMERAL_TRIES) throw error;
         for (const port of retry) avoid.add(port);
       }

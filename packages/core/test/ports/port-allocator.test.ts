@@ -173,3 +173,24 @@ describe('PortAllocator with a holder', () => {
     expect(await code(ports.allocate('a', [{ protocol: 'tcp', hostPort: 8080, count: 1, proxy: true }]))).toBe(ErrorCode.INVALID_CONFIG);
   });
 });
+
+describe('PortAllocator when the holder goes away', () => {
+  it('starts the holder again once when it went between prepare() and the transaction', async () => {
+    const calls: string[] = [];
+    let gone = true;
+    const holder: HostPortHolder = {
+      prepare: async () => void calls.push('prepare'),
+      hold: async () => {
+        calls.push('hold');
+        if (gone) {
+          gone = false;
+          throw new NetModeError(ErrorCode.PORT_HOLDER, 'the companion process that holds published host ports stopped answering');
+        }
+      },
+      release: async () => void calls.push('release'),
+    };
+    const ports = new StorePortAllocator(new MemoryStateStore(), { ephemeralRange: async () => [40000, 40009], holder });
+    expect(await ports.allocate('a', [{ protocol: 'tcp', hostPort: 8080, count: 1 }])).toHaveLength(1);
+    expect(calls).toEqual(['prepare', 'hold', 'release', 'prepare', 'hold']);
+  });
+});
